@@ -1,0 +1,38 @@
+# Exercise file: replace each `raise NotImplementedError(...)` with your code.
+# (Generated from solutions/logreg.py by `python -m logreg_kit build`.)
+"""Exercise 4: logistic regression as an nn.Module, without nn.Linear."""
+import torch
+from torch import nn
+
+from .softmax import log_softmax
+
+
+def get_weights(*dims: int) -> nn.Parameter:
+    """Exercise 4: a trainable tensor of normal noise scaled by the first dim.
+
+    dims: the shape, e.g. get_weights(784, 10) -> (784, 10) float32 nn.Parameter.
+    Math: torch.randn(dims) / dims[0].
+    Hint: wrap the tensor in nn.Parameter so the module registers it.
+    """
+    raise NotImplementedError("Exercise 4: get_weights")
+
+
+class LogReg(nn.Module):
+    """Exercise 4: multinomial logistic regression for 28x28 digits.
+
+    Parameters: l1_w (784, 10) and l1_b (10,), both from get_weights: 7,850 in all.
+    forward(x): x: (N, 784), (N, 28, 28) or (N, 1, 28, 28) float32
+    -> (N, 10) float32 log-probabilities. Math: log_softmax(x.view(N, 784) @ l1_w + l1_b).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        raise NotImplementedError("Exercise 4: LogReg.__init__")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (N, 784) or (N, [1,] 28, 28) float32 -> (N, 10) log-probabilities.
+
+        Hint: x.view(x.size(0), -1) flattens each image; use @ and this
+        lesson's own log_softmax (no nn.Linear, nn.LogSoftmax or F.log_softmax).
+        """
+        raise NotImplementedError("Exercise 4: LogReg.forward")

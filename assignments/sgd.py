@@ -1,0 +1,71 @@
+# Exercise file: replace each `raise NotImplementedError(...)` with your code.
+# (Generated from solutions/sgd.py by `python -m logreg_kit build`.)
+"""Exercise 5: the loss, a hand-written SGD optimiser, the training loop, evaluation."""
+from collections.abc import Callable, Iterable
+
+import torch
+from torch import nn
+
+
+def nll_loss(log_probs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Exercise 5a: mean negative log-likelihood.
+
+    log_probs: (N, K) float log-probabilities; y: (N,) int64 labels in [0, K)
+    -> 0-d tensor (keeps the autograd graph). Math: -mean_i log_probs[i, y[i]].
+    Hint: index with log_probs[torch.arange(N), y]; no F.nll_loss.
+    """
+    raise NotImplementedError("Exercise 5a: nll_loss")
+
+
+class SGD:
+    """Exercise 5b: plain stochastic gradient descent, without torch.optim.
+
+    SGD(params, lr): params is an iterable of tensors with requires_grad.
+    step(): p <- p - lr * p.grad for every param with a gradient (no autograd).
+    zero_grad(): clears every param's gradient.
+    """
+
+    def __init__(self, params: Iterable[torch.Tensor], lr: float) -> None:
+        raise NotImplementedError("Exercise 5b: SGD.__init__")
+
+    def step(self) -> None:
+        """Update each parameter in place: p -= lr * p.grad, under torch.no_grad()."""
+        raise NotImplementedError("Exercise 5b: SGD.step")
+
+    def zero_grad(self) -> None:
+        """Reset every parameter's gradient (set it to None, as torch.optim does)."""
+        raise NotImplementedError("Exercise 5b: SGD.zero_grad")
+
+
+def fit(
+    model: nn.Module,
+    train_dl: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    opt: SGD,
+    epochs: int,
+) -> list[float]:
+    """Exercise 5c: the training loop.
+
+    train_dl yields (xb: (B, 784) float32, yb: (B,) int64) minibatches.
+    For each epoch and minibatch: loss = loss_fn(model(xb), yb); backward; opt.step();
+    opt.zero_grad(). Returns the loss of every minibatch, as Python floats, in order.
+    """
+    raise NotImplementedError("Exercise 5c: fit")
+
+
+def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Exercise 5d: the model's outputs for x, in eval mode and without autograd.
+
+    x: (N, 784) float32 -> (N, 10) float32 log-probabilities (no grad_fn).
+    Hint: model.eval() and torch.no_grad().
+    """
+    raise NotImplementedError("Exercise 5d: predict")
+
+
+def accuracy(preds: torch.Tensor, y: torch.Tensor) -> float:
+    """Exercise 5d: fraction of rows whose argmax is the label.
+
+    preds: (N, K) scores; y: (N,) int64 labels -> a Python float in [0, 1].
+    Math: mean(argmax(preds, dim=1) == y).
+    """
+    raise NotImplementedError("Exercise 5d: accuracy")

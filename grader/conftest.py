@@ -1,0 +1,8 @@
+"""Options and summary for `pytest grader/` (see logreg_kit.pytest_plugin)."""
+from logreg_kit.pytest_plugin import (  # noqa: F401
+    grade_check,
+    pytest_addoption,
+    pytest_configure,
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+)

@@ -1,0 +1,80 @@
+"""Where probes run. LocalBackend runs them in this process, under the from-scratch
+tripwire and a wall-clock limit; the hardened route puts a worker process behind the
+same `run` interface.
+"""
+import signal
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from . import tripwire
+from .exercises import BY_ID
+from .impl import ImplementationError, PackageImplementation
+from .probes import PROBES, plain
+
+PROBE_TIMEOUT_S = 60.0
+
+
+class StudentError(Exception):
+    """The student's code raised, hung or broke a rule while a probe ran it; the message says how."""
+
+
+class Backend(Protocol):
+    label: str
+
+    def run(self, exercises: tuple[str, ...], probe: str, *args: Any) -> Any: ...
+
+    def source(self, module: str) -> str | None: ...
+
+
+@contextmanager
+def time_limit(seconds: float, what: str) -> Iterator[None]:
+    """Raise StudentError after `seconds` of wall-clock time (main thread, POSIX only)."""
+
+    def expire(signum: int, frame: Any) -> None:
+        raise StudentError(f"timed out after {seconds:g} s in {what}")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def explain(err: BaseException, owns: Any) -> str:
+    """What went wrong in the student's code, pointing at its last line in their files."""
+    if isinstance(err, (StudentError, ImplementationError, tripwire.FromScratchViolation)):
+        return str(err)
+    if isinstance(err, NotImplementedError):
+        return f"not implemented yet ({err})" if str(err) else "not implemented yet"
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if owns(f.filename)]
+    where = f" at {frames[-1].filename.rsplit('/', 1)[-1]} line {frames[-1].lineno}" if frames else ""
+    text = str(err).strip().splitlines()[0][:300] if str(err).strip() else ""
+    return f"your code raised {type(err).__name__}{where}: {text}" if text else f"your code raised {type(err).__name__}{where}"
+
+
+class LocalBackend:
+    """Runs probes in this process: for the reference, the stubs and a student's own checkout."""
+
+    def __init__(self, target: str, timeout: float = PROBE_TIMEOUT_S) -> None:
+        tripwire.install()
+        self.impl = PackageImplementation(target)
+        self.label = self.impl.label
+        self.timeout = timeout
+
+    def run(self, exercises: tuple[str, ...], probe: str, *args: Any) -> Any:
+        banned = frozenset(name for ex in exercises for name in BY_ID[ex].replaces)
+        what = f"{probe}({args[0]})" if probe.startswith("call") else probe
+        try:
+            with tripwire.forbid(banned, self.impl.owns), time_limit(self.timeout, what):
+                return plain(PROBES[probe](self.impl, *args))
+        except SystemExit as err:
+            raise StudentError(f"your code called sys.exit({err.code!r})") from None
+        except Exception as err:  # noqa: BLE001 - anything the student's code raises
+            raise StudentError(explain(err, self.impl.owns)) from None
+
+    def source(self, module: str) -> str | None:
+        return self.impl.source(module)

@@ -1,0 +1,115 @@
+"""Checks for exercise 4: get_weights and the LogReg module."""
+import torch
+
+from ..feedback import DEVICE_ATOL, DEVICE_RTOL, FLOAT32_ATOL, FLOAT32_RTOL, expect, expect_tensor
+from .registry import Student, check, random_tensor, reference
+
+N_PARAMS = 28 * 28 * 10 + 10  # 7,850
+EXPECTED_PARAMS = {"l1_w": ((784, 10), "torch.float32"), "l1_b": ((10,), "torch.float32")}
+INPUT_SHAPES = ((8, 784), (8, 28, 28), (8, 1, 28, 28))
+GRAD_RTOL = 1e-4
+
+
+def model_case(seed: int, n: int = 8) -> tuple[torch.Tensor, ...]:
+    """Weights (784, 10), bias (10,), images (n, 784) and labels (n,), seeded."""
+    w = random_tensor(seed, (784, 10), 0.05)
+    b = random_tensor(seed + 1, (10,), 0.1)
+    x = random_tensor(seed + 2, (n, 784))
+    y = torch.randint(0, 10, (n,), generator=torch.Generator().manual_seed(seed + 3))
+    return w, b, x, y
+
+
+@check("4", "get_weights", "returns a trainable nn.Parameter of the asked shape", 1,
+       "return nn.Parameter(torch.randn(dims) / dims[0]); nn.Parameter makes it trainable and registered")
+def weights_are_parameters(student: Student) -> None:
+    for dims in ((784, 10), (10,), (3, 4, 5)):
+        got = student.probe("weights", 0, dims)
+        expect(got["is_parameter"], f"get_weights{dims} returned {type(got['value']).__name__}, not nn.Parameter")
+        expect(got["requires_grad"], f"get_weights{dims} does not require grad")
+        expect(isinstance(got["value"], torch.Tensor) and tuple(got["value"].shape) == dims,
+               f"get_weights{dims} has shape {tuple(getattr(got['value'], 'shape', ()))}, expected {dims}")
+
+
+@check("4", "get_weights", "draws randn(dims) / dims[0] from torch's generator", 1,
+       "one call torch.randn(dims), divided by the first dimension")
+def weights_values(student: Student) -> None:
+    for seed, dims in ((0, (784, 10)), (1, (10,))):
+        expected = reference().probe("weights", seed, dims)["value"]
+        got = student.probe("weights", seed, dims)["value"]
+        expect_tensor(got, expected, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, case=f"torch.manual_seed({seed}), dims {dims}")
+
+
+@check("4", "LogReg", "registers l1_w (784, 10) and l1_b (10,): 7,850 parameters", 2,
+       "in __init__: self.l1_w = get_weights(784, 10); self.l1_b = get_weights(10); call super().__init__() first")
+def logreg_parameters(student: Student) -> None:
+    got = student.probe("logreg_structure", 0)
+    expect(got["is_module"], "LogReg() is not an nn.Module")
+    params = {name: (tuple(shape), dtype) for name, (shape, dtype) in got["params"].items()}
+    expect(params == EXPECTED_PARAMS, f"registered parameters: expected {EXPECTED_PARAMS}, got {params or 'none'}")
+    total = sum(torch.Size(shape).numel() for shape, _ in params.values())
+    expect(total == N_PARAMS, f"expected {N_PARAMS} parameters in all, got {total}")
+
+
+@check("4", "LogReg", "forward accepts (N, 784), (N, 28, 28) and (N, 1, 28, 28)", 1,
+       "flatten each image with x.view(x.size(0), -1): keep the batch dimension first")
+def logreg_input_shapes(student: Student) -> None:
+    w, b, x, y = model_case(0)
+    expected = reference().probe("logreg_forward", w, b, x, y)["out"]
+    for shape in INPUT_SHAPES:
+        got = student.probe("logreg_forward", w, b, x.reshape(shape), y)["out"]
+        expect_tensor(got, expected, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, case=f"x: {shape}")
+
+
+@check("4", "LogReg", "forward matches the reference with the same weights", 2,
+       "log_softmax(x @ l1_w + l1_b): weights (784, 10) on the right of @, bias added to every row")
+def logreg_forward_matches(student: Student) -> None:
+    for seed in (0, 10):
+        w, b, x, y = model_case(seed, 32)
+        expected = reference().probe("logreg_forward", w, b, x, y)["out"]
+        got = student.probe("logreg_forward", w, b, x, y)["out"]
+        expect_tensor(got, expected, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, case=f"seed {seed}, x: (32, 784)")
+
+
+@check("4", "LogReg", "outputs are log-probabilities (exp rows sum to one)", 1,
+       "return the log_softmax of the linear layer, not the raw scores or the softmax")
+def logreg_log_probabilities(student: Student) -> None:
+    w, b, x, y = model_case(20)
+    out = student.probe("logreg_forward", w, b, x, y)["out"]
+    expect(isinstance(out, torch.Tensor) and out.ndim == 2, f"forward returned {out!r:.60}, expected (N, 10)")
+    expect_tensor(out.exp().sum(dim=1), torch.ones(len(x)), rtol=FLOAT32_RTOL, atol=1e-5, case="exp(model(x)) row sums")
+
+
+@check("4", "LogReg", "each row depends on its own image only: model(x[:5]) == model(x)[:5]", 1,
+       "reshape with x.view(x.size(0), -1); never mix rows (no transposes of x, no batch-wide sums)")
+def logreg_rows_independent(student: Student) -> None:
+    w, b, x, y = model_case(30, 16)
+    got = student.probe("logreg_forward", w, b, x, y)
+    expect_tensor(got["first5"], got["out"][:5], rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, case="model(x[:5]) vs model(x)[:5]")
+
+
+@check("4", "LogReg", "gradients of l1_w and l1_b match the reference", 1,
+       "use differentiable torch operations on the parameters themselves (no .data, no in-place edits)")
+def logreg_gradients(student: Student) -> None:
+    w, b, x, y = model_case(40, 16)
+    expected = reference().probe("logreg_forward", w, b, x, y)
+    got = student.probe("logreg_forward", w, b, x, y)
+    for name in ("grad_w", "grad_b"):
+        expect_tensor(got[name], expected[name], rtol=GRAD_RTOL, atol=FLOAT32_ATOL, case=f"{name} after nll backward")
+
+
+@check("4", "LogReg", "runs on any device (checked on `meta`)", 1,
+       "create parameters with get_weights only and keep the input where it is (no .cpu(), no device='cpu')")
+def logreg_any_device(student: Student) -> None:
+    got = student.probe("logreg_meta")
+    expect(got == {"device": "meta", "shape": (3, 10)},
+           f"LogReg built under torch.device('meta') gave {got['shape']} on {got['device']}, expected (3, 10) on meta")
+
+
+@check("4", "LogReg", "same forward and gradients on CUDA as on the CPU", 1,
+       "do not move tensors to a fixed device", needs="cuda")
+def logreg_cuda(student: Student) -> None:
+    w, b, x, y = model_case(50, 64)
+    cpu = student.probe("logreg_forward", w, b, x, y, "cpu")
+    cuda = student.probe("logreg_forward", w, b, x, y, "cuda")
+    for name in ("out", "grad_w", "grad_b"):
+        expect_tensor(cuda[name], cpu[name], rtol=DEVICE_RTOL, atol=DEVICE_ATOL, case=f"{name}, CUDA vs CPU")

@@ -1,0 +1,116 @@
+"""Checks: plain functions over a Student, each with its exercise, title and points declared once."""
+import ast
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import torch
+
+from ..backend import Backend, LocalBackend
+from ..data import Split, load_split
+from ..exercises import BY_ID, MODULE_OF, label
+
+
+class Student:
+    """The implementation under test, seen by one check: calls and probes run through its backend
+    with the from-scratch rule of the exercises the check exercises."""
+
+    def __init__(self, backend: Backend, exercises: tuple[str, ...]) -> None:
+        self.backend = backend
+        self.exercises = exercises
+
+    def call(self, name: str, *args: Any) -> Any:
+        """name(*args) in the implementation; returns plain data."""
+        return self.backend.run(self.exercises, "call", name, *args)
+
+    def probe(self, probe: str, *args: Any) -> Any:
+        return self.backend.run(self.exercises, probe, *args)
+
+    def function_node(self, qualname: str) -> ast.FunctionDef | ast.ClassDef | None:
+        """The AST of a function or class from the submitted source (never executed here)."""
+        source = self.backend.source(MODULE_OF[qualname.split(".")[0]])
+        if source is None:
+            return None
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            return None
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == qualname:
+                return node
+        return None
+
+
+@dataclass(frozen=True)
+class Check:
+    exercise: str
+    function: str
+    title: str
+    points: float
+    hint: str
+    fn: Callable[[Student], None]
+    uses: tuple[str, ...] = ()  # exercises whose code the check runs (from-scratch rules apply)
+    needs: str | None = None  # "cuda": skipped with a reason where there is none
+    visibility: str = "public"
+
+    @property
+    def name(self) -> str:
+        return f"{label(self.exercise)} {self.function}: {self.title}"
+
+    @property
+    def test_id(self) -> str:
+        return f"{self.exercise}-{self.fn.__name__}"
+
+
+CHECKS: list[Check] = []
+
+
+def check(
+    exercise: str,
+    function: str,
+    title: str,
+    points: float,
+    hint: str,
+    uses: tuple[str, ...] = (),
+    needs: str | None = None,
+) -> Callable[[Callable[[Student], None]], Callable[[Student], None]]:
+    """Register a check; its points, title and hint are declared here and nowhere else."""
+    if exercise not in BY_ID:
+        raise KeyError(exercise)
+
+    def register(fn: Callable[[Student], None]) -> Callable[[Student], None]:
+        CHECKS.append(Check(exercise, function, title, points, hint, fn, uses or (exercise,), needs))
+        return fn
+
+    return register
+
+
+@lru_cache(maxsize=1)
+def reference() -> Student:
+    """The reference solutions, run in this trusted process with no from-scratch rules."""
+    return Student(LocalBackend("solutions"), ())
+
+
+@dataclass
+class Settings:
+    data: str = "embedded"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+SETTINGS = Settings()
+
+
+@lru_cache(maxsize=4)
+def _split(source: str) -> Split:
+    return load_split(source)
+
+
+def grader_data() -> Split:
+    """The grader's train/validation split (validation labels stay in this process)."""
+    return _split(SETTINGS.data)
+
+
+def random_tensor(seed: int, shape: tuple[int, ...], scale: float = 1.0) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(shape, generator=generator) * scale

@@ -1,0 +1,172 @@
+"""Checks for exercise 5: nll_loss, SGD, fit, predict, accuracy, and the whole pipeline."""
+import math
+
+import torch
+
+from ..feedback import (
+    DEVICE_ATOL,
+    DEVICE_RTOL,
+    FLOAT32_ATOL,
+    FLOAT32_RTOL,
+    TRAINING_ATOL,
+    TRAINING_RTOL,
+    expect,
+    expect_float,
+    expect_tensor,
+)
+from .logreg import model_case
+from .registry import Student, check, grader_data, random_tensor, reference
+
+ACCURACY_THRESHOLD = 0.83  # reference: about 0.89 on the embedded data
+TRAINING = {"lr": 0.01, "epochs": 5, "batch": 64, "seed": 0}
+FIT_CASE = {"lr": 0.1, "epochs": 2, "batch": 64, "seed": 3}
+FIT_EXAMPLES = 640
+LRS = (0.1, 0.5)
+
+
+def log_probs_case(seed: int, shape: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    logits = random_tensor(seed, shape, 2.0)
+    y = torch.randint(0, shape[1], (shape[0],), generator=torch.Generator().manual_seed(seed))
+    return logits - torch.logsumexp(logits, dim=1, keepdim=True), y
+
+
+def sgd_case(seed: int) -> tuple[list[torch.Tensor], list[list[torch.Tensor]]]:
+    """Two parameters shaped like LogReg's and three steps of gradients."""
+    init = [random_tensor(seed, (784, 10), 0.05), random_tensor(seed + 1, (10,), 0.1)]
+    grads = [[random_tensor(seed + 10 * k + i, p.shape) for i, p in enumerate(init)] for k in range(1, 4)]
+    return init, grads
+
+
+def torch_sgd_values(init: list[torch.Tensor], grads: list[list[torch.Tensor]], lr: float) -> list[list[torch.Tensor]]:
+    params = [p.clone().requires_grad_(True) for p in init]
+    opt = torch.optim.SGD(params, lr=lr)
+    values = []
+    for step in grads:
+        for p, g in zip(params, step):
+            p.grad = g.clone()
+        opt.step()
+        values.append([p.detach().clone() for p in params])
+        opt.zero_grad()
+    return values
+
+
+@check("5a", "nll_loss", "matches the reference on random log-probabilities", 2,
+       "-log_probs[torch.arange(N), y].mean(): pick each row's label column, average, negate")
+def nll_matches(student: Student) -> None:
+    for seed, shape in enumerate(((1, 2), (8, 10), (64, 10))):
+        lp, y = log_probs_case(seed, shape)
+        expected = reference().call("nll_loss", lp, y)
+        expect_tensor(student.call("nll_loss", lp, y), expected, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, case=f"seed {seed}, log_probs: {shape}")
+
+
+@check("5a", "nll_loss", "keeps the autograd graph (gradients match the reference)", 1,
+       "return a 0-d tensor built with torch operations; no .item() or float() inside")
+def nll_gradients(student: Student) -> None:
+    lp, y = log_probs_case(5, (16, 10))
+    weight = torch.ones(())
+    expected = reference().probe("gradient", "nll_loss", lp, weight, (y,))
+    expect_tensor(student.probe("gradient", "nll_loss", lp, weight, (y,)), expected, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, case="d loss / d log_probs")
+
+
+@check("5b", "SGD", "matches torch.optim.SGD step for step", 3,
+       "in step(): p -= lr * p.grad for every parameter, inside torch.no_grad(); keep params as a list")
+def sgd_matches_torch(student: Student) -> None:
+    for lr in LRS:
+        init, grads = sgd_case(int(lr * 10))
+        got = student.probe("sgd_trace", init, grads, lr)["values"]
+        for k, (got_step, want_step) in enumerate(zip(got, torch_sgd_values(init, grads, lr)), start=1):
+            for name, g, e in zip(("weights", "bias"), got_step, want_step):
+                expect_tensor(g, e, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, case=f"lr={lr}, {name} after step {k}")
+
+
+@check("5b", "SGD", "zero_grad clears every gradient", 1,
+       "for each parameter set p.grad = None (or p.grad.zero_())")
+def sgd_zero_grad(student: Student) -> None:
+    init, grads = sgd_case(1)
+    cleared = student.probe("sgd_trace", init, grads, 0.1)["cleared"]
+    expect(all(cleared), f"gradients left after zero_grad at steps {[k + 1 for k, c in enumerate(cleared) if not c]}")
+
+
+@check("5b", "SGD", "runs on any device (checked on `meta`)", 1,
+       "update the parameters in place with their own gradients; create no tensors on a fixed device")
+def sgd_any_device(student: Student) -> None:
+    init, grads = sgd_case(2)
+    got = student.probe("sgd_trace", init, grads[:1], 0.1, "meta")
+    devices = {str(v.device) for v in got["values"][0]} if got["values"] else set()
+    expect(got["device"] == "meta" and devices == {"meta"}, f"parameters ended on {devices or got['device']}, expected meta")
+
+
+@check("5b", "SGD", "same steps on CUDA as on the CPU", 1, "do not move tensors to a fixed device", needs="cuda")
+def sgd_cuda(student: Student) -> None:
+    init, grads = sgd_case(3)
+    cpu = student.probe("sgd_trace", init, grads, 0.1, "cpu")["values"]
+    cuda = student.probe("sgd_trace", init, grads, 0.1, "cuda")["values"]
+    for k, (c, g) in enumerate(zip(cpu, cuda), start=1):
+        for a, b in zip(c, g):
+            expect_tensor(b, a, rtol=DEVICE_RTOL, atol=DEVICE_ATOL, case=f"step {k}, CUDA vs CPU")
+
+
+def _fit_inputs() -> tuple[torch.Tensor, ...]:
+    data = grader_data()
+    w, b, _, _ = model_case(60)
+    return w, b, data.x_train[:FIT_EXAMPLES], data.y_train[:FIT_EXAMPLES]
+
+
+@check("5c", "fit", "returns one Python float per minibatch", 1,
+       "append loss.item() for every minibatch of every epoch, and return the list")
+def fit_returns_losses(student: Student) -> None:
+    losses = student.probe("fit_run", *_fit_inputs(), FIT_CASE)["losses"]
+    n_batches = FIT_CASE["epochs"] * math.ceil(FIT_EXAMPLES / FIT_CASE["batch"])
+    expect(isinstance(losses, list), f"fit returned {type(losses).__name__}, expected a list")
+    expect(len(losses) == n_batches, f"fit returned {len(losses)} losses, expected {n_batches} (epochs x minibatches)")
+    bad = [type(v).__name__ for v in losses if not isinstance(v, float)]
+    expect(not bad, f"losses must be Python floats, got {sorted(set(bad))} (use loss.item())")
+
+
+@check("5c", "fit", "trains like the reference: same losses and weights", 2,
+       "per minibatch: loss = loss_fn(model(xb), yb); loss.backward(); opt.step(); opt.zero_grad()")
+def fit_matches(student: Student) -> None:
+    inputs = _fit_inputs()
+    expected = reference().probe("fit_run", *inputs, FIT_CASE)
+    got = student.probe("fit_run", *inputs, FIT_CASE)
+    losses = got["losses"]
+    expect(isinstance(losses, list) and all(isinstance(v, (int, float)) for v in losses),
+           "fit must return a list of Python floats")
+    expect_tensor(torch.tensor(losses, dtype=torch.float64), torch.tensor(expected["losses"], dtype=torch.float64),
+                  rtol=TRAINING_RTOL, atol=TRAINING_ATOL, case="loss of every minibatch")
+    expect_tensor(got["w"], expected["w"], rtol=TRAINING_RTOL, atol=TRAINING_ATOL, case="l1_w after training")
+
+
+@check("5d", "predict", "returns the model's outputs in eval mode, without autograd", 1,
+       "call model.eval() and run the model under torch.no_grad()")
+def predict_outputs(student: Student) -> None:
+    w, b, x, _ = model_case(70, 20)
+    got = student.probe("predict_run", w, b, x)
+    expected = reference().probe("predict_run", w, b, x)
+    expect_tensor(got["out"], expected["out"], rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, case="predict(model, x), x: (20, 784)")
+    expect(not got["grad_fn"], "predict's output has a grad_fn: run the model under torch.no_grad()")
+    expect(not got["training"], "the model is still in training mode after predict: call model.eval()")
+
+
+@check("5d", "accuracy", "matches argmax accuracy and returns a Python float", 1,
+       "(preds.argmax(dim=1) == y).float().mean().item(): argmax over the classes, dim=1")
+def accuracy_matches(student: Student) -> None:
+    for seed, n in ((0, 1), (1, 10), (2, 1000)):
+        preds, y = log_probs_case(seed, (n, 10))
+        expected = reference().call("accuracy", preds, y)
+        expect_float(student.call("accuracy", preds, y), expected, rtol=0, atol=1e-6, case=f"seed {seed}, preds: ({n}, 10)")
+
+
+@check("5e", "pipeline", f"your LogReg, SGD and fit reach {ACCURACY_THRESHOLD:.0%} validation accuracy", 3,
+       "train with the lesson's settings (lr 0.01, 5 epochs, batch 64); check each exercise above first",
+       uses=("4", "5a", "5b", "5c", "5d"))
+def pipeline_accuracy(student: Student) -> None:
+    data = grader_data()
+    got = student.probe("pipeline", TRAINING["seed"], data.x_train, data.y_train, data.x_valid, TRAINING)
+    preds = got["preds"]
+    want = (len(data.y_valid), 10)
+    expect(isinstance(preds, torch.Tensor) and tuple(preds.shape) == want,
+           f"predict returned {preds!r:.60} on the validation images, expected a tensor of shape {want}")
+    expect(bool(torch.isfinite(preds).all()), "predictions contain NaN or inf: the training diverged")
+    acc = (preds.argmax(dim=1) == data.y_valid).float().mean().item()
+    expect(acc >= ACCURACY_THRESHOLD, f"validation accuracy {acc:.3f}, expected at least {ACCURACY_THRESHOLD}")

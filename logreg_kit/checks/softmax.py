@@ -1,0 +1,103 @@
+"""Checks for exercise 3 (softmax, log_softmax) and its extension (a stable log_softmax)."""
+import torch
+
+from ..feedback import (
+    DEVICE_ATOL,
+    DEVICE_RTOL,
+    FLOAT32_ATOL,
+    FLOAT32_RTOL,
+    FLOAT64_ATOL,
+    FLOAT64_RTOL,
+    expect,
+    expect_tensor,
+)
+from .registry import Student, check, random_tensor, reference
+
+SHAPES = ((1, 2), (5, 10), (64, 10), (3, 1000))
+LOGIT_SCALE = 3.0
+LARGE_LOGITS = 1e4  # the extension: log_softmax must stay finite this far out
+LOG_ATOL = 1e-5  # log of a float32 probability vs the shifted formula
+
+
+def _cases() -> list[tuple[str, torch.Tensor]]:
+    return [(f"seed {seed}, x: {shape}", random_tensor(seed, shape, LOGIT_SCALE)) for seed, shape in enumerate(SHAPES)]
+
+
+def _matches(student: Student, name: str, atol: float) -> None:
+    for case, x in _cases():
+        expected = reference().call(name, x)
+        expect_tensor(student.call(name, x), expected, rtol=FLOAT32_RTOL, atol=atol, case=case)
+
+
+@check("3", "softmax", "matches the reference on random logits", 2,
+       "exp(x) / exp(x).sum(dim=1)[:, None]: sum over each row (dim=1), keep the shape for broadcasting")
+def softmax_matches(student: Student) -> None:
+    _matches(student, "softmax", FLOAT32_ATOL)
+
+
+@check("3", "softmax", "rows sum to one", 1, "normalise along dim=1 (the classes), not dim=0 (the batch)")
+def softmax_rows_sum_to_one(student: Student) -> None:
+    for case, x in _cases():
+        got = student.call("softmax", x)
+        expect(isinstance(got, torch.Tensor), f"expected a torch.Tensor, got {type(got).__name__} [{case}]")
+        expect_tensor(got.sum(dim=1), torch.ones(len(x)), rtol=FLOAT32_RTOL, atol=1e-5, case=f"row sums, {case}")
+
+
+@check("3", "softmax", "keeps float64 inputs in float64", 1,
+       "use torch operations on x itself; do not build new tensors with a fixed dtype")
+def softmax_keeps_dtype(student: Student) -> None:
+    x = random_tensor(7, (4, 6), LOGIT_SCALE).double()
+    expect_tensor(student.call("softmax", x), reference().call("softmax", x), rtol=FLOAT64_RTOL, atol=FLOAT64_ATOL, case="x: (4, 6) float64")
+
+
+@check("3", "softmax", "runs on any device (checked on `meta`)", 1,
+       "do not move tensors to a fixed device (.cpu(), device='cpu'); work on x where it is")
+def softmax_any_device(student: Student) -> None:
+    for name in ("softmax", "log_softmax"):
+        got = student.probe("on_meta", name, (4, 10))
+        expect(got == {"device": "meta", "shape": (4, 10)},
+               f"{name} on a meta tensor (4, 10) gave {got['shape']} on {got['device']}, expected (4, 10) on meta")
+
+
+@check("3", "softmax", "gradients match the reference", 1,
+       "use differentiable torch operations; no .item(), numpy or .detach() inside")
+def softmax_gradients(student: Student) -> None:
+    x, w = random_tensor(11, (6, 10), LOGIT_SCALE), random_tensor(12, (6, 10))
+    for name in ("softmax", "log_softmax"):
+        expected = reference().probe("gradient", name, x, w)
+        expect_tensor(student.probe("gradient", name, x, w), expected, rtol=1e-4, atol=1e-5, case=f"d/dx of {name}, x: (6, 10)")
+
+
+@check("3", "log_softmax", "matches the reference on random logits", 2,
+       "log of the softmax: softmax(x).log() is enough here")
+def log_softmax_matches(student: Student) -> None:
+    _matches(student, "log_softmax", LOG_ATOL)
+
+
+@check("3", "log_softmax", "exp of each row sums to one", 1, "take the log of softmax, not of exp(x)")
+def log_softmax_normalised(student: Student) -> None:
+    for case, x in _cases():
+        got = student.call("log_softmax", x)
+        expect(isinstance(got, torch.Tensor), f"expected a torch.Tensor, got {type(got).__name__} [{case}]")
+        expect_tensor(got.exp().sum(dim=1), torch.ones(len(x)), rtol=FLOAT32_RTOL, atol=1e-5, case=f"exp row sums, {case}")
+
+
+@check("3x", "log_softmax", "finite and right for logits as large as 1e4", 2,
+       "exp(1e4) overflows to inf: subtract each row's max before exp; log_softmax(x - c) == log_softmax(x)")
+def log_softmax_stable(student: Student) -> None:
+    for seed in (0, 1):
+        x = (torch.rand((8, 10), generator=torch.Generator().manual_seed(seed)) * 2 - 1) * LARGE_LOGITS
+        expected = reference().call("log_softmax", x)
+        expect_tensor(student.call("log_softmax", x), expected, rtol=FLOAT32_RTOL, atol=LOG_ATOL, case=f"seed {seed}, logits in [-1e4, 1e4]")
+
+
+@check("3", "softmax", "same results on CUDA as on the CPU", 1,
+       "do not move tensors to a fixed device", needs="cuda")
+def softmax_cuda(student: Student) -> None:
+    for case, x in _cases():
+        for name in ("softmax", "log_softmax"):
+            cpu = student.probe("call_on", name, "cpu", x)
+            cuda = student.probe("call_on", name, "cuda", x)
+            expect(isinstance(cuda, torch.Tensor) and cuda.device.type == "cuda",
+                   f"{name} on a CUDA tensor returned {cuda!r:.80}, not a CUDA tensor [{case}]")
+            expect_tensor(cuda.cpu(), cpu, rtol=DEVICE_RTOL, atol=DEVICE_ATOL, case=f"{name} CUDA vs CPU, {case}")

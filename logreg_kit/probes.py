@@ -1,0 +1,231 @@
+"""Probes: small trusted functions that run next to the student's code and return plain data.
+
+A check never touches student objects directly. It asks for a probe by name with
+plain inputs (tensors, numbers); the probe builds the student's objects, exercises
+them and returns tensors, numbers, strings, lists and dicts. The same probes run on
+the reference to get expected values, so "compare with the reference" is always
+"compare two probe results". In the hardened route a probe runs in the worker and
+only its plain result crosses back.
+"""
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .impl import ImplementationError
+
+PROBES: dict[str, Callable[..., Any]] = {}
+
+
+def probe(fn: Callable[..., Any]) -> Callable[..., Any]:
+    PROBES[fn.__name__] = fn
+    return fn
+
+
+class Foreign:
+    """Stand-in for a returned object of a type the checks do not accept (its type name only)."""
+
+    def __init__(self, type_name: str) -> None:
+        self.type_name = type_name
+
+    def __repr__(self) -> str:
+        return self.type_name
+
+
+def plain(value: Any) -> Any:
+    """Copy a returned value into plain data: plain tensors, arrays, numbers, str, lists, dicts."""
+    if isinstance(value, torch.Tensor):
+        out = value.detach().as_subclass(torch.Tensor)
+        return out if out.device.type == "meta" else out.clone()
+    if isinstance(value, np.ndarray):
+        return np.array(value, copy=True)
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return type(value)(value) if value is not None else None
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain(v) for v in value) if type(value) in (list, tuple) else Foreign(type(value).__name__)
+    if type(value) is dict:
+        return {str(k): plain(v) for k, v in value.items()}
+    return Foreign(type(value).__name__)
+
+
+# Trusted stand-ins, built from library functions, used to test one exercise apart from the others.
+def trusted_log_softmax(x: torch.Tensor) -> torch.Tensor:
+    return x - torch.logsumexp(x, dim=1, keepdim=True)
+
+
+def trusted_nll(log_probs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return -log_probs.gather(1, y[:, None]).mean()
+
+
+class TrustedLogReg(nn.Module):
+    """The lesson's model written by the kit: l1_w (784, 10), l1_b (10,)."""
+
+    def __init__(self, w: torch.Tensor, b: torch.Tensor) -> None:
+        super().__init__()
+        self.l1_w = nn.Parameter(w.clone())
+        self.l1_b = nn.Parameter(b.clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return trusted_log_softmax(x.reshape(len(x), -1) @ self.l1_w + self.l1_b)
+
+
+def _loader(x: torch.Tensor, y: torch.Tensor, batch: int, seed: int) -> torch.utils.data.DataLoader:
+    generator = torch.Generator().manual_seed(seed)
+    data = torch.utils.data.TensorDataset(x, y)
+    return torch.utils.data.DataLoader(data, batch_size=batch, shuffle=True, generator=generator)
+
+
+def _parameters(model: nn.Module, names: tuple[str, ...]) -> list[torch.Tensor]:
+    found = dict(model.named_parameters())
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise ImplementationError(
+            f"LogReg has no registered parameter {', '.join(missing)} "
+            f"(registered: {', '.join(found) or 'none'}); wrap tensors in nn.Parameter"
+        )
+    return [found[n] for n in names]
+
+
+@probe
+def call(impl: Any, name: str, *args: Any) -> Any:
+    """impl.name(*args), on copies of the arguments."""
+    return impl.get(name)(*copy.deepcopy(args))
+
+
+@probe
+def call_on(impl: Any, name: str, device: str, *args: Any) -> Any:
+    """impl.name(*args) with tensor arguments moved to `device` (results come back as they are)."""
+    moved = [a.to(device) if isinstance(a, torch.Tensor) else a for a in copy.deepcopy(args)]
+    return impl.get(name)(*moved)
+
+
+@probe
+def gradient(impl: Any, name: str, x: torch.Tensor, weights: torch.Tensor, extra: tuple[Any, ...] = ()) -> torch.Tensor:
+    """d/dx sum(impl.name(x, *extra) * weights): checks that the function is differentiable and right."""
+    x = x.clone().requires_grad_(True)
+    (impl.get(name)(x, *copy.deepcopy(extra)) * weights).sum().backward()
+    if x.grad is None:
+        raise ImplementationError(f"{name}(x) is not connected to x in the autograd graph")
+    return x.grad
+
+
+@probe
+def on_meta(impl: Any, name: str, shape: tuple[int, ...]) -> dict[str, Any]:
+    """Run impl.name on a `meta` tensor: code hard-wired to one device fails here."""
+    out = impl.get(name)(torch.empty(shape, device="meta"))
+    return {"device": str(getattr(out, "device", type(out).__name__)), "shape": tuple(getattr(out, "shape", ()))}
+
+
+@probe
+def weights(impl: Any, seed: int, dims: tuple[int, ...]) -> dict[str, Any]:
+    torch.manual_seed(seed)
+    w = impl.get("get_weights")(*dims)
+    return {
+        "is_parameter": isinstance(w, nn.Parameter),
+        "requires_grad": bool(getattr(w, "requires_grad", False)),
+        "value": w,
+    }
+
+
+@probe
+def logreg_structure(impl: Any, seed: int) -> dict[str, Any]:
+    torch.manual_seed(seed)
+    model = impl.get("LogReg")()
+    if not isinstance(model, nn.Module):
+        return {"is_module": False, "params": {}}
+    params = {n: (tuple(p.shape), str(p.dtype)) for n, p in model.named_parameters()}
+    return {"is_module": True, "params": params, "values": dict(model.named_parameters())}
+
+
+def _student_model(impl: Any, w: torch.Tensor, b: torch.Tensor, device: str) -> nn.Module:
+    model = impl.get("LogReg")()
+    if not isinstance(model, nn.Module):
+        raise ImplementationError(f"LogReg() returned {type(model).__name__}, not an nn.Module")
+    model = model.to(device)
+    with torch.no_grad():
+        for param, value in zip(_parameters(model, ("l1_w", "l1_b")), (w, b)):
+            if param.shape != value.shape:
+                raise ImplementationError(f"LogReg parameter has shape {tuple(param.shape)}, expected {tuple(value.shape)}")
+            param.copy_(value)
+    return model
+
+
+@probe
+def logreg_forward(impl: Any, w: torch.Tensor, b: torch.Tensor, x: torch.Tensor, y: torch.Tensor, device: str = "cpu") -> dict[str, Any]:
+    """Forward and backward of the student's LogReg with given weights, log_softmax swapped for a trusted one."""
+    with impl.substituted(log_softmax=trusted_log_softmax):
+        model = _student_model(impl, w, b, device)
+        out = model(x.to(device))
+        trusted_nll(out, y.to(device)).backward()
+        first5 = model(x[:5].to(device))
+    grad_w, grad_b = (p.grad for p in _parameters(model, ("l1_w", "l1_b")))
+    return {"out": out.cpu(), "first5": first5.cpu(), "grad_w": grad_w.cpu(), "grad_b": grad_b.cpu()}
+
+
+@probe
+def logreg_meta(impl: Any) -> dict[str, Any]:
+    with impl.substituted(log_softmax=trusted_log_softmax), torch.device("meta"):
+        model = impl.get("LogReg")()
+        out = model(torch.empty(3, 784))
+    return {"device": str(out.device), "shape": tuple(out.shape)}
+
+
+def _cleared(p: torch.Tensor) -> bool:
+    return p.grad is None or p.grad.device.type == "meta" or not bool(p.grad.any())
+
+
+@probe
+def sgd_trace(impl: Any, init: list[torch.Tensor], grads: list[list[torch.Tensor]], lr: float, device: str = "cpu") -> dict[str, Any]:
+    """Run the student's SGD over given gradients; record values after each step and after zero_grad."""
+    params = [p.to(device).clone().requires_grad_(True) for p in init]
+    opt = impl.get("SGD")((p for p in params), lr)
+    values, cleared = [], []
+    for step in grads:
+        for p, g in zip(params, step):
+            p.grad = g.to(device).clone()
+        opt.step()
+        values.append([p.detach().to("cpu" if device != "meta" else "meta").clone() for p in params])
+        opt.zero_grad()
+        cleared.append(all(_cleared(p) for p in params))
+    return {"values": values, "cleared": cleared, "device": str(params[0].device)}
+
+
+@probe
+def fit_run(impl: Any, w: torch.Tensor, b: torch.Tensor, x: torch.Tensor, y: torch.Tensor, cfg: dict[str, Any]) -> dict[str, Any]:
+    """The student's fit on a trusted model, optimiser, loss and seeded loader."""
+    model = TrustedLogReg(w, b)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg["lr"])
+    losses = impl.get("fit")(model, _loader(x, y, cfg["batch"], cfg["seed"]), trusted_nll, opt, cfg["epochs"])
+    return {"losses": losses, "w": model.l1_w, "b": model.l1_b}
+
+
+@probe
+def predict_run(impl: Any, w: torch.Tensor, b: torch.Tensor, x: torch.Tensor) -> dict[str, Any]:
+    model = TrustedLogReg(w, b).train()
+    out = impl.get("predict")(model, x)
+    return {
+        "out": out,
+        "grad_fn": getattr(out, "grad_fn", None) is not None,
+        "training": model.training,
+    }
+
+
+@probe
+def pipeline(impl: Any, seed: int, x: torch.Tensor, y: torch.Tensor, x_valid: torch.Tensor, cfg: dict[str, Any]) -> dict[str, Any]:
+    """The student's LogReg, nll_loss, SGD, fit and predict together; returns validation scores.
+
+    The validation labels never reach this probe: the grader scores the predictions.
+    """
+    with impl.substituted(log_softmax=trusted_log_softmax):
+        torch.manual_seed(seed)
+        model = impl.get("LogReg")()
+        opt = impl.get("SGD")(model.parameters(), cfg["lr"])
+        fit, loss = impl.get("fit"), impl.get("nll_loss")
+        losses = fit(model, _loader(x, y, cfg["batch"], seed), loss, opt, cfg["epochs"])
+        preds = impl.get("predict")(model, x_valid)
+    return {"preds": preds, "losses": losses}

