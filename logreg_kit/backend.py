@@ -27,6 +27,8 @@ class Backend(Protocol):
 
     def source(self, module: str) -> str | None: ...
 
+    def close(self) -> None: ...
+
 
 @contextmanager
 def time_limit(seconds: float, what: str) -> Iterator[None]:
@@ -78,3 +80,11 @@ class LocalBackend:
 
     def source(self, module: str) -> str | None:
         return self.impl.source(module)
+
+    def close(self) -> None:
+        pass
+
+
+def open_backend(target: str) -> Backend:
+    """The backend for a --impl target. The kit's own packages run in this process."""
+    return LocalBackend(target)

