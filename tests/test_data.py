@@ -1,0 +1,114 @@
+"""Data loading: the embedded digits, the stratified split, and the IDX reader on files written here."""
+import gzip
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from logreg_kit import data
+
+from .conftest import SHARED_MNIST
+
+
+def write_idx(path: Path, array: np.ndarray, magic: int | None = None, gz: bool = False) -> Path:
+    magic = magic if magic is not None else (0x0803 if array.ndim == 3 else 0x0801)
+    header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
+    raw = header + array.astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(raw) if gz else raw)
+    return path
+
+
+@pytest.fixture
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (12, 28, 28), dtype=np.uint8), rng.integers(0, 10, 12, dtype=np.uint8)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_idx_round_trip(tmp_path: Path, digits, gz: bool) -> None:
+    images, labels = digits
+    suffix = ".gz" if gz else ""
+    write_idx(tmp_path / f"train-images-idx3-ubyte{suffix}", images, gz=gz)
+    write_idx(tmp_path / f"train-labels-idx1-ubyte{suffix}", labels, gz=gz)
+    x, y = data.load_idx_folder(tmp_path)
+    assert x.shape == (12, 784) and np.array_equal(x, images.reshape(12, -1))
+    assert y.dtype == np.int64 and np.array_equal(y, labels)
+
+
+def test_idx_bad_magic(tmp_path: Path, digits) -> None:
+    path = write_idx(tmp_path / "x-idx3-ubyte", digits[0], magic=0x0802)
+    with pytest.raises(data.DataError, match="bad magic number 0x00000802"):
+        data.read_idx(path)
+
+
+def test_idx_wrong_length(tmp_path: Path, digits) -> None:
+    path = write_idx(tmp_path / "x-idx3-ubyte", digits[0])
+    path.write_bytes(path.read_bytes()[:-5])
+    with pytest.raises(data.DataError, match="wrong length"):
+        data.read_idx(path)
+
+
+def test_idx_missing_and_corrupt_gzip(tmp_path: Path) -> None:
+    with pytest.raises(data.DataError, match="no such file"):
+        data.read_idx(tmp_path / "absent-idx1-ubyte")
+    with pytest.raises(data.DataError, match="neither train-images-idx3-ubyte nor"):
+        data.load_idx_folder(tmp_path)
+    bad = tmp_path / "x-idx1-ubyte.gz"
+    bad.write_bytes(b"not gzip at all")
+    with pytest.raises(data.DataError, match="not a valid gzip file"):
+        data.read_idx(bad)
+
+
+def test_idx_images_and_labels_must_match(tmp_path: Path, digits) -> None:
+    write_idx(tmp_path / "train-images-idx3-ubyte", digits[0])
+    write_idx(tmp_path / "train-labels-idx1-ubyte", digits[1][:5])
+    with pytest.raises(data.DataError, match="do not match"):
+        data.load_idx_folder(tmp_path)
+
+
+def test_embedded_digits_and_split() -> None:
+    x, y = data.load_embedded()
+    assert x.shape == (5000, 784) and x.dtype == np.uint8
+    assert np.bincount(y).tolist() == [500] * 10
+    split = data.load_split("embedded")
+    assert split.x_train.shape == (4000, 784) and split.x_valid.shape == (1000, 784)
+    assert torch.bincount(split.y_valid).tolist() == [100] * 10  # stratified
+    assert abs(float(split.x_train.mean())) < 1e-4 and abs(float(split.x_train.std()) - 1) < 1e-3
+    assert split.x_train.dtype == torch.float32 and split.y_train.dtype == torch.int64
+
+
+def test_split_is_seeded_and_disjoint() -> None:
+    y = np.repeat(np.arange(10), 50)
+    train_a, valid_a = data.stratified_split(y, 100, seed=0)
+    train_b, valid_b = data.stratified_split(y, 100, seed=0)
+    assert np.array_equal(valid_a, valid_b) and np.array_equal(train_a, train_b)
+    assert not set(train_a) & set(valid_a) and len(train_a) + len(valid_a) == 500
+    assert not np.array_equal(data.stratified_split(y, 100, seed=1)[1], valid_a)
+
+
+def test_embedded_cache_is_used(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("LOGREG_KIT_CACHE", str(tmp_path))
+    data.load_embedded.cache_clear()
+    try:
+        first = data.load_embedded()
+        cached = list(tmp_path.glob("logreg-kit/mnist5k-*.npz"))
+        assert len(cached) == 1
+        data.load_embedded.cache_clear()
+        second = data.load_embedded()
+        assert np.array_equal(first[0], second[0]) and np.array_equal(first[1], second[1])
+    finally:
+        data.load_embedded.cache_clear()
+
+
+T10K_SHA256 = "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"
+
+
+@pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="../shared/data/mnist (the real MNIST test set) is not beside this checkout")
+def test_real_mnist_test_set() -> None:
+    images = SHARED_MNIST / "t10k-images-idx3-ubyte.gz"
+    assert hashlib.sha256(images.read_bytes()).hexdigest() == T10K_SHA256
+    x, y = data.load_idx_folder(SHARED_MNIST, prefix="t10k")
+    assert x.shape == (10000, 784) and y[:5].tolist() == [7, 2, 1, 0, 4]
+    assert np.bincount(y).min() > 800
