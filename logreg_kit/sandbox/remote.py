@@ -43,11 +43,12 @@ class RemoteBackend:
     replaced after a timeout, crash or limit. Pass `sandbox` to share one template across
     submissions (a batch, the test suite); otherwise the backend starts and closes its own."""
 
-    def __init__(self, target: str | Path, sandbox: Sandbox | None = None, limits: Limits | None = None) -> None:
+    def __init__(self, target: str | Path, sandbox: Sandbox | None = None, limits: Limits | None = None,
+                 timeout: float | None = None) -> None:
         self.folder = submission_folder(target)
         self.owns_sandbox = sandbox is None
         self.sandbox = sandbox if sandbox is not None else Sandbox(limits or Limits())
-        self.timeout = self.sandbox.limits.timeout_s
+        self.timeout = timeout if timeout is not None else self.sandbox.limits.timeout_s
         self.label = f"{target} [{self.sandbox.isolation}]"
         self.sock: socket.socket | None = None
         self.root = ""

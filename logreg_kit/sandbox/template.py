@@ -120,6 +120,7 @@ def _worker(sock: socket.socket, root: str, cfg: dict[str, Any]) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _limits(cfg)
+    os.register_at_fork(after_in_child=lambda: _close_quietly(sock))  # forks of student code lose the channel
     impl = PackageImplementation(root)
     while True:
         try:
@@ -144,6 +145,13 @@ def _serve(impl: PackageImplementation, exercises: tuple[str, ...], probe: str, 
         return ("error", explain(err, impl.owns))
     except BaseException as err:  # noqa: BLE001 - KeyboardInterrupt, custom BaseException subclasses
         return ("error", f"your code raised {type(err).__name__}, which is not an Exception")
+
+
+def _close_quietly(sock: socket.socket) -> None:
+    try:
+        os.close(sock.fileno())
+    except OSError:
+        pass
 
 
 class Template:
