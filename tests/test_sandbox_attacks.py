@@ -66,7 +66,7 @@ ATTACKS = {
     "allocate 20 GB": ("losses", "", "import torch\ntorch.empty(5 * 10**9)", {}),
     "very large output": ("losses", "", "import sys\nsys.stdout.write('x' * (64 * 2**20))\nsys.stdout.flush()", {}),
     "recursion past the C stack": ("losses", "", "import sys\nsys.setrecursionlimit(10**7)\n"
-                                   "def down(n):\n    return down(n + 1) + 1\ndown(0)", {}),
+                                   "def down(n):\n    return down.__call__(n + 1) + 1\ndown(0)", {}),
     "conftest.py in the submission": ("losses", "", "return 0.0", {"conftest.py": (
         "import pytest\n@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_makereport(item, call):\n"
         "    outcome = yield\n    outcome.get_result().outcome = 'passed'\n")}),
@@ -113,8 +113,8 @@ def next_submission(sandbox, tmp_path_factory):
     folder = reference_copy(tmp_path_factory.mktemp("next") / "reference")
 
     def check() -> None:
-        report = graded(sandbox, folder, {"1", "3"})
-        assert full(report, "1") and full(report, "3"), failures(report)
+        report = graded(sandbox, folder, {"1"})
+        assert full(report, "1"), failures(report)
 
     return check
 
@@ -193,9 +193,10 @@ def test_no_network_even_to_localhost(sandbox, next_submission, tmp_path) -> Non
     listener.settimeout(0.2)
     port = listener.getsockname()[1]
     contacts: list[bytes] = []
+    done = threading.Event()
 
     def accept() -> None:
-        for _ in range(50):
+        while not done.is_set():
             try:
                 conn, _ = listener.accept()
                 contacts.append(conn.recv(100))
@@ -209,6 +210,7 @@ def test_no_network_even_to_localhost(sandbox, next_submission, tmp_path) -> Non
         import socket
         socket.create_connection(('127.0.0.1', {port}), timeout=2).sendall(b'answers please')""")
     report = graded(sandbox, folder, {"1"})
+    done.set()
     thread.join()
     listener.close()
     assert contacts == []
