@@ -143,6 +143,16 @@ def test_process_ending_is_a_failure_with_its_reason(sandbox, tmp_path) -> None:
     assert "the process running your code ended during binary_loss_if: it exited with code 0" in text
 
 
+def test_hang_at_import_fails_fast_with_its_reason(sandbox, next_submission, tmp_path) -> None:
+    folder = with_payload(tmp_path / "sub", "losses", top="while True:\n    pass")
+    report = graded(sandbox, folder, {"1", "2b"}, HANG_TIMEOUT_S)
+    assert points(report, "2b") == 0 and points(report, "1") <= 1  # 1 point: the source-level `if` check
+    assert f"importing your modules took more than {HANG_TIMEOUT_S:g} s" in failures(report)
+    ran = [o for o in report.outcomes if "\n  your submission could not be loaded" in o.message]
+    assert len(ran) >= 4  # every check that calls the code reports the import hang (one timeout in all)
+    next_submission()
+
+
 def test_results_file_cannot_be_written(sandbox, next_submission, tmp_path) -> None:
     results = tmp_path / "results.json"
     folder = with_payload(tmp_path / "sub", "losses", f"open({str(results)!r}, 'w').write('{{\"score\": 48}}')\nreturn 0.0")

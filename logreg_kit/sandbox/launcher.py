@@ -220,10 +220,11 @@ class Sandbox:
                 self.restart()
         raise RuntimeError("the grading sandbox could not start a worker")
 
-    def reap(self) -> str:
-        """End the worker and everything it started; how it ended, in words."""
+    def reap(self, ended: bool = False) -> str:
+        """End the worker and everything it started; how it ended, in words (`ended`: the
+        worker closed its connection, so wait for its exit status)."""
         try:
-            self.control.sendall(b'{"op": "reap"}\n')
+            self.control.sendall(json.dumps({"op": "reap", "ended": ended}).encode() + b"\n")
             return str(json.loads(self._readline(CONTROL_TIMEOUT_S))["status"])
         except (OSError, EOFError, ValueError, KeyError):
             self.restart()

@@ -52,21 +52,43 @@ class RemoteBackend:
         self.label = f"{target} [{self.sandbox.isolation}]"
         self.sock: socket.socket | None = None
         self.root = ""
+        self.broken = ""
 
     def _worker(self) -> socket.socket:
         if self.sandbox.owner is not self:
             self.root = self.sandbox.assign(self.folder, self)
             self.sock = None
+        if self.broken:
+            raise StudentError(self.broken)
         if self.sock is None:
             self.sock = self.sandbox.spawn(self.root)
+            self._await_import()
         return self.sock
 
-    def _drop(self) -> str:
+    def _await_import(self) -> None:
+        """The worker imports the submission first; a hang or crash there fails every check
+        at once (each would fail the same way), instead of one timeout per check."""
+        try:
+            reply = wire.recv(self.sock, 1 << 20, time.monotonic() + self.timeout)
+            if isinstance(reply, tuple) and reply and reply[0] == "loaded":
+                return
+            why = "it sent something else than the expected greeting"
+        except (socket.timeout, TimeoutError):
+            self._drop()
+            why = f"importing your modules took more than {self.timeout:g} s (a loop or a long computation at import?)"
+        except (EOFError, ConnectionError, wire.WireError):
+            why = f"the process ended while importing your modules: {self._drop(ended=True)}"
+        if self.sock is not None:
+            self._drop()
+        self.broken = f"your submission could not be loaded: {why}"
+        raise StudentError(self.broken)
+
+    def _drop(self, ended: bool = False) -> str:
         """Close the connection, end the worker and all it started; how the worker ended."""
         if self.sock is not None:
             self.sock.close()
             self.sock = None
-        return self.sandbox.reap()
+        return self.sandbox.reap(ended)
 
     def run(self, exercises: tuple[str, ...], probe: str, *args: Any) -> Any:
         what = subject(probe, args)
@@ -78,7 +100,7 @@ class RemoteBackend:
             self._drop()
             raise StudentError(f"timed out after {self.timeout:g} s in {what}") from None
         except (EOFError, ConnectionError, BrokenPipeError):
-            status = self._drop()
+            status = self._drop(ended=True)
             raise StudentError(f"the process running your code ended during {what}: {status}") from None
         except wire.WireError as err:
             self._drop()

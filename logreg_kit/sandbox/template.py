@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from . import wire
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 REQUEST_LIMIT_BYTES = 1 << 30
+EXIT_GRACE_S = 2.0
 
 
 def _prctl(option: int, value: int) -> None:
@@ -122,6 +124,7 @@ def _worker(sock: socket.socket, root: str, cfg: dict[str, Any]) -> None:
     _limits(cfg)
     os.register_at_fork(after_in_child=lambda: _close_quietly(sock))  # forks of student code lose the channel
     impl = PackageImplementation(root)
+    wire.send(sock, ("loaded", dict(impl.errors)))
     while True:
         try:
             exercises, probe, args = wire.recv(sock, REQUEST_LIMIT_BYTES)
@@ -177,14 +180,16 @@ class Template:
         socket.send_fds(self.control, [json.dumps({"ok": True}).encode() + b"\n"], [ours.fileno()])
         ours.close()
 
-    def reap(self) -> str:
-        """Kill the worker and all it left behind; say how the worker ended."""
+    def reap(self, ended_itself: bool = False) -> str:
+        """Kill the worker and all it left behind; say how the worker ended. When it closed
+        its end by ending, wait a little for its exit status (the socket closes first)."""
         ended = _reap_zombies()
+        deadline = time.monotonic() + (EXIT_GRACE_S if ended_itself else 0.0)
+        while self.worker is not None and self.worker not in ended and time.monotonic() < deadline:
+            time.sleep(0.005)
+            ended.update(_reap_zombies())
         status = ended.get(self.worker) if self.worker is not None else None
         _kill_all(self.cfg["pid_namespace"])
-        if self.worker is not None and status is None:
-            ended.update(_reap_zombies())
-            status = ended.get(self.worker)
         self.worker = None
         shutil.rmtree(Path(self.cfg["tmp"]) / "work", ignore_errors=True)
         return describe_status(status)
@@ -195,7 +200,8 @@ class Template:
             if request["op"] == "spawn":
                 self.spawn(request["root"])
             elif request["op"] == "reap":
-                self.control.sendall(json.dumps({"ok": True, "status": self.reap()}).encode() + b"\n")
+                status = self.reap(bool(request.get("ended")))
+                self.control.sendall(json.dumps({"ok": True, "status": status}).encode() + b"\n")
         self.reap()
 
 
