@@ -69,7 +69,8 @@ def _hidden_data() -> list[str]:
 def bwrap_command(slot: Path, limits: Limits) -> list[str]:
     cmd = [bwrap_path() or "bwrap", "--unshare-all", "--unshare-user", "--uid", "1000", "--gid", "1000",
            "--cap-drop", "ALL", "--die-with-parent", "--new-session",
-           "--ro-bind", "/usr", "/usr"]
+           "--dev", "/dev", "--proc", "/proc", "--size", str(limits.tmp_bytes), "--tmpfs", SANDBOX_TMP,
+           "--ro-bind", "/usr", "/usr"]  # the private /tmp first: binds below may lie under /tmp
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
         path = Path(top)
         if path.is_symlink():
@@ -83,8 +84,7 @@ def bwrap_command(slot: Path, limits: Limits) -> list[str]:
     cmd += ["--ro-bind", str(kit), str(kit)]
     for data in _hidden_data():
         cmd += ["--tmpfs", data]
-    cmd += ["--dev", "/dev", "--proc", "/proc", "--size", str(limits.tmp_bytes), "--tmpfs", SANDBOX_TMP,
-            "--ro-bind", str(slot), SANDBOX_ROOT, "--chdir", SANDBOX_TMP, "--clearenv",
+    cmd += ["--ro-bind", str(slot), SANDBOX_ROOT, "--chdir", SANDBOX_TMP, "--clearenv",
             "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", SANDBOX_TMP,
             "--setenv", "PYTHONDONTWRITEBYTECODE", "1"]
     return cmd
@@ -162,7 +162,10 @@ class Sandbox:
         theirs.close()
         self.control = ours
         self.starts += 1
-        line = self._readline(START_TIMEOUT_S)
+        try:
+            line = self._readline(START_TIMEOUT_S)
+        except (OSError, EOFError):
+            line = b""
         if not line.startswith(b'{"ready"'):
             why = self.process.stderr.read(2000).decode(errors="replace") if self.process.stderr and self.process.poll() is not None else ""
             self._stop()
