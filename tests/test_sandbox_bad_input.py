@@ -123,3 +123,20 @@ def test_hardened_route_is_the_default_for_folders(tmp_path) -> None:
         assert os.path.samefile(backend.folder, folder)
     finally:
         backend.close()
+
+
+def test_fallback_without_bwrap_still_grades_and_says_so(tmp_path) -> None:
+    from logreg_kit.sandbox import Sandbox
+
+    from .sandbox_support import graded as graded_in
+
+    box = Sandbox(use_bwrap=False)
+    try:
+        bad = with_payload(tmp_path / "bad", "losses", "import os\nos._exit(0)")
+        report = graded_in(box, bad, {"1"})
+        assert points(report, "1") <= 1 and "it exited with code 0" in failures(report)
+        report = graded_in(box, make_submission(tmp_path / "good"), {"1"})
+        assert full(report, "1")
+        assert "no bwrap: weaker isolation" in report.summary_lines()[0]
+    finally:
+        box.close()

@@ -46,6 +46,8 @@ def _descendants(whole_namespace: bool) -> list[int]:
     """Every process left under this template (orphans come back here: we are a subreaper);
     in a pid namespace of our own, every process but its init and us."""
     me, found = os.getpid(), []
+    if not os.path.isdir("/proc"):
+        return found
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == me:
             continue
@@ -96,12 +98,17 @@ def describe_status(status: int | None) -> str:
 
 
 def _limits(cfg: dict[str, Any]) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (cfg["memory_bytes"], cfg["memory_bytes"]))
-    resource.setrlimit(resource.RLIMIT_CPU, (cfg["cpu_seconds"], cfg["cpu_seconds"] + 5))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (cfg["output_bytes"], cfg["output_bytes"]))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_NPROC, (cfg["processes"], cfg["processes"]))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+    wanted = [(resource.RLIMIT_AS, cfg["memory_bytes"], cfg["memory_bytes"]),
+              (resource.RLIMIT_CPU, cfg["cpu_seconds"], cfg["cpu_seconds"] + 5),
+              (resource.RLIMIT_FSIZE, cfg["output_bytes"], cfg["output_bytes"]),
+              (resource.RLIMIT_CORE, 0, 0),
+              (resource.RLIMIT_NPROC, cfg["processes"], cfg["processes"]),
+              (resource.RLIMIT_NOFILE, 256, 256)]
+    for which, soft, hard in wanted:
+        try:
+            resource.setrlimit(which, (soft, hard))
+        except (ValueError, OSError):  # a platform without this limit (e.g. RLIMIT_AS on macOS)
+            pass
 
 
 def _worker(sock: socket.socket, root: str, cfg: dict[str, Any]) -> None:
@@ -189,6 +196,12 @@ class Template:
             time.sleep(0.005)
             ended.update(_reap_zombies())
         status = ended.get(self.worker) if self.worker is not None else None
+        if self.worker is not None and status is None:
+            for kill in (os.killpg, os.kill):  # its session first, then itself (no /proc: the only way)
+                try:
+                    kill(self.worker, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
         _kill_all(self.cfg["pid_namespace"])
         self.worker = None
         shutil.rmtree(Path(self.cfg["tmp"]) / "work", ignore_errors=True)
