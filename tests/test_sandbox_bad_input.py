@@ -1,0 +1,142 @@
+"""The bad-input suite: broken submissions graded through the hardened backend. Each gets a
+specific message and keeps the points of every exercise it does not touch (exercises 1 and 3
+live in different modules, so breaking one module must leave the other's points intact)."""
+import os
+from pathlib import Path
+
+import pytest
+
+from logreg_kit.backend import LocalBackend
+from logreg_kit.checks import CHECKS
+from logreg_kit.harness import grade
+
+from .conftest import make_submission
+from .sandbox_support import SOLUTIONS, failures, full, graded, points, remove, with_payload
+
+BIG_BYTES = 50 * 1024 * 1024
+
+
+def _fifty_mb_module(folder: Path) -> None:
+    text = (SOLUTIONS / "softmax.py").read_text()
+    padding = "# padding\n" * (BIG_BYTES // 10)
+    (folder / "softmax.py").write_text(text + padding)
+
+
+def _only(names: tuple[str, ...]):
+    def keep(folder: Path) -> None:
+        for entry in list(folder.iterdir()):
+            if entry.name not in names:
+                remove(folder, entry.name)
+    return keep
+
+
+# name: (module edited or None, payload, extra files, folder change, exercise that loses, message, exercise kept)
+CASES = {
+    "syntax error": ("softmax", "def inner(:\n    pass", {}, None, "3", "softmax.py has a syntax error at line", "1"),
+    "missing module": (None, "", {}, lambda f: remove(f, "softmax.py"), "3", "softmax.py could not be imported: ModuleNotFoundError", "1"),
+    "missing function": (None, "", {}, lambda f: (f / "softmax.py").write_text(
+        (SOLUTIONS / "softmax.py").read_text().replace("def softmax(", "def soft_max(")), "3", "softmax is not defined in softmax.py", "1"),
+    "wrong signature": (None, "", {}, lambda f: (f / "softmax.py").write_text(
+        (SOLUTIONS / "softmax.py").read_text().replace("def softmax(x: torch.Tensor)", "def softmax(x: torch.Tensor, dim: int)")),
+        "3", "missing 1 required positional argument: 'dim'", "1"),
+    "wrong return type": ("losses", "return str(0.164252033486018)", {}, None, "1", "got str", "3"),
+    "returns None": ("softmax", "return None", {}, None, "3", "expected a torch.Tensor, got NoneType", "1"),
+    "wrong shape": ("softmax", "return torch.exp(x)[:, :1]", {}, None, "3", "shape", "1"),
+    "NaN outputs": ("softmax", "return torch.exp(x) * float('nan')", {}, None, "3", "NaN", "1"),
+    "import of a missing package": ("softmax", "", {}, lambda f: (f / "softmax.py").write_text(
+        "import tensorflow\n" + (SOLUTIONS / "softmax.py").read_text()), "3", "No module named 'tensorflow'", "1"),
+    "binary file named losses.py": (None, "", {"losses.py": bytes(range(256)) * 64}, None, "1", "losses.py", "3"),
+    "non-UTF-8 source": (None, "", {}, lambda f: (f / "softmax.py").write_bytes(
+        b'GREETING = "caf\xe9"\n' + (SOLUTIONS / "softmax.py").read_bytes()), "3", "softmax.py has a syntax error", "1"),
+    "a 50 MB source file": (None, "", {}, _fifty_mb_module, "3", "softmax.py is 52.4 MB, over the 2 MB limit", "1"),
+    "raises at import": (None, "", {}, lambda f: (f / "losses.py").write_text(
+        (SOLUTIONS / "losses.py").read_text() + "\nraise RuntimeError('half-finished cell')\n"),
+        "1", "losses.py could not be imported: RuntimeError: half-finished cell", "3"),
+    "empty folder": (None, "", {}, _only(()), "1", "losses.py could not be imported", None),
+    "only a notebook that is not JSON": (None, "", {}, lambda f: (_only(())(f), (f / "lesson.ipynb").write_text("{not json")),
+                                         "3", "softmax.py could not be imported", None),
+}
+
+# Inputs that must not cost anything: the reference plus noise.
+HARMLESS = {
+    "a notebook that is not JSON next to the modules": {"lesson.ipynb": "{not json at all"},
+    "a broken __init__.py": {"__init__.py": "raise RuntimeError('oops')\n"},
+    "a 50 MB data file": {"weights.bin": b"\0" * BIG_BYTES},
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_bad_input_costs_only_its_exercise(name, sandbox, tmp_path) -> None:
+    module, payload, files, change, loses, message, kept = CASES[name]
+    folder = with_payload(tmp_path / "sub", module or "losses", payload, files=files) if module else make_submission(tmp_path / "sub")
+    for filename, content in ({} if module else files).items():
+        (folder / filename).write_bytes(content) if isinstance(content, bytes) else (folder / filename).write_text(content)
+    if change:
+        change(folder)
+    report = graded(sandbox, folder, {"1", "3"})
+    assert points(report, loses) < report.by_exercise()[loses][1]
+    assert message in failures(report), failures(report)
+    if kept:
+        assert full(report, kept), failures(report)
+    else:
+        assert report.score == 0
+
+
+@pytest.mark.parametrize("name", HARMLESS)
+def test_harmless_extras_cost_nothing(name, sandbox, tmp_path) -> None:
+    folder = make_submission(tmp_path / "sub")
+    for filename, content in HARMLESS[name].items():
+        (folder / filename).write_bytes(content) if isinstance(content, bytes) else (folder / filename).write_text(content)
+    report = graded(sandbox, folder, {"1", "3"})
+    assert full(report, "1") and full(report, "3"), failures(report)
+
+
+def test_missing_init_is_fine(sandbox, tmp_path) -> None:
+    folder = make_submission(tmp_path / "sub")
+    (folder / "__init__.py").unlink()
+    report = graded(sandbox, folder, {"1", "3"})
+    assert full(report, "1") and full(report, "3"), failures(report)
+
+
+@pytest.mark.parametrize("payload", [
+    f"open({str(SOLUTIONS / 'losses.py')!r}).read()",
+    "import solutions.losses",
+])
+def test_the_same_tricks_work_in_process(payload, tmp_path) -> None:
+    """Why the sandbox matters: in the grader's own process these guarded attacks reach the
+    reference and earn full marks (the attack suite asserts they earn nothing in the sandbox)."""
+    folder = with_payload(tmp_path / "sub", "losses", payload)
+    report = grade(LocalBackend(str(folder)), [c for c in CHECKS if c.exercise == "1"])
+    assert full(report, "1")
+
+
+def test_hardened_route_is_the_default_for_folders(tmp_path) -> None:
+    from logreg_kit.backend import open_backend
+    from logreg_kit.sandbox import RemoteBackend
+
+    folder = make_submission(tmp_path / "sub")
+    assert isinstance(open_backend("solutions"), LocalBackend)
+    assert isinstance(open_backend(str(folder), in_process=True), LocalBackend)
+    backend = open_backend(str(folder))
+    try:
+        assert isinstance(backend, RemoteBackend)
+        assert os.path.samefile(backend.folder, folder)
+    finally:
+        backend.close()
+
+
+def test_fallback_without_bwrap_still_grades_and_says_so(tmp_path) -> None:
+    from logreg_kit.sandbox import Sandbox
+
+    from .sandbox_support import graded as graded_in
+
+    box = Sandbox(use_bwrap=False)
+    try:
+        bad = with_payload(tmp_path / "bad", "losses", "import os\nos._exit(0)")
+        report = graded_in(box, bad, {"1"})
+        assert points(report, "1") <= 1 and "it exited with code 0" in failures(report)
+        report = graded_in(box, make_submission(tmp_path / "good"), {"1"})
+        assert full(report, "1")
+        assert "no bwrap: weaker isolation" in report.summary_lines()[0]
+    finally:
+        box.close()
