@@ -12,7 +12,7 @@ import torch
 from .backend import Backend, StudentError
 from .checks import CHECKS, Check, Student
 from .exercises import BY_ID, EXERCISES, label
-from .feedback import CheckFailure
+from .feedback import REVEAL, CheckFailure
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,13 @@ def run_check(check: Check, backend: Backend) -> Outcome:
     reason = skip_reason(check)
     if reason:
         return Outcome(check, "skipped", reason, 0.0)
+    token = REVEAL.set(check.visibility == "public")  # hidden checks never print expected values
     try:
         check.fn(Student(backend, check.uses))
     except (CheckFailure, StudentError) as err:
         return Outcome(check, "failed", failure_message(check, str(err)), time.perf_counter() - start)
+    finally:
+        REVEAL.reset(token)
     return Outcome(check, "passed", "", time.perf_counter() - start)
 
 
