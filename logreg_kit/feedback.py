@@ -97,13 +97,13 @@ def _expect_values(got: torch.Tensor, expected: torch.Tensor, rtol: float, atol:
     flat = int(excess.flatten().argmax())
     where = _index(flat, tuple(got.shape))
     g, e = float(got.flatten()[flat]), float(expected.flatten()[flat])
-    values = f"expected {e:.8g}, got {g:.8g}" if reveal else f"got {g:.8g}"
     n_bad = int((excess > 0).sum())
-    fail(
-        f"values differ at {n_bad} of {expected.numel()} elements; worst at index {where}: "
-        f"{values} (|diff| {abs(g - e):.3g} > tolerance {float(tolerance.flatten()[flat]):.3g}, "
-        f"rtol={rtol:g}, atol={atol:g}){_case(case)}"
-    )
+    if reveal:
+        values = (f"expected {e:.8g}, got {g:.8g} (|diff| {abs(g - e):.3g} > tolerance "
+                  f"{float(tolerance.flatten()[flat]):.3g}, rtol={rtol:g}, atol={atol:g})")
+    else:  # the difference or the tolerance would give the expected value away
+        values = f"got {g:.8g}, outside the tolerance (rtol={rtol:g}, atol={atol:g})"
+    fail(f"values differ at {n_bad} of {expected.numel()} elements; worst at index {where}: {values}{_case(case)}")
 
 
 def expect_float(got: Any, expected: float, *, rtol: float, atol: float, case: str = "", reveal: bool | None = None) -> None:
@@ -117,8 +117,10 @@ def expect_float(got: Any, expected: float, *, rtol: float, atol: float, case: s
     if math.isnan(got) or math.isinf(got):
         fail(f"got {got} (not finite){_case(case)}")
     if abs(got - expected) > atol + rtol * abs(expected):
-        values = f"expected {expected:.12g}, got {got:.12g}" if reveal else f"got {got:.12g}"
-        fail(f"{values} (|diff| {abs(got - expected):.3g}, rtol={rtol:g}, atol={atol:g}){_case(case)}")
+        if reveal:
+            fail(f"expected {expected:.12g}, got {got:.12g} (|diff| {abs(got - expected):.3g}, "
+                 f"rtol={rtol:g}, atol={atol:g}){_case(case)}")
+        fail(f"got {got:.12g}, outside the tolerance (rtol={rtol:g}, atol={atol:g}){_case(case)}")
 
 
 def expect(condition: bool, message: str) -> None:
