@@ -7,6 +7,7 @@ out of the check modules), the reference's answers to the public checks recorded
 no hidden checks, no course folder, no build/release commands, no `__pycache__`, no marker text.
 """
 import ast
+import json
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -60,8 +61,12 @@ def _imports(path: Path) -> set[Path]:
     """Kit modules that `path` imports anywhere (top level or inside functions)."""
     here = _dotted(path)
     package = here if path.name == "__init__.py" else here.rpartition(".")[0]
+    return _imports_of(ast.parse(path.read_text(), str(path)), package)
+
+
+def _imports_of(tree: ast.AST, package: str = "") -> set[Path]:
     found: set[Path] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(tree):
         names: list[str] = []
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
@@ -78,9 +83,29 @@ def _imports(path: Path) -> set[Path]:
     return found
 
 
+def notebook_code(path: Path) -> list[str]:
+    """The code cells of a notebook, with IPython magics and shell lines dropped."""
+    cells = json.loads(path.read_text()).get("cells", [])
+    code = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+            for c in cells if c.get("cell_type") == "code"]
+    return ["\n".join(line for line in c.splitlines() if not line.lstrip().startswith(("%", "!"))) for c in code]
+
+
+def _notebook_imports() -> set[Path]:
+    found: set[Path] = set()
+    for path in notebook_files().values():
+        for cell in notebook_code(path):
+            try:
+                found |= _imports_of(ast.parse(cell))
+            except SyntaxError:
+                continue
+    return found
+
+
 def shipped_modules() -> list[Path]:
-    """The import closure of the grader wrappers and the plugin, with every package's __init__."""
-    todo = [ROOT / m for m in ENTRY_MODULES] + [p for p in sorted(GRADER.glob("*.py"))]
+    """The import closure of the grader wrappers, the plugin and the student notebooks, with every
+    package's __init__."""
+    todo = [ROOT / m for m in ENTRY_MODULES] + sorted(GRADER.glob("*.py")) + sorted(_notebook_imports())
     seen: set[Path] = set()
     while todo:
         path = todo.pop()
@@ -213,7 +238,7 @@ testpaths = ["grader"]
 addopts = "-ra"
 """
 
-BUNDLE_GITIGNORE = ".venv/\n__pycache__/\n*.egg-info/\n.pytest_cache/\nresults*.json\n"
+BUNDLE_GITIGNORE = ".venv/\n__pycache__/\n*.egg-info/\nbuild/\n.pytest_cache/\nresults*.json\n"
 
 
 def _exercise_table() -> str:
@@ -223,8 +248,9 @@ def _exercise_table() -> str:
                      for ex in EXERCISES)
 
 
-def notebook_files(source: Path = NOTEBOOKS) -> dict[str, Path]:
+def notebook_files(source: Path | None = None) -> dict[str, Path]:
     """Bundle path -> file for the student notebooks (none when the course has not released any)."""
+    source = NOTEBOOKS if source is None else source
     if not source.is_dir():
         return {}
     return {f"notebooks/{p.relative_to(source)}": p for p in sorted(source.rglob("*.ipynb"))

@@ -92,6 +92,21 @@ def test_bundle_pyproject_packages_exist(bundle: Path) -> None:
     assert all((bundle / p.replace(".", "/") / "__init__.py").is_file() for p in packages)
 
 
+def test_bundle_packages_as_its_readme_installs_it(bundle: Path, tmp_path: Path) -> None:
+    """`pip install -e .` from the student README: the bundle builds, with its data and without solutions."""
+    pytest.importorskip("setuptools")
+    folder = fresh_copy(bundle, tmp_path / "student")
+    run = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                          "-w", str(tmp_path / "wheel"), str(folder)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    import zipfile
+
+    (wheel,) = (tmp_path / "wheel").glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "logreg_kit/expected/reference.npz" in names and "assignments/softmax.py" in names
+    assert not [n for n in names if n.startswith("solutions/") or n.endswith(("build.py", "release.py"))]
+
+
 def _solution_functions() -> list[tuple[str, list[ast.stmt]]]:
     """(name, statements inside its solution regions) of every reference function that has one."""
     found = []
@@ -220,6 +235,21 @@ def test_hidden_check_failure_in_a_report_hides_the_expected_value(submission) -
     failed = {o.check.name: o.message for o in report.outcomes if o.status == "failed"}
     assert hidden & set(failed), failed
     assert all("expected" not in failed[name].split("hint:")[0] for name in hidden & set(failed))
+
+
+def test_student_notebooks_ship_with_the_modules_they_import(tmp_path: Path, monkeypatch) -> None:
+    cells = [{"cell_type": "code", "source": ["%matplotlib inline\n", "from logreg_kit.data import load_split\n"]},
+             {"cell_type": "markdown", "source": "import nothing"}]
+    (tmp_path / "logreg").mkdir()
+    (tmp_path / "logreg" / "logreg.ipynb").write_text(json.dumps({"cells": cells}))
+    (tmp_path / "logreg" / ".ipynb_checkpoints").mkdir()
+    (tmp_path / "logreg" / ".ipynb_checkpoints" / "logreg-checkpoint.ipynb").write_text("{}")
+    monkeypatch.setattr(release, "NOTEBOOKS", tmp_path)
+    assert list(release.notebook_files()) == ["notebooks/logreg/logreg.ipynb"]
+    assert ROOT / "logreg_kit" / "data.py" in release._notebook_imports()
+    assert "notebooks/" in release.student_readme()
+    monkeypatch.setattr(release, "NOTEBOOKS", tmp_path / "absent")
+    assert release.notebook_files() == {} and "notebooks/" not in release.student_readme()
 
 
 def test_strip_hidden_removes_only_the_named_functions() -> None:
