@@ -24,7 +24,7 @@ from logreg_kit.checks import CHECKS
 from logreg_kit.feedback import REVEAL, CheckFailure, expect_float, expect_tensor
 from logreg_kit.harness import grade
 from logreg_kit.probes import Foreign
-from logreg_kit.recorded import RecordedBackend, RecordingError, _decode, _Encoder, key
+from logreg_kit.recorded import RecordedBackend, RecordingError, _decode, _Encoder, key, save
 
 from .conftest import ROOT
 from .test_grading import BREAKS
@@ -212,6 +212,18 @@ def test_recorded_values_round_trip_and_keys_are_exact() -> None:
         assert key("call", ("softmax", x)) != key("call", other)
     with pytest.raises(RecordingError, match="no recorded reference answer"):
         RecordedBackend({}).run((), "call", "softmax", x)
+
+
+def test_recorded_reference_matches_inputs_up_to_float_rounding(tmp_path: Path) -> None:
+    x, y = torch.randn(4, 3), torch.tensor([0, 2, 1, 1])
+    answers = {key("call", ("nll_loss", x, y)): {"probe": "call", "args": ("nll_loss", x, y), "result": 0.75}}
+    save(answers, {"checks": 0, "points": 0}, tmp_path)
+    recorded = RecordedBackend.load(tmp_path)
+    assert recorded.run((), "call", "nll_loss", x.clone(), y) == 0.75
+    assert recorded.run((), "call", "nll_loss", x * (1 + 1e-7), y) == 0.75  # last-bit differences (exp on another CPU)
+    for other in ((x + 1e-3, y), (x, y.flip(0)), (x.double(), y), (x[:3], y[:3])):
+        with pytest.raises(RecordingError):
+            recorded.run((), "call", "nll_loss", *other)
 
 
 def test_hidden_checks_never_print_expected_values() -> None:
