@@ -20,7 +20,7 @@ import torch
 
 from logreg_kit import build, release
 from logreg_kit.backend import LocalBackend
-from logreg_kit.checks import CHECKS
+from logreg_kit.checks import CHECKS, SETTINGS
 from logreg_kit.feedback import REVEAL, CheckFailure, expect_float, expect_tensor
 from logreg_kit.harness import grade
 from logreg_kit.probes import Foreign
@@ -224,6 +224,23 @@ def test_recorded_reference_matches_inputs_up_to_float_rounding(tmp_path: Path) 
     for other in ((x + 1e-3, y), (x, y.flip(0)), (x.double(), y), (x[:3], y[:3])):
         with pytest.raises(RecordingError):
             recorded.run((), "call", "nll_loss", *other)
+
+
+def test_public_checks_grade_by_the_recorded_values(bundle: Path) -> None:
+    """The recorded data decide the verdicts: right values pass the reference, skewed ones fail it."""
+    recorded = RecordedBackend.load(bundle / "logreg_kit" / "expected")
+    public = [c for c in CHECKS if c.visibility == "public"]
+    saved = SETTINGS.reference
+    try:
+        SETTINGS.reference = recorded
+        assert all(o.status != "failed" for o in grade(LocalBackend("solutions"), public).outcomes)
+        for entry in recorded.answers.values():
+            result = entry["result"]
+            entry["result"] = result * 1.01 + 0.01 if isinstance(result, (float, torch.Tensor)) else result
+        failed = {o.check.exercise for o in grade(LocalBackend("solutions"), public).outcomes if o.status == "failed"}
+    finally:
+        SETTINGS.reference = saved
+    assert {"2a", "3", "5a", "5d"} <= failed
 
 
 def test_hidden_checks_never_print_expected_values() -> None:
