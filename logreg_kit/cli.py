@@ -1,6 +1,7 @@
 """`logreg-kit` / `python -m logreg_kit`: the kit's command line, one subcommand per verb."""
 import argparse
 import sys
+from pathlib import Path
 
 from . import build as build_module
 
@@ -17,12 +18,28 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_release(args: argparse.Namespace) -> int:
+    """Build the student bundle (stubs, public grader, recorded reference values) in --out."""
+    from . import release
+
+    try:
+        files = release.release(args.out)
+    except release.ReleaseError as err:
+        print(f"release: {err}", file=sys.stderr)
+        return 1
+    print(f"{args.out}: student bundle of {len(files)} file(s)")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="logreg-kit", description=__doc__)
     verbs = top.add_subparsers(dest="verb", required=True)
     b = verbs.add_parser("build", help="generate the student files from solutions/")
     b.add_argument("--check", action="store_true", help="only report generated files that are stale; exit 1 if any")
     b.set_defaults(run=cmd_build)
+    r = verbs.add_parser("release", help="build the student bundle: stubs, public checks, no solutions")
+    r.add_argument("--out", required=True, type=Path, help="a new or empty folder")
+    r.set_defaults(run=cmd_release)
     return top
 
 

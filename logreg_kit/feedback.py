@@ -4,6 +4,7 @@ Every comparison raises CheckFailure with a message for a student; the harness a
 the exercise, the function and what was checked in front of it, and the hint after it.
 """
 import math
+from contextvars import ContextVar
 from numbers import Real
 from typing import Any, NoReturn
 
@@ -19,6 +20,10 @@ DEVICE_RTOL = 1e-4  # CPU vs CUDA: different kernels, same float32 math
 DEVICE_ATOL = 1e-5
 TRAINING_RTOL = 1e-4  # a loss after hundreds of float32 updates
 TRAINING_ATOL = 1e-5
+
+
+# Whether failures may print expected values; the harness turns it off while a hidden check runs.
+REVEAL: ContextVar[bool] = ContextVar("reveal", default=True)
 
 
 class CheckFailure(AssertionError):
@@ -53,7 +58,7 @@ def expect_tensor(
     rtol: float,
     atol: float,
     case: str = "",
-    reveal: bool = True,
+    reveal: bool | None = None,
 ) -> None:
     """Fail unless `got` is a tensor of the expected shape, dtype and device, close elementwise."""
     if not isinstance(got, torch.Tensor):
@@ -74,10 +79,11 @@ def expect_array(got: Any, expected: np.ndarray, *, rtol: float, atol: float, ca
         fail(f"expected a numpy array, got {describe(got)}{_case(case)}")
     if got.shape != expected.shape:
         fail(f"shape: expected {expected.shape}, got {got.shape}{_case(case)}")
-    _expect_values(torch.from_numpy(got.astype(np.float64)), torch.from_numpy(expected.astype(np.float64)), rtol, atol, case, True)
+    _expect_values(torch.from_numpy(got.astype(np.float64)), torch.from_numpy(expected.astype(np.float64)), rtol, atol, case, None)
 
 
-def _expect_values(got: torch.Tensor, expected: torch.Tensor, rtol: float, atol: float, case: str, reveal: bool) -> None:
+def _expect_values(got: torch.Tensor, expected: torch.Tensor, rtol: float, atol: float, case: str, reveal: bool | None) -> None:
+    reveal = REVEAL.get() if reveal is None else reveal
     bad_finite = ~torch.isfinite(got) & torch.isfinite(expected)
     if bad_finite.any():
         flat = int(bad_finite.flatten().nonzero()[0])
@@ -91,25 +97,30 @@ def _expect_values(got: torch.Tensor, expected: torch.Tensor, rtol: float, atol:
     flat = int(excess.flatten().argmax())
     where = _index(flat, tuple(got.shape))
     g, e = float(got.flatten()[flat]), float(expected.flatten()[flat])
-    values = f"expected {e:.8g}, got {g:.8g}" if reveal else f"got {g:.8g}"
     n_bad = int((excess > 0).sum())
-    fail(
-        f"values differ at {n_bad} of {expected.numel()} elements; worst at index {where}: "
-        f"{values} (|diff| {abs(g - e):.3g} > tolerance {float(tolerance.flatten()[flat]):.3g}, "
-        f"rtol={rtol:g}, atol={atol:g}){_case(case)}"
-    )
+    if reveal:
+        values = (f"expected {e:.8g}, got {g:.8g} (|diff| {abs(g - e):.3g} > tolerance "
+                  f"{float(tolerance.flatten()[flat]):.3g}, rtol={rtol:g}, atol={atol:g})")
+    else:  # the difference or the tolerance would give the expected value away
+        values = f"got {g:.8g}, outside the tolerance (rtol={rtol:g}, atol={atol:g})"
+    fail(f"values differ at {n_bad} of {expected.numel()} elements; worst at index {where}: {values}{_case(case)}")
 
 
-def expect_float(got: Any, expected: float, *, rtol: float, atol: float, case: str = "", reveal: bool = True) -> None:
-    """Fail unless `got` is a real Python/numpy number (not a tensor or array) close to `expected`."""
+def expect_float(got: Any, expected: float, *, rtol: float, atol: float, case: str = "", reveal: bool | None = None) -> None:
+    """Fail unless `got` is a real Python/numpy number (not a tensor or array) close to `expected`.
+
+    reveal: print the expected value on failure; None follows REVEAL (off in hidden checks)."""
+    reveal = REVEAL.get() if reveal is None else reveal
     if isinstance(got, (torch.Tensor, np.ndarray)) or isinstance(got, bool) or not isinstance(got, Real):
         fail(f"expected a Python float, got {describe(got)}{_case(case)} (hint: float(...) or .item())")
     got = float(got)
     if math.isnan(got) or math.isinf(got):
         fail(f"got {got} (not finite){_case(case)}")
     if abs(got - expected) > atol + rtol * abs(expected):
-        values = f"expected {expected:.12g}, got {got:.12g}" if reveal else f"got {got:.12g}"
-        fail(f"{values} (|diff| {abs(got - expected):.3g}, rtol={rtol:g}, atol={atol:g}){_case(case)}")
+        if reveal:
+            fail(f"expected {expected:.12g}, got {got:.12g} (|diff| {abs(got - expected):.3g}, "
+                 f"rtol={rtol:g}, atol={atol:g}){_case(case)}")
+        fail(f"got {got:.12g}, outside the tolerance (rtol={rtol:g}, atol={atol:g}){_case(case)}")
 
 
 def expect(condition: bool, message: str) -> None:

@@ -12,7 +12,7 @@ import torch
 from .backend import Backend, StudentError
 from .checks import CHECKS, Check, Student
 from .exercises import BY_ID, EXERCISES, label
-from .feedback import CheckFailure
+from .feedback import REVEAL, CheckFailure
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ def run_check(check: Check, backend: Backend) -> Outcome:
     reason = skip_reason(check)
     if reason:
         return Outcome(check, "skipped", reason, 0.0)
+    token = REVEAL.set(check.visibility == "public")  # hidden checks never print expected values
     try:
         check.fn(Student(backend, check.uses))
     except (CheckFailure, StudentError) as err:
@@ -60,6 +61,8 @@ def run_check(check: Check, backend: Backend) -> Outcome:
     except Exception as err:  # noqa: BLE001 - a returned value the check could not even inspect
         detail = f"the check could not use what your code returned ({type(err).__name__}: {str(err)[:200]})"
         return Outcome(check, "failed", failure_message(check, detail), time.perf_counter() - start)
+    finally:
+        REVEAL.reset(token)
     return Outcome(check, "passed", "", time.perf_counter() - start)
 
 

@@ -48,7 +48,7 @@ def binary_lesson_example(student: Student) -> None:
 
 
 @check("1", "binary_loss_if", "matches the reference on random labels and probabilities", 2,
-       "average over the examples (divide by N), and mind the minus sign")
+       "average over the examples (divide by N), and mind the minus sign", visibility="hidden")
 def binary_random(student: Student) -> None:
     for seed in SEEDS:
         for n in SIZES:
@@ -76,7 +76,7 @@ def categorical_if_uses_if(student: Student) -> None:
 
 
 @check("2b", "categorical_loss", "matches the reference on random inputs", 2,
-       "one_hot(y, K) * log(p), summed over classes (axis 1), averaged over rows, negated")
+       "one_hot(y, K) * log(p), summed over classes (axis 1), averaged over rows, negated", visibility="hidden")
 def categorical_random(student: Student) -> None:
     for seed in SEEDS:
         for shape in CATEGORICAL_SHAPES:

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from ..backend import Backend, LocalBackend
+from ..backend import Backend
 from ..data import Split, load_split
 from ..exercises import BY_ID, MODULE_OF, label
 
@@ -64,6 +64,7 @@ class Check:
 
 
 CHECKS: list[Check] = []
+VISIBILITIES = ("public", "hidden")
 
 
 def check(
@@ -74,28 +75,40 @@ def check(
     hint: str,
     uses: tuple[str, ...] = (),
     needs: str | None = None,
+    visibility: str = "public",
 ) -> Callable[[Callable[[Student], None]], Callable[[Student], None]]:
-    """Register a check; its points, title and hint are declared here and nowhere else."""
+    """Register a check; its points, title, hint and visibility are declared here and nowhere else.
+
+    visibility: "public" checks ship in the student bundle (`logreg-kit release`); "hidden" checks run
+    only at grading time and never print expected values.
+    """
     if exercise not in BY_ID:
         raise KeyError(exercise)
+    if visibility not in VISIBILITIES:
+        raise ValueError(f"visibility must be one of {VISIBILITIES}, got {visibility!r}")
 
     def register(fn: Callable[[Student], None]) -> Callable[[Student], None]:
-        CHECKS.append(Check(exercise, function, title, points, hint, fn, uses or (exercise,), needs))
+        CHECKS.append(Check(exercise, function, title, points, hint, fn, uses or (exercise,), needs, visibility))
         return fn
 
     return register
 
 
-@lru_cache(maxsize=1)
 def reference() -> Student:
-    """The reference solutions, run in this trusted process with no from-scratch rules."""
-    return Student(LocalBackend("solutions"), ())
+    """The reference, run in this trusted process with no from-scratch rules: the solutions in the
+    course repository, or the values recorded from them in a student bundle (logreg_kit.recorded)."""
+    if SETTINGS.reference is None:
+        from ..recorded import default_reference
+
+        SETTINGS.reference = default_reference()
+    return Student(SETTINGS.reference, ())
 
 
 @dataclass
 class Settings:
     data: str = "embedded"
     extra: dict[str, Any] = field(default_factory=dict)
+    reference: Backend | None = None  # set on first use of reference(); a recorder swaps it in
 
 
 SETTINGS = Settings()

@@ -60,7 +60,7 @@ def nll_matches(student: Student) -> None:
 
 
 @check("5a", "nll_loss", "keeps the autograd graph (gradients match the reference)", 1,
-       "return a 0-d tensor built with torch operations; no .item() or float() inside")
+       "return a 0-d tensor built with torch operations; no .item() or float() inside", visibility="hidden")
 def nll_gradients(student: Student) -> None:
     lp, y = log_probs_case(5, (16, 10))
     weight = torch.ones(())
@@ -124,7 +124,7 @@ def fit_returns_losses(student: Student) -> None:
 
 
 @check("5c", "fit", "trains like the reference: same losses and weights", 2,
-       "per minibatch: loss = loss_fn(model(xb), yb); loss.backward(); opt.step(); opt.zero_grad()")
+       "per minibatch: loss = loss_fn(model(xb), yb); loss.backward(); opt.step(); opt.zero_grad()", visibility="hidden")
 def fit_matches(student: Student) -> None:
     inputs = _fit_inputs()
     expected = reference().probe("fit_run", *inputs, FIT_CASE)
@@ -159,7 +159,7 @@ def accuracy_matches(student: Student) -> None:
 
 @check("5e", "pipeline", f"your LogReg, SGD and fit reach {ACCURACY_THRESHOLD:.0%} validation accuracy", 3,
        "train with the lesson's settings (lr 0.01, 5 epochs, batch 64); check each exercise above first",
-       uses=("4", "5a", "5b", "5c", "5d"))
+       uses=("4", "5a", "5b", "5c", "5d"), visibility="hidden")
 def pipeline_accuracy(student: Student) -> None:
     data = grader_data()
     got = student.probe("pipeline", TRAINING["seed"], data.x_train, data.y_train, data.x_valid, TRAINING)

@@ -1,0 +1,322 @@
+"""`logreg-kit release --out DIR`: the student bundle, built from an allowlist.
+
+The bundle holds the stubs (`assignments/`), the student notebooks if the course has them, the
+public grader (`grader/` + the logreg_kit modules the checks import, with every hidden check cut
+out of the check modules), the reference's answers to the public checks recorded as data
+(`logreg_kit/expected/`), a student README and a pyproject.toml. Nothing else: no `solutions/`,
+no hidden checks, no course folder, no build/release commands, no `__pycache__`, no marker text.
+"""
+import ast
+import json
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+from . import build
+from .backend import LocalBackend
+from .checks import CHECKS, SETTINGS, Check
+from .harness import run_check
+from .recorded import DATA_DIR, RecordingBackend, save
+
+ROOT = build.ROOT
+PACKAGE = ROOT / "logreg_kit"
+GRADER = ROOT / "grader"
+NOTEBOOKS = ROOT / "course" / "release"  # student notebooks (nbgrader release), when the course has them
+ENTRY_MODULES = ("logreg_kit/__init__.py", "logreg_kit/pytest_plugin.py", "logreg_kit/recorded.py")
+NEVER_SHIPPED = ("logreg_kit/build.py", "logreg_kit/cli.py", "logreg_kit/__main__.py", "logreg_kit/release.py")
+FORBIDDEN_TEXT = (build.BEGIN, build.END, "BEGIN HIDDEN", "visibility=\"hidden\"")
+
+
+class ReleaseError(RuntimeError):
+    """The bundle cannot be built safely; the message says why."""
+
+
+def public_checks(checks: Iterable[Check] = CHECKS) -> list[Check]:
+    return [c for c in checks if c.visibility == "public"]
+
+
+def hidden_checks(checks: Iterable[Check] = CHECKS) -> list[Check]:
+    return [c for c in checks if c.visibility != "public"]
+
+
+# --- which kit modules the public grader needs ------------------------------------------------
+
+def _module_file(dotted: str) -> Path | None:
+    """The file of a logreg_kit module, or None if `dotted` is not one."""
+    if dotted != "logreg_kit" and not dotted.startswith("logreg_kit."):
+        return None
+    base = ROOT.joinpath(*dotted.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _dotted(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[Path]:
+    """Kit modules that `path` imports anywhere (top level or inside functions)."""
+    here = _dotted(path)
+    package = here if path.name == "__init__.py" else here.rpartition(".")[0]
+    return _imports_of(ast.parse(path.read_text(), str(path)), package)
+
+
+def _imports_of(tree: ast.AST, package: str = "") -> set[Path]:
+    found: set[Path] = set()
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([node.module] if node.module else []))
+            names = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        for name in names:
+            file = _module_file(name)
+            if file is not None:
+                found.add(file)
+    return found
+
+
+def notebook_code(path: Path) -> list[str]:
+    """The code cells of a notebook, with IPython magics and shell lines dropped."""
+    cells = json.loads(path.read_text()).get("cells", [])
+    code = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+            for c in cells if c.get("cell_type") == "code"]
+    return ["\n".join(line for line in c.splitlines() if not line.lstrip().startswith(("%", "!"))) for c in code]
+
+
+def _notebook_imports() -> set[Path]:
+    found: set[Path] = set()
+    for path in notebook_files().values():
+        for cell in notebook_code(path):
+            try:
+                found |= _imports_of(ast.parse(cell))
+            except SyntaxError:
+                continue
+    return found
+
+
+def shipped_modules() -> list[Path]:
+    """The import closure of the grader wrappers, the plugin and the student notebooks, with every
+    package's __init__."""
+    todo = [ROOT / m for m in ENTRY_MODULES] + sorted(GRADER.glob("*.py")) + sorted(_notebook_imports())
+    seen: set[Path] = set()
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        todo.extend(_imports(path))
+        init = path.parent / "__init__.py"
+        if init.is_file() and path.parent != GRADER:
+            todo.append(init)
+    kit = sorted(p for p in seen if p.is_relative_to(PACKAGE))
+    leaked = [str(p.relative_to(ROOT)) for p in kit if str(p.relative_to(ROOT)) in NEVER_SHIPPED]
+    if leaked:
+        raise ReleaseError(f"the public grader imports {', '.join(leaked)}, which must not ship")
+    return kit
+
+
+def strip_hidden(source: str, hidden_names: set[str], filename: str) -> str:
+    """`source` without the top-level functions named in `hidden_names` (their decorators included)."""
+    tree = ast.parse(source, filename)
+    lines = source.splitlines(keepends=True)
+    drop: set[int] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name in hidden_names:
+            first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            drop.update(range(first - 1, node.end_lineno or node.lineno))
+            while first - 2 >= 0 and not lines[first - 2].strip() and first - 2 not in drop:
+                first -= 1
+                drop.add(first - 1)
+    missing = hidden_names - {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    if missing:
+        raise ReleaseError(f"{filename}: hidden checks not found at top level: {', '.join(sorted(missing))}")
+    return "".join(line for i, line in enumerate(lines) if i not in drop)
+
+
+def _hidden_by_file(checks: Iterable[Check]) -> dict[Path, set[str]]:
+    table: dict[Path, set[str]] = {}
+    for c in hidden_checks(checks):
+        file = _module_file(c.fn.__module__)
+        if file is None:
+            raise ReleaseError(f"hidden check {c.name} lives outside logreg_kit ({c.fn.__module__})")
+        table.setdefault(file, set()).add(c.fn.__name__)
+    return table
+
+
+# --- the reference's answers as data ----------------------------------------------------------
+
+def record_reference(checks: Iterable[Check] = CHECKS) -> dict[str, object]:
+    """Grade the reference with the public checks and record every question they ask the reference."""
+    solutions = LocalBackend("solutions")
+    recorder = RecordingBackend(LocalBackend("solutions"))
+    saved, SETTINGS.reference = SETTINGS.reference, recorder
+    try:
+        outcomes = [run_check(c, solutions) for c in public_checks(checks)]
+    finally:
+        SETTINGS.reference = saved
+    failed = [o.message for o in outcomes if o.status == "failed"]
+    if failed:
+        raise ReleaseError("the reference fails public checks:\n" + "\n".join(failed))
+    return recorder.answers
+
+
+# --- the bundle ---------------------------------------------------------------------------------
+
+STUDENT_README = """# Logistic regression from scratch: your exercises
+
+You write logistic regression from scratch in PyTorch and train it on MNIST digits. Your code goes
+in `assignments/`; `pytest grader/` checks it and tells you what is right, what differs and a hint.
+
+## Set up (once)
+
+```bash
+python3 -m venv .venv
+.venv/bin/python -m pip install torch --index-url https://download.pytorch.org/whl/cpu   # CPU PyTorch (small)
+.venv/bin/python -m pip install -e .
+```
+
+(Any Python >= 3.10 with torch, numpy, mlxtend and pytest works too: run the commands below with it.)
+
+## Work
+
+Open `assignments/` (`losses.py`, `softmax.py`, `logreg.py`, `sgd.py`){notebooks}. Replace each
+`raise NotImplementedError("Exercise N: ...")` with your code; each docstring gives the shapes, the
+dtypes, the math in one line and a hint. Do not call the library function an exercise replaces
+(`F.softmax`, `nn.Linear`, `torch.optim`, `F.nll_loss`, ...): that costs the exercise's points.
+
+| exercise | what you write |
+|----------|----------------|
+{table}
+
+## Check yourself
+
+```bash
+.venv/bin/python -m pytest grader/            # all exercises
+.venv/bin/python -m pytest grader/ -x -k softmax   # one exercise, stop at the first failure
+```
+
+Each failure names the exercise, the function, what was checked, expected vs got and a hint. The
+summary at the end gives your points per exercise. The self-check compares your results with
+expected values recorded from a reference implementation on a few fixed inputs.
+
+## What is graded later
+
+When you hand in, the same public checks run again, plus {hidden_checks} hidden check(s) worth
+{hidden_points:g} point(s) that are not in this folder. Your self-check total here is
+{public_points:g} point(s) out of {total_points:g}. Passing every public check is the best
+preparation: write general code, not code that fits the examples.
+"""
+
+BUNDLE_PYPROJECT = """[build-system]
+requires = ["setuptools>=68"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "logreg-exercises"
+version = "{version}"
+description = "Logistic regression from scratch in PyTorch: exercises and a self-check"
+readme = "README.md"
+requires-python = ">=3.10"
+dependencies = ["torch>=2.2", "numpy>=1.24", "mlxtend>=0.22", "pytest>=7.4"]
+
+[tool.setuptools]
+packages = {packages}
+
+[tool.setuptools.package-data]
+logreg_kit = ["expected/*.json", "expected/*.npz"]
+
+[tool.pytest.ini_options]
+testpaths = ["grader"]
+addopts = "-ra"
+"""
+
+BUNDLE_GITIGNORE = ".venv/\n__pycache__/\n*.egg-info/\nbuild/\n.pytest_cache/\nresults*.json\n"
+
+
+def _exercise_table() -> str:
+    from .exercises import EXERCISES, label
+
+    return "\n".join(f"| {label(ex.id)} | {ex.title}{' (' + ', '.join(ex.names) + ')' if ex.names else ''} |"
+                     for ex in EXERCISES)
+
+
+def notebook_files(source: Path | None = None) -> dict[str, Path]:
+    """Bundle path -> file for the student notebooks (none when the course has not released any)."""
+    source = NOTEBOOKS if source is None else source
+    if not source.is_dir():
+        return {}
+    return {f"notebooks/{p.relative_to(source)}": p for p in sorted(source.rglob("*.ipynb"))
+            if ".ipynb_checkpoints" not in p.parts}
+
+
+def bundle_texts(checks: list[Check] = CHECKS) -> dict[str, str]:
+    """Bundle path -> text of every text file of the bundle (the expected data are written apart)."""
+    files = {f"assignments/{name}": text for name, text in build.render_assignments().items()}
+    for path in sorted(GRADER.glob("*.py")):
+        files[f"grader/{path.name}"] = path.read_text()
+    hidden = _hidden_by_file(checks)
+    for path in shipped_modules():
+        rel = str(path.relative_to(ROOT))
+        text = path.read_text()
+        files[rel] = strip_hidden(text, hidden.pop(path), rel) if path in hidden else text
+    if hidden:
+        raise ReleaseError(f"hidden checks in modules the grader does not import: {sorted(map(str, hidden))}")
+    files["README.md"] = student_readme(checks)
+    packages = sorted({str(Path(p).parent).replace("/", ".") for p in files if p.endswith("__init__.py")})
+    from . import __version__
+
+    files["pyproject.toml"] = BUNDLE_PYPROJECT.format(version=__version__, packages=packages).replace("'", '"')
+    files[".gitignore"] = BUNDLE_GITIGNORE
+    return files
+
+
+def student_readme(checks: list[Check] = CHECKS) -> str:
+    public, hidden = public_checks(checks), hidden_checks(checks)
+    notebooks = " or the notebooks in `notebooks/`" if notebook_files() else ""
+    return STUDENT_README.format(
+        notebooks=notebooks,
+        table=_exercise_table(),
+        hidden_checks=len(hidden),
+        hidden_points=sum(c.points for c in hidden),
+        public_points=sum(c.points for c in public),
+        total_points=sum(c.points for c in checks),
+    )
+
+
+def forbidden_in(text: str) -> list[str]:
+    return [t for t in FORBIDDEN_TEXT if t in text]
+
+
+def release(out: Path, checks: list[Check] = CHECKS) -> list[str]:
+    """Write the bundle to `out` (new or empty); return its files, relative to `out`."""
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise ReleaseError(f"{out} is not empty: give a new or empty folder")
+    stale = build.stale_files()
+    if stale:
+        raise ReleaseError(f"assignments/ is stale ({', '.join(stale)}): run `python -m logreg_kit build` first")
+    texts = bundle_texts(checks)
+    bad = {name: forbidden_in(text) for name, text in texts.items() if forbidden_in(text)}
+    if bad:
+        raise ReleaseError(f"forbidden text in the bundle: {bad}")
+    answers = record_reference(checks)
+    for name, text in texts.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text(text)
+    for name, path in notebook_files().items():
+        if forbidden_in(path.read_text(errors="replace")):
+            raise ReleaseError(f"{path} holds solution or hidden-check markers")
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, out / name)
+    hidden = hidden_checks(checks)
+    data = out / DATA_DIR.relative_to(ROOT)
+    save(answers, {"checks": len(hidden), "points": sum(c.points for c in hidden)}, data)
+    return sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())

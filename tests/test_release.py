@@ -1,0 +1,335 @@
+"""The student bundle (`logreg-kit release`): no answers in it, and its self-check agrees with the grader.
+
+The bundle runs here as a student's checkout would, with PYTHONPATH set to a fresh copy of it
+(installing it with pip into a fresh venv needs torch there too: minutes, for nothing more than the
+same files on sys.path); `solutions` is made unimportable in that process, so the only reference
+it can use is the recorded data.
+"""
+import ast
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from logreg_kit import build, release
+from logreg_kit.backend import LocalBackend
+from logreg_kit.checks import CHECKS, SETTINGS
+from logreg_kit.feedback import REVEAL, CheckFailure, expect_float, expect_tensor
+from logreg_kit.harness import grade
+from logreg_kit.probes import Foreign
+from logreg_kit.recorded import RecordedBackend, RecordingError, _decode, _Encoder, key, save
+
+from .conftest import ROOT
+from .test_grading import BREAKS
+
+PUBLIC = [c.name for c in CHECKS if c.visibility == "public"]
+HIDDEN = [c for c in CHECKS if c.visibility == "hidden"]
+ALLOWED_TOP = {"assignments", "grader", "logreg_kit", "notebooks", "README.md", "pyproject.toml", ".gitignore"}
+# Runs a command in the bundle with `solutions` unimportable (a student has no such package).
+NO_SOLUTIONS = (
+    "import sys, importlib.abc\n"
+    "class Block(importlib.abc.MetaPathFinder):\n"
+    "    def find_spec(self, name, path=None, target=None):\n"
+    "        if name.split('.')[0] == 'solutions': raise ModuleNotFoundError(name)\n"
+    "sys.meta_path.insert(0, Block())\n"
+)
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("release") / "student"
+    release.release(out)
+    return out
+
+
+def fresh_copy(bundle: Path, dest: Path) -> Path:
+    shutil.copytree(bundle, dest)
+    return dest
+
+
+def run_in(folder: Path, code: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(folder)}
+    return subprocess.run([sys.executable, "-c", NO_SOLUTIONS + code, *args], cwd=folder, env=env,
+                          capture_output=True, text=True, timeout=900)
+
+
+def self_check(folder: Path, results: Path) -> subprocess.CompletedProcess:
+    """`pytest grader/` in the bundle, as its README says."""
+    code = "import pytest; sys.exit(pytest.main(sys.argv[1:]))"
+    return run_in(folder, code, "grader/", "-q", "-p", "no:cacheprovider", f"--results={results}")
+
+
+# --- what the bundle holds ----------------------------------------------------------------------
+
+def test_bundle_holds_only_the_allowlist(bundle: Path) -> None:
+    files = [p for p in bundle.rglob("*") if p.is_file()]
+    assert {p.relative_to(bundle).parts[0] for p in files} <= ALLOWED_TOP
+    assert not [p for p in bundle.rglob("*") if p.name in ("__pycache__", "solutions", "course")]
+    assert not [p for p in files if p.name in ("build.py", "cli.py", "release.py", "__main__.py")]
+    solution_bytes = {p.read_bytes() for p in (ROOT / "solutions").glob("*.py")}
+    assert not [p for p in files if p.read_bytes() in solution_bytes]
+    for p in files:
+        assert not release.forbidden_in(p.read_text(errors="replace")), p
+    assert "setuptools" in (bundle / "pyproject.toml").read_text()
+
+
+def test_bundle_has_no_hidden_check_code(bundle: Path) -> None:
+    text = "\n".join(p.read_text() for p in bundle.rglob("*.py"))
+    assert HIDDEN and not [c.fn.__name__ for c in HIDDEN if f"def {c.fn.__name__}(" in text]
+
+
+def test_bundle_pyproject_packages_exist(bundle: Path) -> None:
+    config = tomllib.loads((bundle / "pyproject.toml").read_text())
+    packages = config["tool"]["setuptools"]["packages"]
+    assert "solutions" not in packages and "assignments" in packages
+    assert all((bundle / p.replace(".", "/") / "__init__.py").is_file() for p in packages)
+
+
+def test_bundle_packages_as_its_readme_installs_it(bundle: Path, tmp_path: Path) -> None:
+    """`pip install -e .` from the student README: the bundle builds, with its data and without solutions."""
+    pytest.importorskip("setuptools")
+    folder = fresh_copy(bundle, tmp_path / "student")
+    run = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                          "-w", str(tmp_path / "wheel"), str(folder)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    import zipfile
+
+    (wheel,) = (tmp_path / "wheel").glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "logreg_kit/expected/reference.npz" in names and "assignments/softmax.py" in names
+    assert not [n for n in names if n.startswith("solutions/") or n.endswith(("build.py", "release.py"))]
+
+
+def _solution_functions() -> list[tuple[str, list[ast.stmt]]]:
+    """(name, statements inside its solution regions) of every reference function that has one."""
+    found = []
+    for path in sorted((ROOT / "solutions").glob("*.py")):
+        source = path.read_text()
+        marks = [i for i, line in enumerate(source.splitlines(), start=1) if line.strip() in (build.BEGIN, build.END)]
+        regions = list(zip(marks[::2], marks[1::2]))
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef):
+                inside = [s for s in node.body if any(a < s.lineno < b for a, b in regions)]
+                if inside:
+                    found.append((f"{path.stem}.{node.name}", inside))
+    return found
+
+
+def _given_statements() -> str:
+    """AST dumps of the stubs as generated: code given to students on purpose (e.g. binary_loss)."""
+    return "\n".join(ast.dump(ast.parse(text)) for text in build.render_assignments().values())
+
+
+def _without_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
+    first = body[0] if body else None
+    is_doc = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
+    return body[1:] if is_doc else body
+
+
+def _python_sources(files: dict[str, str]) -> list[ast.Module]:
+    """Every .py file and every notebook code cell (magics dropped) that parses."""
+    trees = []
+    for name, text in files.items():
+        chunks = [text] if name.endswith(".py") else []
+        if name.endswith(".ipynb"):
+            cells = json.loads(text).get("cells", [])
+            chunks = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+                      for c in cells if c.get("cell_type") == "code"]
+            chunks = ["\n".join(l for l in c.splitlines() if not l.lstrip().startswith(("%", "!"))) for c in chunks]
+        for chunk in chunks:
+            try:
+                trees.append(ast.parse(chunk))
+            except SyntaxError:
+                pass
+    return trees
+
+
+def leaked_solution_bodies(files: dict[str, str]) -> list[str]:
+    """Reference functions whose body (or any statement of it) appears in `files`, compared as ASTs."""
+    trees = _python_sources(files)
+    bodies = {ast.dump(ast.Module(_without_docstring(n.body), [])) for t in trees for n in ast.walk(t)
+              if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    everything, given = "\n".join(ast.dump(t) for t in trees), _given_statements()
+    leaks = []
+    for name, body in _solution_functions():
+        if ast.dump(ast.Module(body, [])) in bodies:
+            leaks.append(f"{name}: whole body")
+        leaks += [f"{name}: line {s.lineno}" for s in body
+                  if not isinstance(s, (ast.Raise, ast.Pass)) and ast.dump(s) in everything and ast.dump(s) not in given]
+    return leaks
+
+
+def _bundle_files(bundle: Path) -> dict[str, str]:
+    return {str(p.relative_to(bundle)): p.read_text() for p in bundle.rglob("*")
+            if p.is_file() and p.suffix in (".py", ".ipynb")}
+
+
+def test_bundle_holds_no_reference_function_body(bundle: Path) -> None:
+    assert len(_solution_functions()) >= 10
+    assert leaked_solution_bodies(_bundle_files(bundle)) == []
+
+
+def test_leak_detector_finds_a_planted_body(bundle: Path) -> None:
+    files = _bundle_files(bundle)
+    softmax = (ROOT / "solutions" / "softmax.py").read_text()
+    renamed = softmax.replace("def log_softmax(", "def helper(").replace(f"    {build.BEGIN}\n", "").replace(f"    {build.END}\n", "")
+    files["assignments/extra.py"] = renamed
+    assert any(leak.startswith("softmax.log_softmax") for leak in leaked_solution_bodies(files))
+    notebook = {"cells": [{"cell_type": "code", "source": ["%matplotlib inline\n", renamed]}]}
+    assert leaked_solution_bodies({"n.ipynb": json.dumps(notebook)})
+
+
+def test_bundle_expected_data_are_plain_values(bundle: Path) -> None:
+    data = bundle / "logreg_kit" / "expected"
+    assert sorted(p.name for p in data.iterdir()) == ["reference.json", "reference.npz"]
+    index = json.loads((data / "reference.json").read_text())
+    assert index["hidden"] == {"checks": len(HIDDEN), "points": sum(c.points for c in HIDDEN)}
+    with np.load(data / "reference.npz", allow_pickle=False) as arrays:
+        assert all(arrays[name].dtype != object for name in arrays.files)
+    assert RecordedBackend.load(data).answers
+
+
+# --- the recorded reference ---------------------------------------------------------------------
+
+def test_recorded_values_round_trip_and_keys_are_exact() -> None:
+    value = {"out": torch.randn(3, 2), "n": (1, 2.5, True, None), "y": torch.tensor([1, 2]),
+             "mask": torch.tensor([True, False]), "a": np.arange(3.0), "f": Foreign("Widget"), "l": ["x"]}
+    encode = _Encoder()
+    back = _decode(json.loads(json.dumps(encode(value))), encode.arrays)
+    assert torch.equal(back["out"], value["out"]) and back["y"].dtype == torch.int64
+    assert back["mask"].dtype == torch.bool and back["n"] == (1, 2.5, True, None)
+    assert np.array_equal(back["a"], value["a"]) and repr(back["f"]) == "Widget" and back["l"] == ["x"]
+    x = torch.ones(2, 3)
+    assert key("call", ("softmax", x)) == key("call", ("softmax", x.clone()))
+    for other in (("softmax", x.double()), ("softmax", x.reshape(3, 2)), ("log_softmax", x), ("softmax", x + 1e-7)):
+        assert key("call", ("softmax", x)) != key("call", other)
+    with pytest.raises(RecordingError, match="no recorded reference answer"):
+        RecordedBackend({}).run((), "call", "softmax", x)
+
+
+def test_recorded_reference_matches_inputs_up_to_float_rounding(tmp_path: Path) -> None:
+    x, y = torch.randn(4, 3), torch.tensor([0, 2, 1, 1])
+    answers = {key("call", ("nll_loss", x, y)): {"probe": "call", "args": ("nll_loss", x, y), "result": 0.75}}
+    save(answers, {"checks": 0, "points": 0}, tmp_path)
+    recorded = RecordedBackend.load(tmp_path)
+    assert recorded.run((), "call", "nll_loss", x.clone(), y) == 0.75
+    assert recorded.run((), "call", "nll_loss", x * (1 + 1e-7), y) == 0.75  # last-bit differences (exp on another CPU)
+    for other in ((x + 1e-3, y), (x, y.flip(0)), (x.double(), y), (x[:3], y[:3])):
+        with pytest.raises(RecordingError):
+            recorded.run((), "call", "nll_loss", *other)
+
+
+def test_public_checks_grade_by_the_recorded_values(bundle: Path) -> None:
+    """The recorded data decide the verdicts: right values pass the reference, skewed ones fail it."""
+    recorded = RecordedBackend.load(bundle / "logreg_kit" / "expected")
+    public = [c for c in CHECKS if c.visibility == "public"]
+    saved = SETTINGS.reference
+    try:
+        SETTINGS.reference = recorded
+        assert all(o.status != "failed" for o in grade(LocalBackend("solutions"), public).outcomes)
+        for entry in recorded.answers.values():
+            result = entry["result"]
+            entry["result"] = result * 1.01 + 0.01 if isinstance(result, (float, torch.Tensor)) else result
+        failed = {o.check.exercise for o in grade(LocalBackend("solutions"), public).outcomes if o.status == "failed"}
+    finally:
+        SETTINGS.reference = saved
+    assert {"2a", "3", "5a", "5d"} <= failed
+
+
+def test_hidden_checks_never_print_expected_values() -> None:
+    token = REVEAL.set(False)
+    try:
+        with pytest.raises(CheckFailure) as float_failure:
+            expect_float(1.5, 2.25, rtol=0, atol=1e-9)
+        with pytest.raises(CheckFailure) as tensor_failure:
+            expect_tensor(torch.zeros(2), torch.tensor([0.0, 7.25]), rtol=0, atol=1e-9)
+    finally:
+        REVEAL.reset(token)
+    assert "2.25" not in str(float_failure.value) and "7.25" not in str(tensor_failure.value)
+    with pytest.raises(CheckFailure, match="expected 2.25"):
+        expect_float(1.5, 2.25, rtol=0, atol=1e-9)
+
+
+def test_hidden_check_failure_in_a_report_hides_the_expected_value(submission) -> None:
+    folder = submission(BREAKS["categorical sum"][0])
+    hidden = {c.name for c in HIDDEN}
+    report = grade(LocalBackend(str(folder)), [c for c in CHECKS if c.exercise == "2b"])
+    failed = {o.check.name: o.message for o in report.outcomes if o.status == "failed"}
+    assert hidden & set(failed), failed
+    assert all("expected" not in failed[name].split("hint:")[0] for name in hidden & set(failed))
+
+
+def test_student_notebooks_ship_with_the_modules_they_import(tmp_path: Path, monkeypatch) -> None:
+    cells = [{"cell_type": "code", "source": ["%matplotlib inline\n", "from logreg_kit.data import load_split\n"]},
+             {"cell_type": "markdown", "source": "import nothing"}]
+    (tmp_path / "logreg").mkdir()
+    (tmp_path / "logreg" / "logreg.ipynb").write_text(json.dumps({"cells": cells}))
+    (tmp_path / "logreg" / ".ipynb_checkpoints").mkdir()
+    (tmp_path / "logreg" / ".ipynb_checkpoints" / "logreg-checkpoint.ipynb").write_text("{}")
+    monkeypatch.setattr(release, "NOTEBOOKS", tmp_path)
+    assert list(release.notebook_files()) == ["notebooks/logreg/logreg.ipynb"]
+    assert ROOT / "logreg_kit" / "data.py" in release._notebook_imports()
+    assert "notebooks/" in release.student_readme()
+    monkeypatch.setattr(release, "NOTEBOOKS", tmp_path / "absent")
+    assert release.notebook_files() == {} and "notebooks/" not in release.student_readme()
+
+
+def test_strip_hidden_removes_only_the_named_functions() -> None:
+    source = "import x\n\n\n@check('1')\ndef keep(s):\n    pass\n\n\n@check('1',\n  visibility='hidden')\ndef drop(s):\n    pass\n"
+    stripped = release.strip_hidden(source, {"drop"}, "m.py")
+    assert "def keep" in stripped and "drop" not in stripped and "visibility" not in stripped
+    ast.parse(stripped)
+    with pytest.raises(release.ReleaseError):
+        release.strip_hidden(source, {"missing"}, "m.py")
+
+
+# --- the self-check, as a student runs it --------------------------------------------------------
+
+def test_self_check_fails_on_the_stubs(bundle: Path, tmp_path: Path) -> None:
+    folder = fresh_copy(bundle, tmp_path / "student")
+    run = self_check(folder, tmp_path / "results.json")
+    assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-3000:]
+    payload = json.loads((tmp_path / "results.json").read_text())
+    assert payload["score"] == 0 and [t["name"] for t in payload["tests"]] == PUBLIC
+    assert f"+ {len(HIDDEN)} hidden check(s) worth" in run.stdout
+
+
+def test_self_check_passes_with_the_reference_copied_over_the_stubs(bundle: Path, tmp_path: Path) -> None:
+    folder = fresh_copy(bundle, tmp_path / "student")
+    for path in (ROOT / "solutions").glob("*.py"):
+        shutil.copyfile(path, folder / "assignments" / path.name)
+    run = self_check(folder, tmp_path / "results.json")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    payload = json.loads((tmp_path / "results.json").read_text())
+    assert [t["name"] for t in payload["tests"]] == PUBLIC
+    assert payload["score"] == sum(t["max_score"] for t in payload["tests"]) > 30
+    assert "recorded" not in run.stdout  # the recorded reference never shows in student output
+
+
+GRADE_ALL = (
+    "import json\n"
+    "from logreg_kit.backend import open_backend\n"
+    "from logreg_kit.harness import grade\n"
+    "print(json.dumps({t: {o.check.name: o.status for o in grade(open_backend(t)).outcomes} for t in sys.argv[1:]}))\n"
+)
+
+
+def test_public_verdicts_agree_with_the_full_grader(bundle: Path, submission) -> None:
+    targets = {"stubs": "assignments", "reference": str(submission())}
+    targets.update({name: str(submission(edits)) for name, (edits, _) in BREAKS.items()})
+    run = run_in(bundle, GRADE_ALL, *targets.values())
+    assert run.returncode == 0, run.stderr[-3000:]
+    in_bundle = json.loads(run.stdout.strip().splitlines()[-1])
+    public = [c for c in CHECKS if c.visibility == "public"]
+    for name, target in targets.items():
+        backend = LocalBackend(str(ROOT / "assignments") if target == "assignments" else target)
+        full = {o.check.name: o.status for o in grade(backend, public).outcomes}
+        assert in_bundle[target] == full, name
+    assert len({json.dumps(v, sort_keys=True) for v in in_bundle.values()}) >= len(BREAKS)
