@@ -86,5 +86,12 @@ class LocalBackend:
 
 
 def open_backend(target: str) -> Backend:
-    """The backend for a --impl target. The kit's own packages run in this process."""
+    """The backend for a --impl target. The kit's own packages run in this process.
+    A notebook (.ipynb) is graded as the package folder its solution cells convert to."""
+    if str(target).endswith(".ipynb"):
+        from .notebooks import notebook_package
+
+        backend = LocalBackend(str(notebook_package(target)))
+        backend.label = str(target)
+        return backend
     return LocalBackend(target)
