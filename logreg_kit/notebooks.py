@@ -431,10 +431,11 @@ class NamespaceImplementation:
 def self_check(ex_id: str, namespace: dict[str, Any]) -> None:
     """Run an exercise's checks on the kernel's definitions; print the score, raise on failures.
 
-    Under `nbgrader autograde` it does nothing: the grade is set outside the kernel."""
+    Under `nbgrader autograde` it fails closed: KitGrade, outside the kernel, replaces this cell's
+    outcome; a course without KitGrade configured therefore gives no points rather than all."""
     if os.environ.get(AUTOGRADE_ENV) == "autograde":
-        print(f"Exercise {label(ex_id)}: graded by logreg-kit outside the kernel.")
-        return
+        raise RuntimeError(f"Exercise {label(ex_id)} is graded outside the kernel by "
+                           "logreg_kit.nbgrader_plugin.KitGrade (see course/nbgrader_config.py)")
     from . import tripwire
     from .backend import PROBE_TIMEOUT_S, LocalBackend
     from .checks import CHECKS
