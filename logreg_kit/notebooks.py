@@ -350,8 +350,10 @@ def solution_cells(notebook_path: Path | str) -> dict[str, str]:
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
         raise NotebookError(f"{notebook_path}: not a readable Jupyter notebook ({type(err).__name__})") from None
     found = {}
-    for cell in cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {}) if isinstance(cell, dict) else {}
+    for cell in cells if isinstance(cells, list) else []:
+        if not isinstance(cell, dict):
+            continue
+        meta = cell.get("metadata", {}).get("nbgrader", {}) if isinstance(cell.get("metadata"), dict) else {}
         grade_id = meta.get("grade_id", "") if isinstance(meta, dict) else ""
         ex_id = grade_id[len(SOLUTION_PREFIX):] if grade_id.startswith(SOLUTION_PREFIX) else None
         if cell.get("cell_type") == "code" and ex_id in BY_ID:
