@@ -185,3 +185,10 @@ def test_self_check_in_the_kernel(capsys: pytest.CaptureFixture[str]) -> None:
     exec(WRONG_SOFTMAX, namespace)
     with pytest.raises(AssertionError, match="Exercise 3, softmax"):
         notebooks.self_check("3", namespace)
+
+
+def test_a_stale_notebook_is_reported(tmp_path: Path) -> None:
+    dest = tmp_path / "logreg.ipynb"
+    assert notebooks.build_notebook(dest) and not notebooks.notebook_is_stale(dest)
+    dest.write_text(dest.read_text().replace("Exercise 3", "Exercise three", 1))
+    assert notebooks.notebook_is_stale(dest)
