@@ -410,7 +410,8 @@ class NamespaceImplementation:
         return "\n\n".join(texts) if texts else None
 
     def owns(self, filename: str) -> bool:
-        return filename.startswith("<ipython-input") or "/ipykernel_" in filename or filename in self._files()
+        """Files (notebook cells) that define the exercise names; not the cell calling the checks."""
+        return filename in self._files()
 
     def _files(self) -> set[str]:
         files = set()

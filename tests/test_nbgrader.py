@@ -192,3 +192,12 @@ def test_a_stale_notebook_is_reported(tmp_path: Path) -> None:
     assert notebooks.build_notebook(dest) and not notebooks.notebook_is_stale(dest)
     dest.write_text(dest.read_text().replace("Exercise 3", "Exercise three", 1))
     assert notebooks.notebook_is_stale(dest)
+
+
+def test_only_the_defining_cells_count_as_student_code() -> None:
+    """The cell that calls self_check is on the stack of every check: it must not count as the
+    student's code, or the from-scratch rule would fire on the checks' own library calls."""
+    namespace: dict[str, Any] = {}
+    exec(compile("def softmax(x):\n    return x\n", "/tmp/ipykernel_1/cell_a.py", "exec"), namespace)
+    impl = notebooks.NamespaceImplementation(namespace)
+    assert impl.owns("/tmp/ipykernel_1/cell_a.py") and not impl.owns("/tmp/ipykernel_1/cell_b.py")
