@@ -88,7 +88,15 @@ class LocalBackend:
 def open_backend(target: str, in_process: bool = False) -> Backend:
     """The backend for a --impl target. The kit's own reference (`solutions`) runs in this
     process; anything else runs in the hardened sandbox (logreg_kit.sandbox) unless
-    `in_process` is asked for (debugging only: student code then shares the grader's process)."""
+    `in_process` is asked for (debugging only: student code then shares the grader's process).
+    A notebook (.ipynb) is graded as the package folder its solution cells convert to."""
+    if str(target).endswith(".ipynb"):
+        from .notebooks import notebook_package
+
+        folder = str(notebook_package(target))
+        backend = open_backend(folder, in_process)
+        backend.label = backend.label.replace(folder, str(target))
+        return backend
     if in_process or str(target) == "solutions":
         return LocalBackend(target)
     from .sandbox import RemoteBackend

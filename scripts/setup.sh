@@ -11,5 +11,5 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   .venv/bin/python -m pip install -q torch==2.13.0 2>/dev/null \
     || .venv/bin/python -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu
 fi
-.venv/bin/python -m pip install -q -e '.[test]'
+.venv/bin/python -m pip install -q -e '.[test,nbgrader]'
 echo "logreg-kit is set up in .venv"

@@ -1,0 +1,107 @@
+"""nbgrader autograde with the kit's checks, decided outside the student's kernel.
+
+`KitGrade` is an nbgrader preprocessor that runs in the `nbgrader autograde` process right after
+`Execute`: it takes the submission's solution cells (by grade_id), converts them to a package folder
+(`notebooks.notebook_package`), grades that folder with `open_backend` like `pytest grader/
+--impl=DIR`, and replaces the outputs of every test cell with the kit's result for its exercise:
+a plain text report at full marks, the report plus the score (nbgrader's partial credit) when some
+checks failed, an error when none passed. Whatever ran in the kernel (an edited test cell, a
+monkeypatched `torch.allclose`) therefore decides nothing.
+
+`configure(c)` in `course/nbgrader_config.py` puts it into `Autograde.autograde_preprocessors`.
+"""
+import shutil
+from pathlib import Path
+from typing import Any
+
+from nbconvert.preprocessors import Preprocessor
+from nbformat import NotebookNode
+from traitlets import Bool
+from nbformat.v4 import new_output
+
+from .backend import open_backend
+from .exercises import BY_ID, label
+from .harness import Outcome, grade
+from .notebooks import TEST_PREFIX, notebook_package
+
+EXECUTION_TIMEOUT_S = 600  # the kernel runs the given training cells and the student's pipeline
+
+
+def _cell_result(ex_id: str, outcomes: list[Outcome], points: float) -> tuple[float, str]:
+    """(score out of `points`, report text). Checks that cannot run here (no CUDA) are left out and
+    the score is scaled to the checks that ran."""
+    got = sum(o.score for o in outcomes)
+    most = sum(o.max_score for o in outcomes)
+    score = points * got / most if most else 0.0
+    lines = [f"logreg-kit, Exercise {label(ex_id)} ({BY_ID[ex_id].title}): {got:g}/{most:g} check points"
+             f" -> {score:g}/{points:g}"]
+    for o in outcomes:
+        mark = {"passed": "ok  ", "failed": "FAIL", "skipped": "skip"}[o.status]
+        lines.append(f"  {mark} {o.check.name} ({o.check.points:g})")
+    failures = [o.message for o in outcomes if o.status == "failed"]
+    skips = {o.message for o in outcomes if o.status == "skipped"}
+    return score, "\n".join(lines + [""] + failures + sorted(skips)).rstrip() + "\n"
+
+
+def outputs_for(score: float, points: float, text: str) -> list[NotebookNode]:
+    """Test cell outputs that nbgrader's determine_grade reads as `score` out of `points`."""
+    if score <= 0:
+        return [new_output("error", ename="GradingFailed", evalue=text.splitlines()[0],
+                           traceback=text.splitlines())]
+    outputs = [new_output("stream", name="stdout", text=text)]
+    if score < points:
+        outputs.append(new_output("execute_result", data={"text/plain": f"{score:.6g}"}, execution_count=None))
+    return outputs
+
+
+class KitGrade(Preprocessor):
+    """Sets every logreg-kit test cell's outcome from the kit's checks on the submitted solution cells."""
+
+    enabled = Bool(True)  # nbconvert skips preprocessors that are not enabled
+
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
+        folder = notebook_package_from_node(nb)
+        try:
+            backend = open_backend(str(folder))
+            try:
+                report = grade(backend)
+            finally:
+                backend.close()
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        by_exercise: dict[str, list[Outcome]] = {}
+        for o in report.outcomes:
+            by_exercise.setdefault(o.check.exercise, []).append(o)
+        for cell in nb.cells:
+            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+            ex_id = grade_id[len(TEST_PREFIX):] if grade_id.startswith(TEST_PREFIX) else None
+            if cell.cell_type != "code" or ex_id not in BY_ID:
+                continue
+            points = float(cell.metadata.nbgrader.get("points", 0))
+            score, text = _cell_result(ex_id, by_exercise.get(ex_id, []), points)
+            cell.outputs = outputs_for(score, points, text)
+            self.log.info("logreg-kit: %s %s/%s", grade_id, f"{score:g}", f"{points:g}")
+        return nb, resources
+
+
+def notebook_package_from_node(nb: NotebookNode) -> Path:
+    """The package folder of an in-memory notebook (written to a temporary file first)."""
+    import tempfile
+
+    import nbformat
+
+    with tempfile.TemporaryDirectory(prefix="logreg_nbsrc_") as tmp:
+        path = Path(tmp) / "submission.ipynb"
+        nbformat.write(nb, str(path))
+        return notebook_package(path)
+
+
+def configure(c: Any) -> None:
+    """Set up an nbgrader config object `c` for this course: KitGrade after Execute, a long timeout."""
+    from nbgrader.converters.autograde import Autograde
+    from nbgrader.preprocessors import Execute
+
+    c.Execute.timeout = EXECUTION_TIMEOUT_S
+    steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
+    steps.insert(steps.index(Execute) + 1, KitGrade)
+    c.Autograde.autograde_preprocessors = steps
