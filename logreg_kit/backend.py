@@ -85,6 +85,32 @@ class LocalBackend:
         pass
 
 
+class UnavailableBackend:
+    """Stands in for a submission that cannot be opened at all (a malformed notebook, a missing
+    folder): every check fails with the same specific message, and grading goes on."""
+
+    def __init__(self, target: str, why: str) -> None:
+        self.label = str(target)
+        self.why = why
+
+    def run(self, exercises: tuple[str, ...], probe: str, *args: Any) -> Any:
+        raise StudentError(self.why)
+
+    def source(self, module: str) -> str | None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+def open_backend_or_explain(target: str, in_process: bool = False) -> Backend:
+    """open_backend, but a target that cannot be opened becomes an UnavailableBackend."""
+    try:
+        return open_backend(target, in_process)
+    except (ValueError, ImplementationError, OSError) as err:
+        return UnavailableBackend(target, f"the submission could not be opened: {err}")
+
+
 def open_backend(target: str, in_process: bool = False) -> Backend:
     """The backend for a --impl target. The kit's own reference (`solutions`) runs in this
     process; anything else runs in the hardened sandbox (logreg_kit.sandbox) unless

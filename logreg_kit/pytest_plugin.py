@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .backend import Backend, open_backend
+from .backend import Backend, open_backend_or_explain
 from .checks import CHECKS, SETTINGS, Check
 from .harness import Outcome, Report, run_check, write_json_atomic
 from .recorded import hidden_note
@@ -35,7 +35,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def _backend(config: pytest.Config) -> Backend:
     if BACKEND not in config.stash:
-        config.stash[BACKEND] = open_backend(config.getoption("--impl"), config.getoption("--in-process"))
+        config.stash[BACKEND] = open_backend_or_explain(config.getoption("--impl"), config.getoption("--in-process"))
     return config.stash[BACKEND]
 
 

@@ -91,3 +91,14 @@ def test_pytest_route_folder_submission(tmp_path, submission) -> None:
     assert run.returncode == 1
     failed = {t["name"].split(":")[0] for t in json.loads(results.read_text())["tests"] if t.get("status") == "failed"}
     assert failed == {"3 softmax"}
+
+
+def test_pytest_route_unopenable_submission_fails_every_check_with_the_reason(tmp_path) -> None:
+    notebook = tmp_path / "broken.ipynb"
+    notebook.write_text("{not json")
+    results = tmp_path / "results.json"
+    run = _pytest_grader(f"--impl={notebook}", f"--results={results}")
+    assert run.returncode == 1
+    payload = json.loads(results.read_text())
+    assert payload["score"] == 0
+    assert all("not a readable Jupyter notebook" in t["output"] for t in payload["tests"] if t.get("status") == "failed")
