@@ -22,6 +22,8 @@ TRAINING = {"lr": 0.01, "epochs": 5, "batch": 64, "seed": 0}
 FIT_CASE = {"lr": 0.1, "epochs": 2, "batch": 64, "seed": 3}
 FIT_EXAMPLES = 640
 LRS = (0.1, 0.5)
+SHUFFLE_CASE = {"lr": 0.1, "epochs": 3, "batch": 64, "seed": 4}
+SHUFFLE_EXAMPLES = 192
 
 
 def log_probs_case(seed: int, shape: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -135,6 +137,17 @@ def fit_matches(student: Student) -> None:
     expect_tensor(torch.tensor(losses, dtype=torch.float64), torch.tensor(expected["losses"], dtype=torch.float64),
                   rtol=TRAINING_RTOL, atol=TRAINING_ATOL, case="loss of every minibatch")
     expect_tensor(got["w"], expected["w"], rtol=TRAINING_RTOL, atol=TRAINING_ATOL, case="l1_w after training")
+
+
+@check("5c", "fit", "iterates train_dl afresh every epoch (so a shuffling loader reshuffles)", 1,
+       "write `for xb, yb in train_dl:` inside the epoch loop; do not copy the batches into a list or build a new loader")
+def fit_reshuffles(student: Student) -> None:
+    w, b, x, y = _fit_inputs()
+    got = student.probe("fit_run", w, b, x[:SHUFFLE_EXAMPLES], y[:SHUFFLE_EXAMPLES], SHUFFLE_CASE)
+    epochs = SHUFFLE_CASE["epochs"]
+    expect(got["passes"] == epochs,
+           f"fit iterated train_dl {got['passes']} time(s) in {epochs} epochs, expected {epochs}: "
+           "without a fresh pass per epoch the loader cannot shuffle, and every epoch sees the same order")
 
 
 @check("5d", "predict", "returns the model's outputs in eval mode, without autograd", 1,
