@@ -142,6 +142,10 @@ mutant("LogReg: in-place edit of a parameter",
 mutant("LogReg: calls nn.functional.linear",
        {"logreg": [(FORWARD, "return log_softmax(torch.nn.functional.linear(x, self.l1_w.T, self.l1_b))")]},
        {"4", "5e"}, "torch.nn.functional.linear")
+mutant("LogReg: an nn.Linear layer",
+       {"logreg": [("self.l1_b = get_weights(10)\n", "self.l1_b = get_weights(10)\n        self.linear = nn.Linear(784, 10)\n"),
+                   (FORWARD, "return log_softmax(self.linear(x))")]},
+       {"4", "5e"}, "torch.nn.Linear")
 mutant("LogReg: calls F.log_softmax",
        {"logreg": [(FORWARD, "return torch.nn.functional.log_softmax(x @ self.l1_w + self.l1_b, dim=1)")]},
        {"4", "5e"}, "torch.nn.functional.log_softmax")
@@ -181,6 +185,13 @@ mutant("SGD: wraps torch.optim.SGD",
                 ("                if p.grad is not None:\n                    p -= self.lr * p.grad",
                  "                pass\n        self.inner.step()")]},
        {"5b", "5e"}, "torch.optim.SGD")
+mutant("SGD: torch.optim.SGD through an alias",
+       {"sgd": [("from torch import nn\n", "from torch import nn\nfrom torch.optim import SGD as Stepper\n"),
+                ("        self.params = list(params)\n        self.lr = lr\n",
+                 "        self.params = list(params)\n        self.lr = lr\n        self.inner = Stepper(self.params, lr)\n"),
+                ("                if p.grad is not None:\n                    p -= self.lr * p.grad",
+                 "                pass\n        self.inner.step()")]},
+       {"5b", "5e"}, "torch.optim.SGD")
 mutant("fit: forgets backward", {"sgd": [(LOOP, "            opt.step()\n            opt.zero_grad()\n")]},
        {"5c", "5e"}, "loss of every minibatch")
 mutant("fit: zeroes before step", {"sgd": [(LOOP, "            loss.backward()\n            opt.zero_grad()\n            opt.step()\n")]},
@@ -188,6 +199,10 @@ mutant("fit: zeroes before step", {"sgd": [(LOOP, "            loss.backward()\n
 mutant("fit: never shuffles (one fixed order for every epoch)",
        {"sgd": [("    for _ in range(epochs):\n        for xb, yb in train_dl:",
                  "    batches = list(train_dl)\n    for _ in range(epochs):\n        for xb, yb in batches:")]},
+       {"5c"}, "cannot shuffle")
+mutant("fit: builds its own unshuffled loader",
+       {"sgd": [("        for xb, yb in train_dl:",
+                 "        for xb, yb in torch.utils.data.DataLoader(train_dl.dataset, batch_size=64):")]},
        {"5c"}, "cannot shuffle")
 mutant("fit: one epoch only", {"sgd": [("for _ in range(epochs):", "for _ in range(1):")]},
        {"5c"}, "epochs x minibatches")

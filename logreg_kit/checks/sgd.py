@@ -174,12 +174,17 @@ def accuracy_matches(student: Student) -> None:
        "train with the lesson's settings (lr 0.01, 5 epochs, batch 64); check each exercise above first",
        uses=("4", "5a", "5b", "5c", "5d"))
 def pipeline_accuracy(student: Student) -> None:
+    acc = validation_accuracy(student, TRAINING["seed"])
+    expect(acc >= ACCURACY_THRESHOLD, f"validation accuracy {acc:.3f}, expected at least {ACCURACY_THRESHOLD}")
+
+
+def validation_accuracy(student: Student, seed: int) -> float:
+    """Train the student's pipeline with the lesson's settings and `seed`; score it on the validation split."""
     data = grader_data()
-    got = student.probe("pipeline", TRAINING["seed"], data.x_train, data.y_train, data.x_valid, TRAINING)
+    got = student.probe("pipeline", seed, data.x_train, data.y_train, data.x_valid, TRAINING)
     preds = got["preds"]
     want = (len(data.y_valid), 10)
     expect(isinstance(preds, torch.Tensor) and tuple(preds.shape) == want,
            f"predict returned {preds!r:.60} on the validation images, expected a tensor of shape {want}")
     expect(bool(torch.isfinite(preds).all()), "predictions contain NaN or inf: the training diverged")
-    acc = (preds.argmax(dim=1) == data.y_valid).float().mean().item()
-    expect(acc >= ACCURACY_THRESHOLD, f"validation accuracy {acc:.3f}, expected at least {ACCURACY_THRESHOLD}")
+    return (preds.argmax(dim=1) == data.y_valid).float().mean().item()
