@@ -29,6 +29,11 @@ def _import_aliases(tree: ast.Module) -> dict[str, str]:
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             for item in node.names:
                 aliases[item.asname or item.name] = f"{node.module}.{item.name}"
+    for node in tree.body:  # module-level renames: `sm = F.softmax`
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            dotted = _dotted(node.value, aliases)
+            if dotted:
+                aliases[node.targets[0].id] = dotted
     return aliases
 
 

@@ -81,6 +81,13 @@ def test_static_rule_names_the_call_and_line() -> None:
     assert violations(source, "3x") == ()  # log_softmax is clean
 
 
+def test_static_rule_follows_module_level_renames_and_constant_getattr() -> None:
+    source = ("import torch.nn.functional as F\nsm = F.log_softmax\n\n\ndef log_softmax(x):\n    return sm(x, 1)\n\n\n"
+              "def softmax(x):\n    return getattr(F, 'softmax')(x, 1)\n")
+    assert [v.split(" uses ")[1].split(",")[0] for v in violations(source, "3")] == [
+        "torch.nn.functional.log_softmax", "torch.nn.functional.softmax"]
+
+
 class SourceOnly:
     label = "static"
 
@@ -97,3 +104,32 @@ def test_static_rule_fails_every_check_that_runs_the_exercise() -> None:
     nll = next(c for c in CHECKS if c.exercise == "5a")
     assert "torch.optim.Optimizer" in static_violations(pipeline, backend)
     assert static_violations(nll, backend) == ""
+
+
+class FlakyStudent:
+    """Fails its first call only: the property's replay of the failing case passes."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def call(self, name, y, p):
+        self.calls += 1
+        return -1.0 if self.calls == 1 else __import__("solutions.losses", fromlist=["x"]).binary_loss_if(y, p)
+
+
+def test_a_property_names_its_case_and_a_flaky_function_gets_a_message() -> None:
+    from logreg_kit.checks.properties import FLAKY_MESSAGE, binary_property
+    with pytest.raises(CheckFailure) as info:
+        binary_property(FlakyStudent())
+    assert str(info.value) == FLAKY_MESSAGE
+
+
+class WrongStudent:
+    def call(self, name, y, p):
+        return 0.0
+
+
+def test_a_property_failure_prints_the_case_to_rebuild() -> None:
+    from logreg_kit.checks.properties import binary_property
+    with pytest.raises(CheckFailure, match=r"hypothesis case: seed=\d+, shape=\(\d+, 1\).*binary_inputs"):
+        binary_property(WrongStudent())

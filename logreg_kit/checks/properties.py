@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import Flaky
 
 from ..backend import StudentError
 from ..feedback import FLOAT32_ATOL, FLOAT32_RTOL, FLOAT64_ATOL, FLOAT64_RTOL, CheckFailure, expect_float, expect_tensor
@@ -26,6 +27,8 @@ SCALES = (0.0, 0.1, 1.0, 3.0, 5.0)  # logits within about +-25: no float32 overf
 # exp, so the plain formulas are right here (large logits are the extension's check)
 MIN_PROB = 1e-4  # binary probabilities stay in [MIN_PROB, 1 - MIN_PROB]
 LOG_ATOL = 1e-5  # log of float32 probabilities (as in checks/softmax.py)
+FLAKY_MESSAGE = ("your function failed on a case and then passed on the same case when it was run again: "
+                 "it must give the same result for the same input (no global random state, no state kept between calls)")
 PROPERTY_SETTINGS = settings(
     max_examples=EXAMPLES,
     derandomize=True,
@@ -93,7 +96,10 @@ def for_all(strategy: st.SearchStrategy[Case], prop: Callable[[Case], None]) -> 
     def run(case: Case) -> None:
         prop(case)
 
-    run()
+    try:
+        run()
+    except Flaky:
+        raise CheckFailure(FLAKY_MESSAGE) from None
 
 
 def _with_case(message: str, fn: Callable[[], Any]) -> Any:
