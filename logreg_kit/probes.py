@@ -8,7 +8,7 @@ the reference to get expected values, so "compare with the reference" is always
 only its plain result crosses back.
 """
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -88,7 +88,7 @@ class CountingLoader:
         self.inner = inner
         self.passes = 0
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Any]:
         self.passes += 1
         return iter(self.inner)
 
