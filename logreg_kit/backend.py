@@ -2,6 +2,9 @@
 tripwire and a wall-clock limit; the hardened route puts a worker process behind the
 same `run` interface.
 """
+import copy
+import hashlib
+import io
 import signal
 import traceback
 from collections.abc import Iterator
@@ -9,6 +12,8 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 from . import tripwire
+import torch
+
 from .exercises import BY_ID
 from .impl import ImplementationError, PackageImplementation
 from .probes import PROBES, plain
@@ -128,3 +133,31 @@ def open_backend(target: str, in_process: bool = False) -> Backend:
     from .sandbox import RemoteBackend
 
     return RemoteBackend(target)
+
+
+class MemoBackend:
+    """A backend whose results are remembered by a digest of the call: the reference is
+    deterministic, so grading many submissions runs each reference probe once."""
+
+    def __init__(self, inner: Backend) -> None:
+        self.inner = inner
+        self.label = inner.label
+        self.results: dict[str, Any] = {}
+
+    def run(self, exercises: tuple[str, ...], probe: str, *args: Any) -> Any:
+        key = _digest((exercises, probe, args))
+        if key not in self.results:
+            self.results[key] = self.inner.run(exercises, probe, *args)
+        return copy.deepcopy(self.results[key])
+
+    def source(self, module: str) -> str | None:
+        return self.inner.source(module)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _digest(value: Any) -> str:
+    buffer = io.BytesIO()
+    torch.save(value, buffer)
+    return hashlib.sha256(buffer.getvalue()).hexdigest()

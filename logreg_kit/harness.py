@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from . import scratch
 from .backend import Backend, StudentError
 from .checks import CHECKS, Check, Student
 from .exercises import BY_ID, EXERCISES, label
@@ -47,12 +48,22 @@ def failure_message(check: Check, detail: str) -> str:
     )
 
 
+def static_violations(check: Check, backend: Backend) -> str:
+    """The from-scratch rule, read from the source: a check fails when an exercise it runs
+    refers to a library function that exercise replaces (the runtime tripwire backs this up)."""
+    found = [v for ex in check.uses for v in scratch.violations(backend.source(BY_ID[ex].module), ex)]
+    return "; ".join(dict.fromkeys(found))
+
+
 def run_check(check: Check, backend: Backend) -> Outcome:
     """Run one check; a failure in the student's code never escapes as an exception."""
     start = time.perf_counter()
     reason = skip_reason(check)
     if reason:
         return Outcome(check, "skipped", reason, 0.0)
+    broken = static_violations(check, backend)
+    if broken:
+        return Outcome(check, "failed", failure_message(check, broken), time.perf_counter() - start)
     token = REVEAL.set(check.visibility == "public")  # hidden checks never print expected values
     try:
         check.fn(Student(backend, check.uses))

@@ -8,7 +8,7 @@ the reference to get expected values, so "compare with the reference" is always
 only its plain result crosses back.
 """
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -78,6 +78,25 @@ def _loader(x: torch.Tensor, y: torch.Tensor, batch: int, seed: int) -> torch.ut
     generator = torch.Generator().manual_seed(seed)
     data = torch.utils.data.TensorDataset(x, y)
     return torch.utils.data.DataLoader(data, batch_size=batch, shuffle=True, generator=generator)
+
+
+class CountingLoader:
+    """A loader that counts how often it is iterated: fit must iterate it once per epoch,
+    so that a shuffling loader gives every epoch a fresh order."""
+
+    def __init__(self, inner: torch.utils.data.DataLoader) -> None:
+        self.inner = inner
+        self.passes = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        self.passes += 1
+        return iter(self.inner)
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+    def __getattr__(self, name: str) -> Any:  # dataset, batch_size, ... of the wrapped loader
+        return getattr(self.inner, name)
 
 
 def _parameters(model: nn.Module, names: tuple[str, ...]) -> list[torch.Tensor]:
@@ -163,8 +182,17 @@ def logreg_forward(impl: Any, w: torch.Tensor, b: torch.Tensor, x: torch.Tensor,
         out = model(x.to(device))
         trusted_nll(out, y.to(device)).backward()
         first5 = model(x[:5].to(device))
-    grad_w, grad_b = (p.grad for p in _parameters(model, ("l1_w", "l1_b")))
+    grad_w, grad_b = (_gradient_of(p, name) for p, name in zip(_parameters(model, ("l1_w", "l1_b")), ("l1_w", "l1_b")))
     return {"out": out.cpu(), "first5": first5.cpu(), "grad_w": grad_w.cpu(), "grad_b": grad_b.cpu()}
+
+
+def _gradient_of(param: torch.Tensor, name: str) -> torch.Tensor:
+    if param.grad is None:
+        raise ImplementationError(
+            f"{name} got no gradient from the loss: forward must use the parameter itself "
+            f"(no .data, .detach() or copies)"
+        )
+    return param.grad
 
 
 @probe
@@ -200,8 +228,9 @@ def fit_run(impl: Any, w: torch.Tensor, b: torch.Tensor, x: torch.Tensor, y: tor
     """The student's fit on a trusted model, optimiser, loss and seeded loader."""
     model = TrustedLogReg(w, b)
     opt = torch.optim.SGD(model.parameters(), lr=cfg["lr"])
-    losses = impl.get("fit")(model, _loader(x, y, cfg["batch"], cfg["seed"]), trusted_nll, opt, cfg["epochs"])
-    return {"losses": losses, "w": model.l1_w, "b": model.l1_b}
+    loader = CountingLoader(_loader(x, y, cfg["batch"], cfg["seed"]))
+    losses = impl.get("fit")(model, loader, trusted_nll, opt, cfg["epochs"])
+    return {"losses": losses, "w": model.l1_w, "b": model.l1_b, "passes": loader.passes}
 
 
 @probe

@@ -22,6 +22,8 @@ TRAINING = {"lr": 0.01, "epochs": 5, "batch": 64, "seed": 0}
 FIT_CASE = {"lr": 0.1, "epochs": 2, "batch": 64, "seed": 3}
 FIT_EXAMPLES = 640
 LRS = (0.1, 0.5)
+SHUFFLE_CASE = {"lr": 0.1, "epochs": 3, "batch": 64, "seed": 4}
+SHUFFLE_EXAMPLES = 192
 
 
 def log_probs_case(seed: int, shape: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -137,6 +139,17 @@ def fit_matches(student: Student) -> None:
     expect_tensor(got["w"], expected["w"], rtol=TRAINING_RTOL, atol=TRAINING_ATOL, case="l1_w after training")
 
 
+@check("5c", "fit", "iterates train_dl afresh every epoch (so a shuffling loader reshuffles)", 1,
+       "write `for xb, yb in train_dl:` inside the epoch loop; do not copy the batches into a list or build a new loader")
+def fit_reshuffles(student: Student) -> None:
+    w, b, x, y = _fit_inputs()
+    got = student.probe("fit_run", w, b, x[:SHUFFLE_EXAMPLES], y[:SHUFFLE_EXAMPLES], SHUFFLE_CASE)
+    epochs = SHUFFLE_CASE["epochs"]
+    expect(got["passes"] == epochs,
+           f"fit iterated train_dl {got['passes']} time(s) in {epochs} epochs, expected {epochs}: "
+           "without a fresh pass per epoch the loader cannot shuffle, and every epoch sees the same order")
+
+
 @check("5d", "predict", "returns the model's outputs in eval mode, without autograd", 1,
        "call model.eval() and run the model under torch.no_grad()")
 def predict_outputs(student: Student) -> None:
@@ -161,12 +174,17 @@ def accuracy_matches(student: Student) -> None:
        "train with the lesson's settings (lr 0.01, 5 epochs, batch 64); check each exercise above first",
        uses=("4", "5a", "5b", "5c", "5d"), visibility="hidden")
 def pipeline_accuracy(student: Student) -> None:
+    acc = validation_accuracy(student, TRAINING["seed"])
+    expect(acc >= ACCURACY_THRESHOLD, f"validation accuracy {acc:.3f}, expected at least {ACCURACY_THRESHOLD}")
+
+
+def validation_accuracy(student: Student, seed: int) -> float:
+    """Train the student's pipeline with the lesson's settings and `seed`; score it on the validation split."""
     data = grader_data()
-    got = student.probe("pipeline", TRAINING["seed"], data.x_train, data.y_train, data.x_valid, TRAINING)
+    got = student.probe("pipeline", seed, data.x_train, data.y_train, data.x_valid, TRAINING)
     preds = got["preds"]
     want = (len(data.y_valid), 10)
     expect(isinstance(preds, torch.Tensor) and tuple(preds.shape) == want,
            f"predict returned {preds!r:.60} on the validation images, expected a tensor of shape {want}")
     expect(bool(torch.isfinite(preds).all()), "predictions contain NaN or inf: the training diverged")
-    acc = (preds.argmax(dim=1) == data.y_valid).float().mean().item()
-    expect(acc >= ACCURACY_THRESHOLD, f"validation accuracy {acc:.3f}, expected at least {ACCURACY_THRESHOLD}")
+    return (preds.argmax(dim=1) == data.y_valid).float().mean().item()

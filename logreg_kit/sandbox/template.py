@@ -23,7 +23,7 @@ import numpy  # noqa: F401 - imported once here so that workers start warm
 import torch
 
 from .. import tripwire
-from ..backend import StudentError, explain
+from ..backend import explain
 from ..exercises import BY_ID
 from ..impl import PackageImplementation
 from ..probes import PROBES, plain

@@ -1,0 +1,221 @@
+"""The mutant catalogue: the reference with one realistic student mistake each.
+
+A mutant is a set of text edits to solutions/ (module -> [(old, new)], applied by
+`tests.conftest.make_submission`, which asserts that each `old` is still there), the
+exercises that must lose points, and a piece of the message the student must see.
+`tests/test_mutants.py` grades every mutant and asserts that exactly the declared
+exercises lose points and that the message is shown. See README, "Adding a mutant".
+"""
+from dataclasses import dataclass
+
+Edits = dict[str, list[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    edits: Edits
+    loses: frozenset[str]  # exercise ids that must lose points; every other one keeps full marks
+    message: str  # a substring of the failed checks' feedback
+
+
+MUTANTS: list[Mutant] = []
+
+
+def mutant(name: str, edits: Edits, loses: set[str], message: str) -> None:
+    MUTANTS.append(Mutant(name, edits, frozenset(loses), message))
+
+
+# --- losses.py: exercises 1, 2a, 2b -------------------------------------------------------------
+BINARY_LABEL_1 = "total -= np.log(prob)\n        else"
+CAT_IF_END = "total -= np.log(prob)\n    return float(total / len(y))"
+BINARY_END = "total -= np.log(1 - prob)\n    return float(total / len(y))"
+
+mutant("binary: wrong sign for label 1", {"losses": [(BINARY_LABEL_1, "total += np.log(prob)\n        else")]},
+       {"1"}, "expected 0.164252033486")
+mutant("binary: log(p) and log(1-p) swapped", {"losses": [("if label == 1:", "if label == 0:")]},
+       {"1"}, "y=[1,0,0,1], p=[0.9,0.1,0.2,0.8]")
+mutant("binary: sum instead of mean", {"losses": [(BINARY_END, "total -= np.log(1 - prob)\n    return float(total)")]},
+       {"1"}, "seed 0, N=7")
+mutant("binary: calls the given binary_loss",
+       {"losses": [("    total = 0.0\n    for label, prob in zip(y, p):\n        if label == 1:",
+                    "    return binary_loss(y, p)\n    total = 0.0\n    for label, prob in zip(y, p):\n        if label == 1:")]},
+       {"1"}, "calls binary_loss")
+mutant("binary: returns a 0-d array, not a float",
+       {"losses": [(BINARY_END, "total -= np.log(1 - prob)\n    return np.array(total / len(y))")]},
+       {"1"}, "expected a Python float")
+mutant("categorical if: off-by-one class index", {"losses": [("if k == label:", "if k == label + 1:")]},
+       {"2a"}, "categorical_loss_if")
+mutant("categorical if: sum instead of mean", {"losses": [(CAT_IF_END, "total -= np.log(prob)\n    return float(total)")]},
+       {"2a"}, "seed 0, p: (5, 3)")
+mutant("categorical if: vectorised, no if",
+       {"losses": [("    total = 0.0\n    for label, row in zip(y, p):",
+                    "    return float(np.mean(-np.log(np.asarray(p)[np.arange(len(y)), y])))\n"
+                    "    total = 0.0\n    for label, row in zip(y, p):"),
+                   ("            if k == label:\n                total -= np.log(prob)",
+                    "            total -= np.log(prob) * (k == label)")]},
+       {"2a"}, "has no `if`")
+mutant("categorical: sum instead of mean", {"losses": [("np.mean(-(targets", "np.sum(-(targets")]},
+       {"2b"}, "categorical_loss")
+mutant("categorical: one-hot summed on the wrong axis", {"losses": [(".sum(axis=1)))", ".sum(axis=0)))")]},
+       {"2b"}, "categorical_loss: matches the reference")
+mutant("categorical: missing minus", {"losses": [("np.mean(-(targets", "np.mean((targets")]},
+       {"2b"}, "expected")
+mutant("categorical: one-hot off by one class",
+       {"losses": [("targets = one_hot(y, p.shape[1])", "targets = np.roll(one_hot(y, p.shape[1]), 1, axis=1)")]},
+       {"2b"}, "agrees with binary_loss")
+mutant("categorical: int labels as float",
+       {"losses": [("targets = one_hot(y, p.shape[1])", "targets = np.eye(p.shape[1])[np.asarray(y, dtype=float)]")]},
+       {"2b"}, "IndexError")
+
+# --- softmax.py: exercises 3 and 3x -------------------------------------------------------------
+SOFTMAX_BODY = "    e = torch.exp(x)\n    return e / e.sum(dim=1)[:, None]"
+LOG_SOFTMAX_RETURN = "return shifted - shifted.exp().sum(dim=1, keepdim=True).log()"
+
+mutant("softmax: over dim 0", {"softmax": [("e.sum(dim=1)[:, None]", "e.sum(dim=0)[None, :]")]},
+       {"3"}, "rows sum to one")
+mutant("softmax: sums the whole tensor", {"softmax": [("e.sum(dim=1)[:, None]", "e.sum()")]},
+       {"3"}, "row sums")
+mutant("softmax: in-place division breaks autograd",
+       {"softmax": [(SOFTMAX_BODY, "    e = torch.exp(x)\n    e /= e.sum(dim=1)[:, None]\n    return e")]},
+       {"3"}, "modified by an inplace operation")
+mutant("softmax: forces float32", {"softmax": [("e = torch.exp(x)", "e = torch.exp(x.float())")]},
+       {"3"}, "dtype: expected torch.float64, got torch.float32")
+mutant("softmax: hard-wired to the CPU", {"softmax": [("e = torch.exp(x)", "e = torch.exp(x.cpu())")]},
+       {"3"}, "meta")
+mutant("softmax: calls F.softmax",
+       {"softmax": [(SOFTMAX_BODY, "    return torch.nn.functional.softmax(x, dim=1)")]},
+       {"3"}, "torch.nn.functional.softmax")
+mutant("softmax: F.softmax through an alias",
+       {"softmax": [("import torch\n", "import torch\nfrom torch.nn import functional as G\n"),
+                    (SOFTMAX_BODY, "    return G.softmax(x, dim=1)")]},
+       {"3"}, "torch.nn.functional.softmax")
+mutant("softmax: F.softmax through getattr",
+       {"softmax": [(SOFTMAX_BODY, "    return getattr(torch.nn.functional, 'soft' + 'max')(x, dim=1)")]},
+       {"3"}, "torch.nn.functional.softmax")
+mutant("softmax: Tensor.softmax method", {"softmax": [(SOFTMAX_BODY, "    return x.softmax(1)")]},
+       {"3"}, "softmax")
+mutant("log_softmax: no log", {"softmax": [(LOG_SOFTMAX_RETURN, "return shifted - shifted.exp().sum(dim=1, keepdim=True)")]},
+       {"3", "3x"}, "log_softmax")
+mutant("log_softmax: naive, overflows for large logits",
+       {"softmax": [("shifted = x - x.max(dim=1, keepdim=True).values", "shifted = x")]},
+       {"3x"}, "inf at index")
+mutant("log_softmax: softmax(x).log() (no extension)",
+       {"softmax": [(LOG_SOFTMAX_RETURN, "return softmax(x).log()")]},
+       {"3x"}, "logits in [-1e4, 1e4]")
+mutant("log_softmax: calls torch.log_softmax",
+       {"softmax": [(LOG_SOFTMAX_RETURN, "return torch.log_softmax(x, dim=1)")]},
+       {"3", "3x"}, "torch.log_softmax")
+
+# --- logreg.py: exercise 4 ------------------------------------------------------------------------
+FORWARD = "return log_softmax(x @ self.l1_w + self.l1_b)"
+GET_WEIGHTS = "return nn.Parameter(torch.randn(dims) / dims[0])"
+
+mutant("get_weights: not wrapped in nn.Parameter",
+       {"logreg": [(GET_WEIGHTS, "return (torch.randn(dims) / dims[0]).requires_grad_()")]},
+       {"4", "5e"}, "not nn.Parameter")
+mutant("get_weights: float64 weights",
+       {"logreg": [(GET_WEIGHTS, "return nn.Parameter(torch.randn(dims, dtype=torch.float64) / dims[0])")]},
+       {"4", "5e"}, "float64")
+mutant("get_weights: uniform rand instead of randn",  # (dividing by dims[-1] instead trains to 0.826: too close to call)
+       {"logreg": [(GET_WEIGHTS, "return nn.Parameter(torch.rand(dims) / dims[0])")]},
+       {"4"}, "torch.manual_seed(0), dims (784, 10)")
+mutant("LogReg: weights (10, 784) transposed",
+       {"logreg": [("get_weights(28 * 28, 10)", "get_weights(10, 28 * 28)"), (FORWARD, "return log_softmax(x @ self.l1_w.T + self.l1_b)")]},
+       {"4", "5e"}, "l1_w")
+mutant("LogReg: missing bias", {"logreg": [(FORWARD, "return log_softmax(x @ self.l1_w)")]},
+       {"4"}, "forward matches the reference")
+mutant("LogReg: bias not a parameter", {"logreg": [("self.l1_b = get_weights(10)", "self.l1_b = torch.zeros(10)")]},
+       {"4"}, "registered parameters")
+mutant("LogReg: view that mixes the batch",
+       {"logreg": [("x = x.view(x.size(0), -1)", "x = x.reshape(-1, x.size(0)).T")]},
+       {"4", "5e"}, "model(x[:5])")
+mutant("LogReg: returns softmax, not log_softmax",
+       {"logreg": [("from .softmax import log_softmax", "from .softmax import log_softmax, softmax"),
+                   (FORWARD, "return softmax(x @ self.l1_w + self.l1_b)")]},
+       {"4", "5e"}, "log-probabilities")
+mutant("LogReg: detached weights (.data)", {"logreg": [(FORWARD, "return log_softmax(x @ self.l1_w.data + self.l1_b)")]},
+       {"4", "5e"}, "l1_w got no gradient")
+mutant("LogReg: in-place edit of a parameter",
+       {"logreg": [("x = x.view(x.size(0), -1)\n", "x = x.view(x.size(0), -1)\n        self.l1_b.mul_(1.0)\n")]},
+       {"4", "5e"}, "in-place operation")
+mutant("LogReg: calls nn.functional.linear",
+       {"logreg": [(FORWARD, "return log_softmax(torch.nn.functional.linear(x, self.l1_w.T, self.l1_b))")]},
+       {"4", "5e"}, "torch.nn.functional.linear")
+mutant("LogReg: an nn.Linear layer",
+       {"logreg": [("self.l1_b = get_weights(10)\n", "self.l1_b = get_weights(10)\n        self.linear = nn.Linear(784, 10)\n"),
+                   (FORWARD, "return log_softmax(self.linear(x))")]},
+       {"4", "5e"}, "torch.nn.Linear")
+mutant("LogReg: calls F.log_softmax",
+       {"logreg": [(FORWARD, "return torch.nn.functional.log_softmax(x @ self.l1_w + self.l1_b, dim=1)")]},
+       {"4", "5e"}, "torch.nn.functional.log_softmax")
+
+# --- sgd.py: exercises 5a-5e ------------------------------------------------------------------------
+NLL = "return -log_probs[torch.arange(len(y)), y].mean()"
+STEP = "p -= self.lr * p.grad"
+LOOP = "            loss.backward()\n            opt.step()\n            opt.zero_grad()\n"
+
+mutant("nll_loss: sum instead of mean", {"sgd": [(NLL, "return -log_probs[torch.arange(len(y)), y].sum()")]},
+       {"5a"}, "log_probs: (8, 10)")
+mutant("nll_loss: missing minus", {"sgd": [(NLL, "return log_probs[torch.arange(len(y)), y].mean()")]},
+       {"5a", "5e"}, "nll_loss")
+mutant("nll_loss: off-by-one label", {"sgd": [(NLL, "return -log_probs[torch.arange(len(y)), (y + 1) % log_probs.shape[1]].mean()")]},
+       {"5a", "5e"}, "nll_loss")
+mutant("nll_loss: returns a float", {"sgd": [(NLL, "return -log_probs[torch.arange(len(y)), y].mean().item()")]},
+       {"5a", "5e"}, "expected a torch.Tensor, got float")
+mutant("nll_loss: int labels as float", {"sgd": [(NLL, "return -log_probs[torch.arange(len(y)), y.float()].mean()")]},
+       {"5a", "5e"}, "IndexError")
+mutant("nll_loss: calls F.nll_loss", {"sgd": [(NLL, "return torch.nn.functional.nll_loss(log_probs, y)")]},
+       {"5a", "5e"}, "torch.nn.functional.nll_loss")
+mutant("SGD: += instead of -=", {"sgd": [(STEP, "p += self.lr * p.grad")]},
+       {"5b", "5e"}, "after step 1")
+mutant("SGD: lr ignored", {"sgd": [(STEP, "p -= p.grad")]},
+       {"5b", "5e"}, "lr=0.1")
+mutant("SGD: gradients never zeroed", {"sgd": [("            p.grad = None\n", "            pass\n")]},
+       {"5b"}, "gradients left after zero_grad")
+mutant("SGD: step outside no_grad",
+       {"sgd": [("        with torch.no_grad():\n            for p in self.params:\n                if p.grad is not None:\n                    p -= self.lr * p.grad",
+                 "        for p in self.params:\n            if p.grad is not None:\n                p -= self.lr * p.grad")]},
+       {"5b", "5e"}, "leaf Variable")
+mutant("SGD: keeps the params generator", {"sgd": [("self.params = list(params)", "self.params = params")]},
+       {"5b", "5e"}, "after step 2")
+mutant("SGD: wraps torch.optim.SGD",
+       {"sgd": [("        self.params = list(params)\n        self.lr = lr\n",
+                 "        self.params = list(params)\n        self.lr = lr\n        self.inner = torch.optim.SGD(self.params, lr=lr)\n"),
+                ("                if p.grad is not None:\n                    p -= self.lr * p.grad",
+                 "                pass\n        self.inner.step()")]},
+       {"5b", "5e"}, "torch.optim.SGD")
+mutant("SGD: torch.optim.SGD through an alias",
+       {"sgd": [("from torch import nn\n", "from torch import nn\nfrom torch.optim import SGD as Stepper\n"),
+                ("        self.params = list(params)\n        self.lr = lr\n",
+                 "        self.params = list(params)\n        self.lr = lr\n        self.inner = Stepper(self.params, lr)\n"),
+                ("                if p.grad is not None:\n                    p -= self.lr * p.grad",
+                 "                pass\n        self.inner.step()")]},
+       {"5b", "5e"}, "torch.optim.SGD")
+mutant("fit: forgets backward", {"sgd": [(LOOP, "            opt.step()\n            opt.zero_grad()\n")]},
+       {"5c", "5e"}, "loss of every minibatch")
+mutant("fit: zeroes before step", {"sgd": [(LOOP, "            loss.backward()\n            opt.zero_grad()\n            opt.step()\n")]},
+       {"5c", "5e"}, "loss of every minibatch")
+mutant("fit: never shuffles (one fixed order for every epoch)",
+       {"sgd": [("    for _ in range(epochs):\n        for xb, yb in train_dl:",
+                 "    batches = list(train_dl)\n    for _ in range(epochs):\n        for xb, yb in batches:")]},
+       {"5c"}, "cannot shuffle")
+mutant("fit: builds its own unshuffled loader",
+       {"sgd": [("        for xb, yb in train_dl:",
+                 "        for xb, yb in torch.utils.data.DataLoader(train_dl.dataset, batch_size=64):")]},
+       {"5c"}, "cannot shuffle")
+mutant("fit: one epoch only", {"sgd": [("for _ in range(epochs):", "for _ in range(1):")]},
+       {"5c"}, "epochs x minibatches")
+mutant("fit: appends tensors, not floats", {"sgd": [("losses.append(loss.item())", "losses.append(loss)")]},
+       {"5c"}, "Python floats")
+mutant("fit: own torch.optim.SGD",
+       {"sgd": [("    losses = []\n    model.train()\n", "    losses = []\n    model.train()\n    opt = torch.optim.SGD(model.parameters(), lr=0.01)\n")]},
+       {"5c", "5e"}, "torch.optim.SGD")
+mutant("predict: left in train mode", {"sgd": [("    model.eval()\n    with torch.no_grad():", "    with torch.no_grad():")]},
+       {"5d"}, "training mode")
+mutant("predict: builds a graph", {"sgd": [("    model.eval()\n    with torch.no_grad():\n        return model(x)", "    model.eval()\n    return model(x)")]},
+       {"5d"}, "grad_fn")
+mutant("accuracy: argmax over dim 0", {"sgd": [("preds.argmax(dim=1) == y", "preds.argmax(dim=0)[: len(y)] == y")]},
+       {"5d"}, "accuracy")
+mutant("accuracy: returns a tensor", {"sgd": [("(preds.argmax(dim=1) == y).float().mean().item()", "(preds.argmax(dim=1) == y).float().mean()")]},
+       {"5d"}, "expected a Python float, got Tensor")

@@ -1,0 +1,135 @@
+"""The feedback a student reads: shape, dtype and device before values; the worst element; NaN/inf named."""
+import numpy as np
+import pytest
+import torch
+
+from logreg_kit.checks import CHECKS
+from logreg_kit.feedback import CheckFailure, expect_float, expect_tensor
+from logreg_kit.harness import failure_message, static_violations
+from logreg_kit.scratch import violations
+
+EXPECTED = torch.arange(12, dtype=torch.float32).reshape(3, 4)
+
+
+def message_of(got, expected=EXPECTED, **kwargs) -> str:
+    with pytest.raises(CheckFailure) as info:
+        expect_tensor(got, expected, rtol=1e-5, atol=1e-6, case="x: (3, 4)", **kwargs)
+    return str(info.value)
+
+
+def test_shape_is_reported_before_values() -> None:
+    assert message_of(torch.zeros(4, 3)).startswith("shape: expected (3, 4), got (4, 3)")
+
+
+def test_dtype_is_reported_before_values() -> None:
+    assert message_of(EXPECTED.double() + 1).startswith("dtype: expected torch.float32, got torch.float64")
+
+
+def test_device_is_reported_before_values() -> None:
+    assert message_of(torch.empty(3, 4, device="meta")).startswith("device: expected cpu, got meta")
+
+
+def test_not_a_tensor() -> None:
+    assert "expected a torch.Tensor, got ndarray (3, 4) float32" in message_of(EXPECTED.numpy())
+
+
+def test_worst_element_index_expected_got_tolerance() -> None:
+    got = EXPECTED.clone()
+    got[1, 2] += 0.5
+    got[2, 3] += 2.0
+    text = message_of(got)
+    assert "values differ at 2 of 12 elements" in text
+    assert "worst at index (2, 3): expected 11, got 13" in text
+    assert "tolerance" in text and "rtol=1e-05" in text and "[x: (3, 4)]" in text
+
+
+def test_hidden_expected_values_stay_hidden() -> None:
+    got = EXPECTED.clone()
+    got[0, 1] = 7.0
+    text = message_of(got, reveal=False)
+    assert "got 7" in text and "expected 1," not in text
+
+
+@pytest.mark.parametrize("bad, word", [(float("nan"), "NaN"), (float("inf"), "inf")])
+def test_non_finite_values_are_named(bad: float, word: str) -> None:
+    got = EXPECTED.clone()
+    got[2, 1] = bad
+    assert message_of(got).startswith(f"{word} at index (2, 1) (1 non-finite elements)")
+
+
+def test_float_expected_but_tensor_returned() -> None:
+    with pytest.raises(CheckFailure, match=r"expected a Python float, got Tensor \(\) float32 on cpu"):
+        expect_float(torch.tensor(0.5), 0.5, rtol=0, atol=1e-6)
+    with pytest.raises(CheckFailure, match="not finite"):
+        expect_float(float("nan"), 0.5, rtol=0, atol=1e-6)
+    with pytest.raises(CheckFailure, match=r"expected 0.5, got 0.25"):
+        expect_float(np.float64(0.25), 0.5, rtol=0, atol=1e-6)
+
+
+def test_every_check_has_a_hint_and_the_message_carries_it() -> None:
+    assert all(c.hint.strip() for c in CHECKS)
+    c = CHECKS[0]
+    text = failure_message(c, "expected 1, got 2")
+    assert text.splitlines()[0] == f"Exercise 1, {c.function}: {c.title}"
+    assert text.splitlines()[-1] == f"  hint: {c.hint}"
+
+
+def test_static_rule_names_the_call_and_line() -> None:
+    source = "import torch\nfrom torch.nn import functional as G\n\n\ndef softmax(x):\n    return G.softmax(x, 1)\n"
+    assert violations(source, "3") == (
+        "softmax.py line 6 uses torch.nn.functional.softmax, which exercise 3 asks you to write yourself",)
+    assert violations(source, "3x") == ()  # log_softmax is clean
+
+
+def test_static_rule_follows_module_level_renames_and_constant_getattr() -> None:
+    source = ("import torch.nn.functional as F\nsm = F.log_softmax\n\n\ndef log_softmax(x):\n    return sm(x, 1)\n\n\n"
+              "def softmax(x):\n    return getattr(F, 'softmax')(x, 1)\n")
+    assert [v.split(" uses ")[1].split(",")[0] for v in violations(source, "3")] == [
+        "torch.nn.functional.log_softmax", "torch.nn.functional.softmax"]
+
+
+class SourceOnly:
+    label = "static"
+
+    def __init__(self, sources: dict[str, str]) -> None:
+        self.sources = sources
+
+    def source(self, module: str) -> str | None:
+        return self.sources.get(module)
+
+
+def test_static_rule_fails_every_check_that_runs_the_exercise() -> None:
+    backend = SourceOnly({"sgd": "import torch.optim as o\n\n\nclass SGD(o.Optimizer):\n    pass\n"})
+    pipeline = next(c for c in CHECKS if c.exercise == "5e")
+    nll = next(c for c in CHECKS if c.exercise == "5a")
+    assert "torch.optim.Optimizer" in static_violations(pipeline, backend)
+    assert static_violations(nll, backend) == ""
+
+
+class FlakyStudent:
+    """Fails its first call only: the property's replay of the failing case passes."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def call(self, name, y, p):
+        self.calls += 1
+        return -1.0 if self.calls == 1 else __import__("solutions.losses", fromlist=["x"]).binary_loss_if(y, p)
+
+
+def test_a_property_names_its_case_and_a_flaky_function_gets_a_message() -> None:
+    from logreg_kit.checks.properties import FLAKY_MESSAGE, binary_property
+    with pytest.raises(CheckFailure) as info:
+        binary_property(FlakyStudent())
+    assert str(info.value) == FLAKY_MESSAGE
+
+
+class WrongStudent:
+    def call(self, name, y, p):
+        return 0.0
+
+
+def test_a_property_failure_prints_the_case_to_rebuild() -> None:
+    from logreg_kit.checks.properties import binary_property
+    with pytest.raises(CheckFailure, match=r"hypothesis case: seed=\d+, shape=\(\d+, 1\).*binary_inputs"):
+        binary_property(WrongStudent())
