@@ -23,6 +23,9 @@ def parser() -> argparse.ArgumentParser:
     b = verbs.add_parser("build", help="generate the student files from solutions/")
     b.add_argument("--check", action="store_true", help="only report generated files that are stale; exit 1 if any")
     b.set_defaults(run=cmd_build)
+    from .batch.commands import add_parsers as add_batch_parsers  # grade, check, sample-class, gradescope-bundle
+
+    add_batch_parsers(verbs)
     return top
 
 

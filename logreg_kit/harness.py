@@ -3,7 +3,7 @@ import json
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ class Outcome:
     status: str  # "passed", "failed" or "skipped"
     message: str
     seconds: float
+    artifacts: dict[str, Any] = field(default_factory=dict)  # plain data a check attached (Student.artifacts)
 
     @property
     def score(self) -> float:
@@ -53,11 +54,12 @@ def run_check(check: Check, backend: Backend) -> Outcome:
     reason = skip_reason(check)
     if reason:
         return Outcome(check, "skipped", reason, 0.0)
+    student = Student(backend, check.uses)
     try:
-        check.fn(Student(backend, check.uses))
+        check.fn(student)
     except (CheckFailure, StudentError) as err:
-        return Outcome(check, "failed", failure_message(check, str(err)), time.perf_counter() - start)
-    return Outcome(check, "passed", "", time.perf_counter() - start)
+        return Outcome(check, "failed", failure_message(check, str(err)), time.perf_counter() - start, student.artifacts)
+    return Outcome(check, "passed", "", time.perf_counter() - start, student.artifacts)
 
 
 @dataclass

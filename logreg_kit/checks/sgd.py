@@ -164,6 +164,7 @@ def pipeline_accuracy(student: Student) -> None:
     data = grader_data()
     got = student.probe("pipeline", TRAINING["seed"], data.x_train, data.y_train, data.x_valid, TRAINING)
     preds = got["preds"]
+    student.artifacts.update(losses=got["losses"], valid_preds=preds)
     want = (len(data.y_valid), 10)
     expect(isinstance(preds, torch.Tensor) and tuple(preds.shape) == want,
            f"predict returned {preds!r:.60} on the validation images, expected a tensor of shape {want}")
