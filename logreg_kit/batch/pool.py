@@ -8,7 +8,6 @@ points, the rest fail with a message) and replaced; so is one that dies.
 import multiprocessing
 import os
 import shutil
-import tempfile
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -88,7 +87,9 @@ def grade_class(subs: list[Submission], out: Path, options: Options,
     threads = max(1, (os.cpu_count() or 1) // jobs)
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["logreg_kit.batch.worker"])
-    work = Path(tempfile.mkdtemp(prefix="logreg-kit-batch-"))
+    work = out / ".work"  # extracted zips and converted notebooks; left over by a killed run, cleared here
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
     queue = deque(subs)
     workers = [Worker(ctx, options, threads) for _ in range(jobs)]
     try:
