@@ -34,11 +34,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=100)
     parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--keep", default=None, help="grade in this folder and keep it (default: a temporary one)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from logreg_kit.batch.sample import make_class
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = args.keep or scratch
         folder = Path(tmp) / "class"
         make_class(folder, args.n)
         results = {}

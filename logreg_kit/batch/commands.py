@@ -12,7 +12,7 @@ def add_parsers(verbs: Any) -> None:
     g.add_argument("submissions", nargs="+", help="submission folders, .zip files, .ipynb notebooks, or folders of them")
     g.add_argument("--out", required=True, help="output folder (gradebook.csv, per-student results.json and feedback.html)")
     g.add_argument("--jobs", type=int, default=0, help="submissions graded at once (default: number of cores)")
-    g.add_argument("--timeout", type=float, default=None, help="seconds per submission before it is stopped (default 300)")
+    g.add_argument("--timeout", type=float, default=None, help="seconds per submission before it is stopped (default 120)")
     g.add_argument("--data", default="embedded", help="'embedded' (default) or a folder of MNIST IDX files")
     g.add_argument("--regrade", action="store_true", help="grade again submissions already graded in --out")
     g.add_argument("--no-memo", action="store_true", help="do not memoise the reference's answers (for benchmarks)")

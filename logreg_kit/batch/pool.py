@@ -19,7 +19,7 @@ from ..checks import CHECKS
 from ..harness import skip_reason
 from .intake import IntakeError, Submission, prepare
 
-SUBMISSION_TIMEOUT_S = 300.0
+SUBMISSION_TIMEOUT_S = 120.0
 POLL_S = 0.5
 
 
@@ -84,7 +84,7 @@ def grade_class(subs: list[Submission], out: Path, options: Options,
                 on_record: Callable[[dict[str, Any]], None]) -> None:
     """Grade `subs`, calling on_record(record) for each as it finishes (in completion order)."""
     jobs = max(1, min(options.jobs or os.cpu_count() or 1, len(subs)))
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    threads = 1  # workers run side by side on small tensors: no intra-op threads
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["logreg_kit.batch.worker"])
     work = out / ".work"  # extracted zips and converted notebooks; left over by a killed run, cleared here
@@ -95,7 +95,7 @@ def grade_class(subs: list[Submission], out: Path, options: Options,
     try:
         while queue or any(w.job for w in workers):
             for w in workers:
-                if w.job is None and queue:
+                while w.job is None and queue:  # a malformed submission is recorded at once; take the next
                     _dispatch(w, queue.popleft(), work, on_record)
             busy = [w for w in workers if w.job]
             ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=POLL_S)
