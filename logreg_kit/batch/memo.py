@@ -77,10 +77,29 @@ class MemoBackend:
 
 
 def memoise_reference() -> MemoBackend:
-    """Put the memo in front of the reference this process's checks use (idempotent)."""
-    from ..checks.registry import reference
+    """Put the memo in front of the reference this process's checks use (idempotent).
+
+    Works whether `reference()` keeps its Student (lru_cache) or builds one per call over
+    `SETTINGS.reference` (the bundle-aware registry on main).
+    """
+    from ..checks.registry import SETTINGS, reference
 
     ref = reference()
-    if not isinstance(ref.backend, MemoBackend):
-        ref.backend = MemoBackend(ref.backend)
-    return ref.backend
+    if isinstance(ref.backend, MemoBackend):
+        return ref.backend
+    memo = MemoBackend(ref.backend)
+    if hasattr(SETTINGS, "reference"):
+        SETTINGS.reference = memo
+    ref.backend = memo
+    return memo
+
+
+def unmemoise_reference() -> None:
+    """Take the memo out again (for benchmarks that compare with and without it)."""
+    from ..checks.registry import SETTINGS, reference
+
+    ref = reference()
+    if isinstance(ref.backend, MemoBackend):
+        if hasattr(SETTINGS, "reference"):
+            SETTINGS.reference = ref.backend.inner
+        ref.backend = ref.backend.inner
