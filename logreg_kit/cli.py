@@ -44,6 +44,9 @@ def parser() -> argparse.ArgumentParser:
     r = verbs.add_parser("release", help="build the student bundle: stubs, public checks, no solutions")
     r.add_argument("--out", required=True, type=Path, help="a new or empty folder")
     r.set_defaults(run=cmd_release)
+    from .batch.commands import add_parsers as add_batch_parsers  # grade, check, sample-class, gradescope-bundle
+
+    add_batch_parsers(verbs)
     return top
 
 

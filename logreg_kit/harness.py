@@ -3,7 +3,7 @@ import json
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ class Outcome:
     status: str  # "passed", "failed" or "skipped"
     message: str
     seconds: float
+    artifacts: dict[str, Any] = field(default_factory=dict)  # plain data a check attached (Student.artifacts)
 
     @property
     def score(self) -> float:
@@ -65,16 +66,17 @@ def run_check(check: Check, backend: Backend) -> Outcome:
     if broken:
         return Outcome(check, "failed", failure_message(check, broken), time.perf_counter() - start)
     token = REVEAL.set(check.visibility == "public")  # hidden checks never print expected values
+    student = Student(backend, check.uses)
     try:
-        check.fn(Student(backend, check.uses))
+        check.fn(student)
     except (CheckFailure, StudentError) as err:
-        return Outcome(check, "failed", failure_message(check, str(err)), time.perf_counter() - start)
+        return Outcome(check, "failed", failure_message(check, str(err)), time.perf_counter() - start, student.artifacts)
     except Exception as err:  # noqa: BLE001 - a returned value the check could not even inspect
         detail = f"the check could not use what your code returned ({type(err).__name__}: {str(err)[:200]})"
-        return Outcome(check, "failed", failure_message(check, detail), time.perf_counter() - start)
+        return Outcome(check, "failed", failure_message(check, detail), time.perf_counter() - start, student.artifacts)
     finally:
         REVEAL.reset(token)
-    return Outcome(check, "passed", "", time.perf_counter() - start)
+    return Outcome(check, "passed", "", time.perf_counter() - start, student.artifacts)
 
 
 @dataclass

@@ -19,6 +19,7 @@ class Student:
     def __init__(self, backend: Backend, exercises: tuple[str, ...]) -> None:
         self.backend = backend
         self.exercises = exercises
+        self.artifacts: dict[str, Any] = {}  # plain data a check keeps for reports (Outcome.artifacts)
 
     def call(self, name: str, *args: Any) -> Any:
         """name(*args) in the implementation; returns plain data."""

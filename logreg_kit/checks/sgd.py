@@ -183,6 +183,7 @@ def validation_accuracy(student: Student, seed: int) -> float:
     data = grader_data()
     got = student.probe("pipeline", seed, data.x_train, data.y_train, data.x_valid, TRAINING)
     preds = got["preds"]
+    student.artifacts.update(losses=got["losses"], valid_preds=preds)
     want = (len(data.y_valid), 10)
     expect(isinstance(preds, torch.Tensor) and tuple(preds.shape) == want,
            f"predict returned {preds!r:.60} on the validation images, expected a tensor of shape {want}")

@@ -1,0 +1,9 @@
+"""Batch grading for instructors: a class of submissions in, a gradebook and feedback reports out.
+
+- `intake`: submissions (folders, .zip files, .ipynb notebooks) -> student id + folder to grade.
+- `pool`: worker processes grading one submission at a time, with a per-submission time limit.
+- `memo`: the reference's probe results memoised per process.
+- `outputs`: per-submission records, gradebook.csv, results.json, the pass-rate table.
+- `html`: the per-student feedback report (one offline HTML file).
+- `sample`: a generated sample class; `bundle`: the Gradescope autograder zip.
+"""

@@ -1,0 +1,55 @@
+"""The Gradescope entry point (`run_autograder` calls `python -m logreg_kit.batch.autograder`).
+
+Grades the one submission in /autograder/submission (a folder of modules, a .zip or a
+.ipynb notebook) through the same pool as `logreg-kit grade` (so a hang or a crash still
+writes a results.json) and writes /autograder/results/results.json.
+"""
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ..exercises import MODULES
+from ..harness import write_json_atomic
+
+SUBMISSION = "/autograder/submission"
+RESULTS = "/autograder/results/results.json"
+TIMEOUT_S = 600.0
+
+
+def find_target(folder: Path) -> Path:
+    """What to grade inside Gradescope's submission folder."""
+    if any(p.stem in MODULES for p in folder.rglob("*.py")):
+        return folder
+    for pattern in ("*.ipynb", "*.zip"):
+        found = sorted(p for p in folder.rglob(pattern) if "__MACOSX" not in p.parts and ".ipynb_checkpoints" not in p.parts)
+        if found:
+            return found[0]
+    return folder
+
+
+def grade_one(target: Path, timeout: float) -> dict[str, Any]:
+    from .intake import Submission
+    from .outputs import gradescope_payload
+    from .pool import Options, grade_class
+
+    records: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as out:
+        grade_class([Submission("submission", target)], Path(out), Options(jobs=1, timeout=timeout), records.append)
+    return gradescope_payload(records[0])
+
+
+def main() -> int:
+    submission = Path(os.environ.get("LOGREG_KIT_SUBMISSION", SUBMISSION))
+    results = Path(os.environ.get("LOGREG_KIT_RESULTS", RESULTS))
+    timeout = float(os.environ.get("LOGREG_KIT_TIMEOUT", TIMEOUT_S))
+    payload = grade_one(find_target(submission), timeout)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(results, payload)
+    print(f"score {payload['score']:g} of {sum(t['max_score'] for t in payload['tests']):g}; wrote {results}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

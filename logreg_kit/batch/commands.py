@@ -1,0 +1,122 @@
+"""The instructor commands: grade, check, sample-class, gradescope-bundle (wired into logreg_kit/cli.py)."""
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def add_parsers(verbs: Any) -> None:
+    """Register the batch subcommands on the kit's argparse subparsers."""
+    g = verbs.add_parser("grade", help="grade a class of submissions (folders, .zip, .ipynb) in parallel")
+    g.add_argument("submissions", nargs="+", help="submission folders, .zip files, .ipynb notebooks, or folders of them")
+    g.add_argument("--out", required=True, help="output folder (gradebook.csv, per-student results.json and feedback.html)")
+    g.add_argument("--jobs", type=int, default=0, help="submissions graded at once (default: number of cores)")
+    g.add_argument("--timeout", type=float, default=None, help="seconds per submission before it is stopped (default 120)")
+    g.add_argument("--data", default="embedded", help="'embedded' (default) or a folder of MNIST IDX files")
+    g.add_argument("--regrade", action="store_true", help="grade again submissions already graded in --out")
+    g.add_argument("--no-memo", action="store_true", help="do not memoise the reference's answers (for benchmarks)")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.set_defaults(run=cmd_grade)
+
+    c = verbs.add_parser("check", help="grade your own folder (default assignments/) with the same feedback as pytest")
+    c.add_argument("target", nargs="?", default="assignments", help="folder, .zip or .ipynb (default: assignments)")
+    c.add_argument("--data", default="embedded")
+    c.set_defaults(run=cmd_check)
+
+    s = verbs.add_parser("sample-class", help="write a sample class of generated submissions (some buggy, one hangs)")
+    s.add_argument("--out", required=True)
+    s.add_argument("--n", type=int, default=10)
+    s.set_defaults(run=cmd_sample_class)
+
+    b = verbs.add_parser("gradescope-bundle", help="write a Gradescope autograder zip (setup.sh, run_autograder)")
+    b.add_argument("--out", required=True, help="the zip to write")
+    b.set_defaults(run=cmd_bundle)
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ..checks import SETTINGS
+    from .html import render
+    from .intake import collect
+    from .outputs import load_records, summary_table, write_gradebook, write_record
+    from .pool import SUBMISSION_TIMEOUT_S, Options, grade_class
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    SETTINGS.data = args.data
+    subs = collect(args.submissions)
+    done = {} if args.regrade else load_records(out)
+    todo = [s for s in subs if s.student not in done]
+    options = Options(args.jobs, args.timeout or SUBMISSION_TIMEOUT_S, args.data, not args.no_memo)
+    jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(todo) or 1))
+    print(f"{len(subs)} submission(s); {len(subs) - len(todo)} already graded in {out}; "
+          f"grading {len(todo)} with {jobs} job(s)", flush=True)
+    bar = tqdm(total=len(todo), unit="sub", disable=args.quiet or not todo, dynamic_ncols=True)
+
+    def on_record(record: dict[str, Any]) -> None:
+        try:
+            page = render(record)
+        except Exception as err:  # noqa: BLE001 - a report that cannot be drawn must not lose the row
+            record["message"] = (record["message"] + f"; feedback report failed: {err}").lstrip("; ")
+            page = None
+        write_record(out, record, page)
+        write_gradebook(out)
+        bar.set_postfix_str(f"{record['student']}: {record['status']} {record['score']:g}/{record['max_score']:g}")
+        bar.update(1)
+
+    if todo:
+        grade_class(todo, out, options, on_record)
+    bar.close()
+    records = load_records(out)
+    print(summary_table([records[s.student] for s in subs if s.student in records]))
+    print(f"gradebook: {write_gradebook(out)}; reports: {out}/STUDENT/feedback.html and results.json")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from ..backend import open_backend
+    from ..checks import SETTINGS
+    from ..harness import grade
+    from .intake import IntakeError, Submission, prepare, student_id
+
+    SETTINGS.data = args.data
+    target = Path(args.target)
+    with tempfile.TemporaryDirectory() as work:
+        try:
+            folder = prepare(Submission(student_id(target), target), Path(work))
+        except IntakeError as err:
+            print(f"logreg-kit check: {err}", file=sys.stderr)
+            return 2
+        backend = open_backend(str(folder))
+        try:
+            report = grade(backend)
+        finally:
+            backend.close()
+    report.label = str(target)
+    for outcome in report.outcomes:
+        print(f"{outcome.status.upper():<8} {outcome.check.name}")
+        if outcome.status == "failed":
+            print("\n".join("         " + line for line in outcome.message.splitlines()))
+    print()
+    print("\n".join(report.summary_lines()))
+    return 0 if report.score == report.max_score else 1
+
+
+def cmd_sample_class(args: argparse.Namespace) -> int:
+    from .sample import make_class
+
+    made = make_class(Path(args.out), args.n)
+    print(f"{len(made)} sample submission(s) in {args.out}")
+    return 0
+
+
+def cmd_bundle(args: argparse.Namespace) -> int:
+    from .bundle import write_bundle
+
+    path = write_bundle(Path(args.out))
+    print(f"Gradescope autograder: {path} (upload it as the assignment's autograder zip)")
+    return 0

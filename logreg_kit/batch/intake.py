@@ -1,0 +1,154 @@
+"""Turning what students hand in into folders the grader can load.
+
+A submission is a folder (a copy of assignments/), a .zip of one, or a .ipynb notebook.
+The student id is the file or folder name without its extension. Zips are extracted with
+no path traversal, no links, size limits, and macOS litter (__MACOSX, ._*) ignored.
+"""
+import re
+import shutil
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..exercises import MODULES
+
+MAX_ZIP_FILES = 200
+MAX_ZIP_BYTES = 20 * 1024 * 1024  # uncompressed, all members together
+MAX_MEMBER_BYTES = 5 * 1024 * 1024
+
+
+class IntakeError(Exception):
+    """A submission that cannot be turned into a folder (bad zip, notebook that is not JSON, ...)."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    student: str  # id used for file names and the gradebook row
+    source: Path  # what the student handed in
+
+
+def student_id(path: Path) -> str:
+    """`alice.zip` -> `alice`; unsafe characters become `_`."""
+    name = path.name
+    for suffix in (".zip", ".ipynb"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    return re.sub(r"[^A-Za-z0-9_.@+-]", "_", name).strip(".") or "unnamed"
+
+
+def collect(paths: list[str | Path]) -> list[Submission]:
+    """One Submission per argument; a folder holding no module of its own but sub-folders, zips
+    or notebooks is a class folder and expands to its entries. Ids are made unique."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir() and not _looks_like_submission(path):
+            found.extend(sorted(p for p in path.iterdir() if _is_candidate(p)))
+        else:
+            found.append(path)
+    seen: dict[str, int] = {}
+    subs = []
+    for path in found:
+        sid = student_id(path)
+        seen[sid] = seen.get(sid, 0) + 1
+        subs.append(Submission(sid if seen[sid] == 1 else f"{sid}-{seen[sid]}", path))
+    return subs
+
+
+def _looks_like_submission(folder: Path) -> bool:
+    return any((folder / f"{m}.py").exists() for m in MODULES) or (folder / "__init__.py").exists()
+
+
+def _is_candidate(path: Path) -> bool:
+    if path.name.startswith((".", "__")):
+        return False
+    return path.is_dir() or path.suffix.lower() in (".zip", ".ipynb")
+
+
+def prepare(sub: Submission, work: Path) -> Path:
+    """The folder to grade for `sub`, made under `work` where extraction or conversion is needed.
+
+    Raises IntakeError with a message for the gradebook when the submission is malformed.
+    """
+    src = sub.source
+    if not src.exists():
+        raise IntakeError(f"{src}: no such file or folder")
+    if src.is_dir():
+        return _package_root(src)
+    suffix = src.suffix.lower()
+    dest = work / sub.student
+    if dest.exists():
+        shutil.rmtree(dest)
+    if suffix == ".zip":
+        extract_zip(src, dest)
+        return _package_root(dest)
+    if suffix == ".ipynb":
+        return notebook_to_folder(src, dest)
+    raise IntakeError(f"{src.name}: not a folder, a .zip or a .ipynb notebook")
+
+
+def _package_root(folder: Path) -> Path:
+    """The folder holding the exercise modules: `folder` itself or its only sub-folder that does."""
+    if _looks_like_submission(folder):
+        return folder
+    inner = [p for p in folder.rglob("*.py") if p.stem in MODULES and "__MACOSX" not in p.parts]
+    roots = sorted({p.parent for p in inner}, key=lambda p: len(p.parts))
+    if not roots:
+        raise IntakeError(f"no exercise module ({', '.join(m + '.py' for m in MODULES)}) found in the submission")
+    return roots[0]
+
+
+def _safe_member(info: zipfile.ZipInfo) -> str | None:
+    """The member's relative path, None for litter; IntakeError for traversal or links."""
+    name = info.filename.replace("\\", "/")
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if not parts or "__MACOSX" in parts or parts[-1].startswith("._") or parts[-1] == ".DS_Store":
+        return None
+    if name.startswith("/") or ".." in parts or re.match(r"^[A-Za-z]:", name):
+        raise IntakeError(f"zip member {info.filename!r} points outside the submission")
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        raise IntakeError(f"zip member {info.filename!r} is a symbolic link")
+    return "/".join(parts)
+
+
+def extract_zip(archive: Path, dest: Path) -> None:
+    """Extract a submission zip safely into `dest` (limits: MAX_ZIP_FILES, MAX_ZIP_BYTES)."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            members = [(info, _safe_member(info)) for info in zf.infolist()]
+            members = [(i, n) for i, n in members if n is not None and not i.is_dir()]
+            if len(members) > MAX_ZIP_FILES:
+                raise IntakeError(f"{archive.name}: {len(members)} files, more than the limit of {MAX_ZIP_FILES}")
+            declared = sum(i.file_size for i, _ in members)
+            if declared > MAX_ZIP_BYTES:
+                raise IntakeError(f"{archive.name}: {declared} bytes uncompressed, more than the limit of {MAX_ZIP_BYTES}")
+            dest.mkdir(parents=True)
+            total = 0
+            for info, name in members:
+                target = dest / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, open(target, "wb") as out:
+                    while chunk := src.read(64 * 1024):
+                        total += len(chunk)
+                        if total > MAX_ZIP_BYTES or out.tell() + len(chunk) > MAX_MEMBER_BYTES:
+                            raise IntakeError(f"{archive.name}: {name} is larger than it declares or the size limit")
+                        out.write(chunk)
+    except zipfile.BadZipFile as err:
+        raise IntakeError(f"{archive.name}: not a valid zip file ({err})") from None
+
+
+# --- notebooks -----------------------------------------------------------------------------
+
+def notebook_to_folder(notebook: Path, dest: Path) -> Path:
+    """Write the notebook's solution cells as a submission folder at `dest` (the nbgrader route's converter)."""
+    from ..notebooks import notebook_package
+
+    return notebook_package(notebook, dest)
+
+
+def _cell_source(cell: dict) -> str:
+    src = cell.get("source", "")
+    text = "".join(src) if isinstance(src, list) else str(src)
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(("%", "!")))

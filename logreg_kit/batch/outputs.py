@@ -1,0 +1,126 @@
+"""What a batch leaves in --out: one record per submission, and everything rebuilt from records.
+
+Layout of OUT:
+  records/STUDENT.json     the submission's record (written last, atomically: it marks it done)
+  STUDENT/results.json     Gradescope format
+  STUDENT/feedback.html    the student's report (see html.py)
+  gradebook.csv            one row per record, rebuilt after every finished submission
+"""
+import csv
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ..exercises import BY_ID, EXERCISES, label
+from ..harness import write_json_atomic
+
+STATUSES = ("graded", "timeout", "crashed", "malformed", "error")
+
+
+def record_path(out: Path, student: str) -> Path:
+    return out / "records" / f"{student}.json"
+
+
+def load_records(out: Path) -> dict[str, dict[str, Any]]:
+    """Finished submissions by student id; unreadable records (none, if writes are atomic) are ignored."""
+    found = {}
+    for path in sorted((out / "records").glob("*.json")):
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        found[record["student"]] = record
+    return found
+
+
+def gradescope_payload(record: dict[str, Any]) -> dict[str, Any]:
+    """results.json for one submission (the harness's Gradescope format)."""
+    keys = ("name", "score", "max_score", "status", "output", "visibility")
+    tests = []
+    for entry in record["checks"]:
+        test = {k: entry[k] for k in keys if k in entry}
+        if entry["status"] == "skipped":
+            test.pop("status", None)
+        tests.append(test)
+    payload: dict[str, Any] = {"score": record["score"], "tests": tests}
+    if record["status"] != "graded":
+        payload["output"] = f"{record['status']}: {record['message']}"
+    return payload
+
+
+def write_record(out: Path, record: dict[str, Any], html: str | None) -> None:
+    """Results and report first, the record last: a record on disk means the rest is there."""
+    folder = out / record["student"]
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(folder / "results.json", gradescope_payload(record))
+    if html is not None:
+        write_text_atomic(folder / "feedback.html", html)
+    record_path(out, record["student"]).parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(record_path(out, record["student"]), record)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def check_names(records: list[dict[str, Any]]) -> list[str]:
+    """Every check name seen, in the order the first record lists them."""
+    names: dict[str, None] = {}
+    for record in records:
+        for entry in record["checks"]:
+            names.setdefault(entry["name"], None)
+    return list(names)
+
+
+def gradebook_csv(records: list[dict[str, Any]]) -> str:
+    """student, status, total, max, one column per check (points), seconds, message."""
+    names = check_names(records)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["student", "status", "total", "max_score", *names, "seconds", "message"])
+    for record in sorted(records, key=lambda r: r["student"]):
+        by_name = {e["name"]: e for e in record["checks"]}
+        cells = [f"{by_name[n]['score']:g}" if n in by_name else "" for n in names]
+        writer.writerow([record["student"], record["status"], f"{record['score']:g}", f"{record['max_score']:g}",
+                         *cells, f"{record['seconds']:.1f}", record["message"]])
+    return buffer.getvalue()
+
+
+def write_gradebook(out: Path) -> Path:
+    path = out / "gradebook.csv"
+    write_text_atomic(path, gradebook_csv(list(load_records(out).values())))
+    return path
+
+
+def pass_rates(records: list[dict[str, Any]]) -> list[tuple[str, str, float, float]]:
+    """(exercise label, title, share of students with full points, mean points) per exercise."""
+    rows = []
+    for ex in EXERCISES:
+        per_student = []
+        for record in records:
+            entries = [e for e in record["checks"] if e["exercise"] == ex.id and e["status"] != "skipped"]
+            if entries:
+                per_student.append((sum(e["score"] for e in entries), sum(e["max_score"] for e in entries)))
+        if per_student:
+            full = sum(1 for got, most in per_student if got >= most) / len(per_student)
+            rows.append((label(ex.id), BY_ID[ex.id].title, full, sum(g for g, _ in per_student) / len(per_student)))
+    return rows
+
+
+def summary_table(records: list[dict[str, Any]]) -> str:
+    """The table printed at the end of a batch: pass rate per exercise, statuses, mean total."""
+    if not records:
+        return "no submissions graded"
+    lines = [f"{'exercise':<16}{'':<42}{'full marks':>11}{'mean pts':>10}"]
+    for ex_label, title, full, mean in pass_rates(records):
+        lines.append(f"{ex_label:<16}{title:<42}{full:>10.0%}{mean:>10.2f}")
+    totals = [r["score"] for r in records]
+    most = max(r["max_score"] for r in records)
+    counts = {s: sum(1 for r in records if r["status"] == s) for s in STATUSES}
+    lines.append(f"{'total':<58}{'':>11}{sum(totals) / len(totals):>10.2f}  (of {most:g})")
+    lines.append("submissions: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
+    return "\n".join(lines)

@@ -1,0 +1,207 @@
+"""Batch grading: a small class end to end, resume after kill -9, the Gradescope bundle, intake."""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+
+from logreg_kit.batch import sample
+from logreg_kit.batch.intake import IntakeError, Submission, collect, extract_zip, prepare, student_id
+from logreg_kit.batch.memo import MemoBackend, stable_key
+from logreg_kit.checks import CHECKS
+
+from .conftest import ROOT
+
+TIMEOUT_S = "60"  # per submission in these tests: generous for a loaded 2-core CI machine
+
+
+def run_cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "logreg_kit", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def small_class(folder: Path) -> Path:
+    """A correct zip, a buggy folder, a notebook, a hang and a malformed zip."""
+    folder.mkdir()
+    sample.write_zip(folder / "ada.zip", "correct")
+    sample.write_folder(folder / "bob", "softmax_dim0")
+    sample.write_notebook(folder / "cyd.ipynb")
+    sample.write_folder(folder / "dee", "hang")
+    (folder / "eve.zip").write_bytes(b"PK\x03\x04 not a zip")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    base = tmp_path_factory.mktemp("batch")
+    out = base / "out"
+    run = run_cli("grade", str(small_class(base / "class")), "--out", str(out), "--jobs", "2",
+                  "--timeout", TIMEOUT_S, "--quiet")
+    return out, run
+
+
+def records(out: Path) -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text()) for p in (out / "records").glob("*.json")}
+
+
+def test_class_statuses_and_scores(graded) -> None:
+    out, run = graded
+    assert run.returncode == 0, run.stderr[-3000:]
+    got = records(out)
+    assert {s: r["status"] for s, r in got.items()} == {
+        "ada": "graded", "bob": "graded", "cyd": "graded", "dee": "timeout", "eve": "malformed"}
+    assert got["ada"]["score"] == got["ada"]["max_score"] == got["cyd"]["score"] > 40
+    lost = {e["exercise"] for e in got["bob"]["checks"] if e["score"] < e["max_score"]}
+    assert lost == {"3"}
+    assert "stopped after 60 s" in got["dee"]["message"] and got["dee"]["score"] == 0
+    assert "not a valid zip file" in got["eve"]["message"]
+    assert "full marks" in run.stdout and "1 timeout" in run.stdout and "1 malformed" in run.stdout
+
+
+def test_gradebook_rows_and_columns(graded) -> None:
+    out, _ = graded
+    with open(out / "gradebook.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["student"] for r in rows] == ["ada", "bob", "cyd", "dee", "eve"]
+    names = [c.name for c in CHECKS]
+    assert list(rows[0]) == ["student", "status", "total", "max_score", *names, "seconds", "message"]
+    bob = rows[1]
+    assert float(bob["total"]) == sum(float(bob[n]) for n in names) < float(bob["max_score"])
+
+
+def test_results_json_and_feedback_report(graded) -> None:
+    out, _ = graded
+    for student in ("ada", "bob", "cyd", "dee", "eve"):
+        payload = json.loads((out / student / "results.json").read_text())
+        assert payload["score"] == sum(t["score"] for t in payload["tests"])
+        assert len(payload["tests"]) == len(CHECKS)
+    art = records(out)["ada"]["artifacts"]
+    assert len(art["losses"]) == 5 * 63 and art["misclassified"]
+    assert all(true != pred for _, true, pred in art["misclassified"])
+    page = (out / "bob" / "feedback.html").read_text()
+    assert page.count("data:image/png;base64,") == 2 and "<style>" in page and "src='http" not in page and "<link" not in page
+    assert "Exercise 3, softmax" in page and "hint:" in page
+
+
+def test_resume_after_kill_9(tmp_path) -> None:
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for name, kind in (("a1", "crash"), ("a2", "correct"), ("a3", "sgd_ascent")):
+        sample.write_folder(folder / name, kind)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "logreg_kit", "grade", str(folder), "--out", str(out), "--jobs", "1", "--quiet",
+           "--timeout", TIMEOUT_S]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 600
+    while not list((out / "records").glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    first = {p.name: p.stat().st_mtime_ns for p in (out / "records").glob("*.json")}
+    assert 1 <= len(first) < 3
+    rerun = run_cli("grade", str(folder), "--out", str(out), "--jobs", "1", "--quiet", "--timeout", TIMEOUT_S)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert f"{len(first)} already graded" in rerun.stdout
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "records").glob("*.json") if p.name in first} == first
+    with open(out / "gradebook.csv", newline="") as f:
+        rows = {r["student"]: r for r in csv.DictReader(f)}
+    assert sorted(rows) == ["a1", "a2", "a3"]
+    assert rows["a1"]["status"] == "crashed" and float(rows["a1"]["total"]) > 0  # checks before fit kept
+    assert rows["a2"]["total"] == rows["a2"]["max_score"]
+
+
+def test_gradescope_bundle_runs_locally(tmp_path) -> None:
+    bundle = tmp_path / "autograder.zip"
+    assert run_cli("gradescope-bundle", "--out", str(bundle)).returncode == 0
+    source = tmp_path / "source"
+    with zipfile.ZipFile(bundle) as zf:
+        assert {"setup.sh", "run_autograder", "kit/pyproject.toml", "kit/logreg_kit/batch/autograder.py"} <= set(zf.namelist())
+        zf.extractall(source)
+    submission = tmp_path / "submission"
+    sample.write_folder(submission, "nll_sum")
+    results = tmp_path / "results" / "results.json"
+    env = {**os.environ, "LOGREG_KIT_SOURCE": str(source / "kit"), "LOGREG_KIT_SUBMISSION": str(submission),
+           "LOGREG_KIT_RESULTS": str(results), "LOGREG_KIT_PYTHON": sys.executable}
+    run = subprocess.run(["bash", str(source / "run_autograder")], env=env, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    payload = json.loads(results.read_text())
+    assert payload["tests"][0]["name"].startswith("1 binary_loss_if: ")
+    failed = {t["name"].split(":")[0] for t in payload["tests"] if t.get("status") == "failed"}
+    assert failed == {"5a nll_loss"}
+    assert payload["score"] == sum(t["score"] for t in payload["tests"]) < sum(t["max_score"] for t in payload["tests"])
+
+
+def test_check_command_on_the_stubs() -> None:
+    run = run_cli("check", "assignments")
+    assert run.returncode == 1
+    assert "FAILED   3 softmax: " in run.stdout and "not implemented yet (Exercise 3: softmax)" in run.stdout
+    assert "total" in run.stdout
+
+
+# --- intake and memo (no grading) -------------------------------------------------------------
+
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+@pytest.mark.parametrize("member", ["../evil.py", "/etc/evil.py", "a/../../evil.py"])
+def test_zip_path_traversal_is_refused(tmp_path, member) -> None:
+    with pytest.raises(IntakeError, match="outside the submission"):
+        extract_zip(_zip(tmp_path / "s.zip", {member: b"x"}), tmp_path / "dest")
+    assert not (tmp_path / "evil.py").exists()
+
+
+def test_zip_litter_ignored_and_size_limited(tmp_path) -> None:
+    archive = _zip(tmp_path / "s.zip", {"sub/losses.py": b"X = 1\n", "__MACOSX/sub/._losses.py": b"junk"})
+    folder = prepare(Submission("s", archive), tmp_path / "work")
+    assert folder.name == "sub" and [p.name for p in folder.iterdir()] == ["losses.py"]
+    big = _zip(tmp_path / "big.zip", {"losses.py": b"0" * (21 * 1024 * 1024)})
+    with pytest.raises(IntakeError, match="limit"):
+        extract_zip(big, tmp_path / "dest")
+
+
+def test_notebook_that_is_not_json(tmp_path) -> None:
+    bad = tmp_path / "nb.ipynb"
+    bad.write_text("{not json")
+    with pytest.raises(IntakeError, match="not a Jupyter notebook"):
+        prepare(Submission("nb", bad), tmp_path / "work")
+
+
+def test_student_ids_and_class_folder(tmp_path) -> None:
+    (tmp_path / "x y.zip").write_bytes(b"")
+    (tmp_path / "z.ipynb").write_text("{}")
+    (tmp_path / "notes.txt").write_text("")
+    assert [s.student for s in collect([tmp_path])] == ["x_y", "z"]
+    assert student_id(Path("a/b/Jo.Smith.ipynb")) == "Jo.Smith"
+
+
+def test_memo_key_is_stable_and_answers_are_copies() -> None:
+    a = torch.arange(6.0).reshape(2, 3)
+    assert stable_key("call", ("f", a, [1, 2.0])) == stable_key("call", ("f", a.clone(), [1, 2.0]))
+    assert stable_key("call", ("f", a)) != stable_key("call", ("f", a.double()))
+    assert stable_key("call", ("f", a)) != stable_key("call", ("f", a.T.contiguous()))
+
+    class Counting:
+        label, calls = "ref", 0
+
+        def run(self, exercises, probe, *args):
+            self.calls += 1
+            return {"out": args[0] * 2}
+
+    inner = Counting()
+    memo = MemoBackend(inner)
+    first = memo.run((), "p", a)
+    first["out"].zero_()
+    assert torch.equal(memo.run((), "p", a.clone())["out"], a * 2) and inner.calls == 1
+    memo.run((), "p", a + 1)
+    assert inner.calls == 2 and memo.hits == 1
