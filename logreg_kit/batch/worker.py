@@ -19,6 +19,7 @@ import torch
 
 from .. import checks  # noqa: F401 - registers the checks (imported once, in the forkserver)
 from ..backend import open_backend
+from ..sandbox import RemoteBackend, Sandbox
 from ..checks import CHECKS, SETTINGS
 from ..checks.registry import grader_data
 from ..harness import Outcome, Report, run_check
@@ -26,6 +27,9 @@ from .memo import memoise_reference
 
 MISCLASSIFIED_KEPT = 24
 PR_SET_PDEATHSIG = 1
+
+
+CALL_TIMEOUT_S = 10.0  # one probe call (the pipeline trains in about 0.5 s on an idle core)
 
 
 def die_with_parent() -> None:
@@ -59,9 +63,10 @@ def plain_artifacts(outcome: Outcome) -> dict[str, Any]:
     return found
 
 
-def grade_streaming(folder: str, send: Any) -> dict[str, Any]:
-    """Grade `folder` check by check, sending each entry as soon as it is known."""
-    backend = open_backend(folder)
+def grade_streaming(folder: str, send: Any, sandbox: Any = None) -> dict[str, Any]:
+    """Grade `folder` check by check, sending each entry as soon as it is known.
+    With `sandbox`, the submission runs in a worker forked from that warm template."""
+    backend = RemoteBackend(folder, sandbox=sandbox, timeout=CALL_TIMEOUT_S) if sandbox else open_backend(folder)
     artifacts: dict[str, Any] = {}
     try:
         for check in CHECKS:
@@ -84,21 +89,25 @@ def worker_main(conn: Connection, data: str, threads: int, memo: bool) -> None:
     SETTINGS.data = data
     grader_data()
     memo_backend = memoise_reference() if memo else None
-    while True:
-        try:
-            folder = conn.recv()
-        except (EOFError, OSError):
-            return
-        try:
-            artifacts = grade_streaming(folder, conn.send)
-        except (EOFError, BrokenPipeError):
-            return
-        except Exception as err:  # noqa: BLE001 - the submission could not be opened
-            conn.send(("error", f"{type(err).__name__}: {err}"))
-            continue
-        extra = {
-            "artifacts": artifacts,
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            "memo_hits": memo_backend.hits if memo_backend else 0,
-        }
-        conn.send(("done", extra))
+    sandbox = Sandbox()  # one warm template per batch worker: a submission costs a fork, not a torch import
+    try:
+        while True:
+            try:
+                folder = conn.recv()
+            except (EOFError, OSError):
+                return
+            try:
+                artifacts = grade_streaming(folder, conn.send, sandbox)
+            except (EOFError, BrokenPipeError):
+                return
+            except Exception as err:  # noqa: BLE001 - the submission could not be opened
+                conn.send(("error", f"{type(err).__name__}: {err}"))
+                continue
+            extra = {
+                "artifacts": artifacts,
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "memo_hits": memo_backend.hits if memo_backend else 0,
+            }
+            conn.send(("done", extra))
+    finally:
+        sandbox.close()
