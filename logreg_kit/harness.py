@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from . import scratch
-from .backend import Backend, StudentError
+from .backend import Backend, StudentError, UnavailableBackend
 from .checks import CHECKS, Check, Student
 from .exercises import BY_ID, EXERCISES, label
 from .feedback import REVEAL, CheckFailure
@@ -62,6 +62,8 @@ def run_check(check: Check, backend: Backend) -> Outcome:
     reason = skip_reason(check)
     if reason:
         return Outcome(check, "skipped", reason, 0.0)
+    if isinstance(backend, UnavailableBackend):
+        return Outcome(check, "failed", failure_message(check, backend.why), 0.0)
     broken = static_violations(check, backend)
     if broken:
         return Outcome(check, "failed", failure_message(check, broken), time.perf_counter() - start)

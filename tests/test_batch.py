@@ -19,7 +19,7 @@ from logreg_kit.checks import CHECKS
 
 from .conftest import ROOT
 
-TIMEOUT_S = "60"  # per submission in these tests: generous for a loaded 2-core CI machine
+TIMEOUT_S = "180"  # per submission in these tests (each call has its own 60 s limit in the sandbox)
 
 
 def run_cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
@@ -56,13 +56,16 @@ def test_class_statuses_and_scores(graded) -> None:
     assert run.returncode == 0, run.stderr[-3000:]
     got = records(out)
     assert {s: r["status"] for s, r in got.items()} == {
-        "ada": "graded", "bob": "graded", "cyd": "graded", "dee": "timeout", "eve": "malformed"}
+        "ada": "graded", "bob": "graded", "cyd": "graded", "dee": "graded", "eve": "malformed"}
     assert got["ada"]["score"] == got["ada"]["max_score"] == got["cyd"]["score"] > 40
     lost = {e["exercise"] for e in got["bob"]["checks"] if e["score"] < e["max_score"]}
     assert lost == {"3"}
-    assert "stopped after 60 s" in got["dee"]["message"] and got["dee"]["score"] == 0
+    # the sandbox stops each call that hangs (10 s) and keeps the points of everything else
+    hung = [e for e in got["dee"]["checks"] if "timed out after" in e["output"]]
+    assert hung and all(e["score"] == 0 for e in hung)
+    assert 0 < got["dee"]["score"] < got["dee"]["max_score"]
     assert "not a valid zip file" in got["eve"]["message"]
-    assert "full marks" in run.stdout and "1 timeout" in run.stdout and "1 malformed" in run.stdout
+    assert "full marks" in run.stdout and "1 malformed" in run.stdout
 
 
 def test_gradebook_rows_and_columns(graded) -> None:
@@ -113,7 +116,8 @@ def test_resume_after_kill_9(tmp_path) -> None:
     with open(out / "gradebook.csv", newline="") as f:
         rows = {r["student"]: r for r in csv.DictReader(f)}
     assert sorted(rows) == ["a1", "a2", "a3"]
-    assert rows["a1"]["status"] == "crashed" and float(rows["a1"]["total"]) > 0  # checks before fit kept
+    # the crash ends the sandboxed worker of one call only: the checks that do not call fit keep their points
+    assert rows["a1"]["status"] == "graded" and 0 < float(rows["a1"]["total"]) < float(rows["a1"]["max_score"])
     assert rows["a2"]["total"] == rows["a2"]["max_score"]
 
 

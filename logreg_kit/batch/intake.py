@@ -143,9 +143,12 @@ def extract_zip(archive: Path, dest: Path) -> None:
 
 def notebook_to_folder(notebook: Path, dest: Path) -> Path:
     """Write the notebook's solution cells as a submission folder at `dest` (the nbgrader route's converter)."""
-    from ..notebooks import notebook_package
+    from ..notebooks import NotebookError, notebook_package
 
-    return notebook_package(notebook, dest)
+    try:
+        return notebook_package(notebook, dest)
+    except NotebookError as err:
+        raise IntakeError(f"{notebook.name}: not a Jupyter notebook ({err})") from None
 
 
 def _cell_source(cell: dict) -> str:
