@@ -8,12 +8,10 @@ import ast
 from pathlib import Path
 
 from .exercises import MODULES, exercise_of, label
+from .paths import ASSIGNMENTS, ROOT, SOLUTIONS  # noqa: F401  (ROOT: re-exported)
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
-ROOT = Path(__file__).resolve().parent.parent
-SOLUTIONS = ROOT / "solutions"
-ASSIGNMENTS = ROOT / "assignments"
 
 PACKAGE_DOC = '''"""Your exercises for the logistic-regression lesson.
 

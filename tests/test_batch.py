@@ -60,10 +60,11 @@ def test_class_statuses_and_scores(graded) -> None:
     assert got["ada"]["score"] == got["ada"]["max_score"] == got["cyd"]["score"] > 40
     lost = {e["exercise"] for e in got["bob"]["checks"] if e["score"] < e["max_score"]}
     assert lost == {"3"}
-    # the sandbox stops each call that hangs (10 s) and keeps the points of everything else
-    hung = [e for e in got["dee"]["checks"] if "timed out after" in e["output"]]
+    # dee hangs while importing softmax.py: the sandbox stops the import once and every check that
+    # runs code fails with that reason; the source-only checks (ex 1 and 2a: "written with an if") keep theirs
+    hung = [e for e in got["dee"]["checks"] if "importing your modules took more than" in e["output"]]
     assert hung and all(e["score"] == 0 for e in hung)
-    assert 0 < got["dee"]["score"] < got["dee"]["max_score"]
+    assert 0 < got["dee"]["score"] < 10
     assert "not a valid zip file" in got["eve"]["message"]
     assert "full marks" in run.stdout and "1 malformed" in run.stdout
 

