@@ -22,7 +22,12 @@ ROOT = build.ROOT
 PACKAGE = ROOT / "logreg_kit"
 GRADER = ROOT / "grader"
 NOTEBOOKS = ROOT / "course" / "release"  # student notebooks (nbgrader release), when the course has them
-ENTRY_MODULES = ("logreg_kit/__init__.py", "logreg_kit/pytest_plugin.py", "logreg_kit/recorded.py")
+ENTRY_MODULES = (
+    "logreg_kit/__init__.py",
+    "logreg_kit/pytest_plugin.py",
+    "logreg_kit/recorded.py",
+    "logreg_kit/sandbox/template.py",  # started as `python -m logreg_kit.sandbox.template`, never imported
+)
 NEVER_SHIPPED = ("logreg_kit/build.py", "logreg_kit/notebook_build.py", "logreg_kit/cli.py", "logreg_kit/__main__.py", "logreg_kit/release.py")
 FORBIDDEN_TEXT = (build.BEGIN, build.END, "BEGIN HIDDEN", "visibility=\"hidden\"")
 
