@@ -22,7 +22,7 @@ def timed(clear: bool, folder: Path, n: int) -> float:
     start = time.perf_counter()
     for i, m in enumerate(MUTANTS[:n]):
         if clear:
-            reference().backend.results.clear()
+            reference().backend.cache.clear()
         judge(m, folder / f"{'cold' if clear else 'warm'}{i}")
     return (time.perf_counter() - start) / n
 
