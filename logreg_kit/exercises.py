@@ -5,6 +5,9 @@ Exercise ids are the thread through stubs, checks, messages and reports
 """
 from dataclasses import dataclass
 
+PROBE_TIMEOUT_S = 60.0  # wall clock for one call into student code (generous: a loaded 2-core machine)
+IMPORT_TIMEOUT_S = 10.0  # importing a submission's modules (torch is already imported): a loop there fails fast
+
 
 @dataclass(frozen=True)
 class Exercise:

@@ -1,10 +1,7 @@
 """Running checks: one outcome per check, a report per implementation, Gradescope JSON out."""
-import json
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -14,6 +11,7 @@ from .backend import Backend, StudentError, UnavailableBackend
 from .checks import CHECKS, Check, Student
 from .exercises import BY_ID, EXERCISES, label
 from .feedback import REVEAL, CheckFailure
+from .paths import write_json_atomic  # noqa: F401 - re-exported (pytest plugin, Gradescope)
 
 
 @dataclass(frozen=True)
@@ -147,8 +145,3 @@ def grade(backend: Backend, checks: Iterable[Check] = CHECKS) -> Report:
     return Report(backend.label, [run_check(c, backend) for c in checks])
 
 
-def write_json_atomic(path: Path | str, payload: dict[str, Any]) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2))
-    tmp.replace(path)

@@ -117,6 +117,21 @@ def call(impl: Any, name: str, *args: Any) -> Any:
 
 
 @probe
+def call_many(impl: Any, name: str, cases: list[tuple[Any, ...]]) -> list[tuple[str, Any]]:
+    """impl.name(*args) for every args in `cases`, in order, in one round trip: ("ok", result) or
+    ("error", what went wrong) per case (an error in one case does not stop the others)."""
+    from .backend import explain
+
+    answers: list[tuple[str, Any]] = []
+    for args in cases:
+        try:
+            answers.append(("ok", plain(impl.get(name)(*copy.deepcopy(args)))))
+        except Exception as err:  # noqa: BLE001 - anything the student's code raises, per case
+            answers.append(("error", explain(err, impl.owns)))
+    return answers
+
+
+@probe
 def call_on(impl: Any, name: str, device: str, *args: Any) -> Any:
     """impl.name(*args) with tensor arguments moved to `device` (results come back as they are)."""
     moved = [a.to(device) if isinstance(a, torch.Tensor) else a for a in copy.deepcopy(args)]

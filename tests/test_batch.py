@@ -1,12 +1,15 @@
 """Batch grading: a small class end to end, resume after kill -9, the Gradescope bundle, intake."""
+import base64
 import csv
 import json
 import os
 import signal
 import subprocess
 import sys
+import struct
 import time
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -65,6 +68,7 @@ def test_class_statuses_and_scores(graded) -> None:
     hung = [e for e in got["dee"]["checks"] if "importing your modules took more than" in e["output"]]
     assert hung and all(e["score"] == 0 for e in hung)
     assert 0 < got["dee"]["score"] < 10
+    assert "importing your modules took more than 10 s" in got["dee"]["message"]
     assert "not a valid zip file" in got["eve"]["message"]
     assert "full marks" in run.stdout and "1 malformed" in run.stdout
 
@@ -90,8 +94,42 @@ def test_results_json_and_feedback_report(graded) -> None:
     assert len(art["losses"]) == 5 * 63 and art["misclassified"]
     assert all(true != pred for _, true, pred in art["misclassified"])
     page = (out / "bob" / "feedback.html").read_text()
-    assert page.count("data:image/png;base64,") == 2 and "<style>" in page and "src='http" not in page and "<link" not in page
+    shown = len(records(out)["bob"]["artifacts"]["misclassified"])
+    assert page.count("data:image/png;base64,") == shown > 0 and page.count("<svg") == 1
+    assert "<style>" in page and "src='http" not in page and "<link" not in page
+    assert "pixels" not in records(out)["bob"]["artifacts"]  # drawn into the report, not kept in the record
     assert "Exercise 3, softmax" in page and "hint:" in page
+
+
+def _png_pixels(data: bytes) -> tuple[int, int, bytes]:
+    """Width, height and grey levels of an 8-bit greyscale PNG, each chunk's CRC checked."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, {}
+    while pos < len(data):
+        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + size]
+        assert struct.unpack(">I", data[pos + 8 + size:pos + 12 + size])[0] == zlib.crc32(kind + body)
+        chunks[kind] = body
+        pos += 12 + size
+    width, height, depth, colour = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
+    assert (depth, colour) == (8, 0) and b"IEND" in chunks
+    rows = zlib.decompress(chunks[b"IDAT"])
+    assert all(rows[r * (width + 1)] == 0 for r in range(height))  # filter byte: none
+    return width, height, b"".join(rows[r * (width + 1) + 1:(r + 1) * (width + 1)] for r in range(height))
+
+
+def test_report_pictures_are_valid_png_and_svg() -> None:
+    from logreg_kit.batch.html import digits_grid, loss_chart, png_grey
+
+    pixels = bytes((7 * i) % 256 for i in range(28 * 28))
+    assert _png_pixels(png_grey(pixels, 28, 28)) == (28, 28, pixels)
+    grid = digits_grid([[5, 3, 8]], [pixels.hex()])
+    encoded = grid.split("base64,")[1].split("'")[0]
+    assert _png_pixels(base64.b64decode(encoded))[2] == bytes(255 - v for v in pixels)  # dark ink on white
+    assert "true 3, got 8" in grid
+    chart = loss_chart([2.3, 1.0, float("nan"), 0.5])
+    assert chart.startswith("<svg") and chart.count(",") == 3 and "nan" not in chart  # three finite points
+    assert "(no finite losses" in loss_chart([float("inf")])
 
 
 def test_resume_after_kill_9(tmp_path) -> None:
@@ -210,3 +248,31 @@ def test_memo_key_is_stable_and_answers_are_copies() -> None:
     assert torch.equal(memo.run((), "p", a.clone())["out"], a * 2) and inner.calls == 1
     memo.run((), "p", a + 1)
     assert inner.calls == 2 and memo.hits == 1
+
+
+def test_reference_answers_survive_a_restart(tmp_path, monkeypatch) -> None:
+    from logreg_kit.backend import MemoBackend
+    from logreg_kit.batch.refcache import ReferenceCache, fingerprint
+    from logreg_kit.probes import Foreign
+
+    class Inner:
+        label, calls = "fake reference", 0
+
+        def run(self, exercises, probe, *args):
+            Inner.calls += 1
+            return {"t": torch.arange(6.0).reshape(2, 3), "pair": (1, [2.5, None]), "odd": Foreign("Gen")}
+
+    monkeypatch.setenv("LOGREG_KIT_CACHE", str(tmp_path))
+    first = MemoBackend(Inner())
+    answer = first.run(("3",), "call", "softmax", torch.ones(2, 3))
+    cache = ReferenceCache(first, "embedded")
+    assert cache.load() == 0 and cache.save() and not cache.save()  # nothing new: not written again
+    second = MemoBackend(Inner())
+    assert ReferenceCache(second, "embedded").load() == 1
+    again = second.run(("3",), "call", "softmax", torch.ones(2, 3))
+    assert Inner.calls == 1 and second.hits == 1  # answered from disk, the reference never ran
+    assert torch.equal(again["t"], answer["t"]) and again["pair"] == (1, [2.5, None]) and again["odd"].type_name == "Gen"
+    assert ReferenceCache(MemoBackend(Inner()), str(tmp_path)).load() == 0  # another data setting: another file
+    assert fingerprint("embedded") != fingerprint(str(tmp_path))
+    monkeypatch.setenv("LOGREG_KIT_CACHE", "off")
+    assert ReferenceCache(MemoBackend(Inner()), "embedded").path is None

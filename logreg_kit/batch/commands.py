@@ -35,25 +35,27 @@ def add_parsers(verbs: Any) -> None:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    """Grade a class. This process never imports torch (see pool.py): it starts faster, and the
+    workers it forks start from a process without torch's threads."""
+    import tqdm as tqdm_module
 
-    from ..checks import SETTINGS
     from .html import render
     from .intake import collect
     from .outputs import load_records, summary_table, write_gradebook, write_record
-    from .pool import SUBMISSION_TIMEOUT_S, Options, grade_class
+    from .pool import SUBMISSION_TIMEOUT_S, BatchError, Options, grade_class
 
+    tqdm_module.tqdm.monitor_interval = 0  # no monitor thread: workers are forked from this process
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    SETTINGS.data = args.data
     subs = collect(args.submissions)
-    done = {} if args.regrade else load_records(out)
+    records = load_records(out)
+    done = {} if args.regrade else records
     todo = [s for s in subs if s.student not in done]
     options = Options(args.jobs, args.timeout or SUBMISSION_TIMEOUT_S, args.data, not args.no_memo)
     jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(todo) or 1))
     print(f"{len(subs)} submission(s); {len(subs) - len(todo)} already graded in {out}; "
           f"grading {len(todo)} with {jobs} job(s)", flush=True)
-    bar = tqdm(total=len(todo), unit="sub", disable=args.quiet or not todo, dynamic_ncols=True)
+    bar = tqdm_module.tqdm(total=len(todo), unit="sub", disable=args.quiet or not todo, dynamic_ncols=True)
 
     def on_record(record: dict[str, Any]) -> None:
         try:
@@ -61,17 +63,23 @@ def cmd_grade(args: argparse.Namespace) -> int:
         except Exception as err:  # noqa: BLE001 - a report that cannot be drawn must not lose the row
             record["message"] = (record["message"] + f"; feedback report failed: {err}").lstrip("; ")
             page = None
+        (record.get("artifacts") or {}).pop("pixels", None)  # drawn in the report; the record keeps indices
         write_record(out, record, page)
-        write_gradebook(out)
+        records[record["student"]] = record
+        write_gradebook(out, list(records.values()))
         bar.set_postfix_str(f"{record['student']}: {record['status']} {record['score']:g}/{record['max_score']:g}")
         bar.update(1)
 
-    if todo:
-        grade_class(todo, out, options, on_record)
+    try:
+        if todo:
+            grade_class(todo, out, options, on_record)
+    except BatchError as err:
+        bar.close()
+        print(f"logreg-kit grade: {err}", file=sys.stderr)
+        return 2
     bar.close()
-    records = load_records(out)
     print(summary_table([records[s.student] for s in subs if s.student in records]))
-    print(f"gradebook: {write_gradebook(out)}; reports: {out}/STUDENT/feedback.html and results.json")
+    print(f"gradebook: {write_gradebook(out, list(records.values()))}; reports: {out}/STUDENT/feedback.html and results.json")
     return 0
 
 

@@ -1,23 +1,23 @@
-"""The per-student feedback report: one self-contained HTML file (inline CSS, images as base64 PNG).
+"""The per-student feedback report: one self-contained HTML file (inline CSS, SVG and PNG).
 
 It shows the score per exercise, every check's outcome and message, the loss of every
-minibatch of the student's training run, and the validation digits their model got wrong
-with the true and predicted labels (the images come from the grader's own data).
+minibatch of the student's training run (an inline SVG chart), and the validation digits their
+model got wrong with the true and predicted labels (small inline PNGs; the worker sends their
+pixels). Drawn with the standard library only: no matplotlib, no torch in the grading parent.
 """
 import base64
 import html
-import io
+import math
+import struct
+import zlib
 from typing import Any
 
-import matplotlib
+from ..exercises import BY_ID, label
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from ..checks.registry import grader_data  # noqa: E402
-from ..exercises import BY_ID, label  # noqa: E402
-
-GRID_COLUMNS = 8
+DIGIT_SIDE = 28
+DIGIT_SCALE = 3  # each pixel drawn 3x3 in the report
+CHART_W, CHART_H, MARGIN = 640, 260, 48
+MAX_POINTS = 800  # longer loss curves are thinned to this many points
 CSS = """
 body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 h1{font-size:1.5rem;margin-bottom:.2rem} .sub{color:#555;margin-top:0}
@@ -26,38 +26,62 @@ table{border-collapse:collapse;margin:1rem 0} td,th{padding:.25rem .7rem;border-
 .check{margin:.4rem 0;padding:.4rem .7rem;border-left:4px solid #ddd} .check.failed{border-color:#c62828;background:#fff5f5}
 .check.passed{border-color:#1a7f37} pre{white-space:pre-wrap;margin:.3rem 0 0;font-size:.85rem}
 .banner{padding:.6rem .8rem;background:#fff3cd;border:1px solid #e0c36b;margin:1rem 0}
-img{max-width:100%}
+.digits{display:flex;flex-wrap:wrap;gap:.6rem} .digits figure{margin:0;text-align:center;font-size:.75rem;color:#c62828}
+.digits img{image-rendering:pixelated;border:1px solid #ddd}
+svg text{font-size:11px;fill:#444}
 """
 
 
-def _png(fig: Any) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+def png_grey(pixels: bytes, width: int, height: int) -> bytes:
+    """An 8-bit greyscale PNG of `pixels` (row by row, width*height bytes)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + pixels[r * width:(r + 1) * width] for r in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b"")
 
 
-def loss_curve_png(losses: list[float]) -> str:
-    fig, ax = plt.subplots(figsize=(6, 3))
-    ax.plot(range(1, len(losses) + 1), losses, lw=1)
-    ax.set_xlabel("minibatch")
-    ax.set_ylabel("training loss")
-    ax.set_title("your fit(): loss of every minibatch")
-    ax.grid(alpha=0.3)
-    return _png(fig)
+def digit_img(pixels_hex: str) -> str:
+    """An <img> of one digit (784 grey levels as hex, 0 = background), dark ink on white."""
+    ink = bytes(255 - v for v in bytes.fromhex(pixels_hex)[: DIGIT_SIDE * DIGIT_SIDE])
+    data = base64.b64encode(png_grey(ink.ljust(DIGIT_SIDE * DIGIT_SIDE, b"\xff"), DIGIT_SIDE, DIGIT_SIDE)).decode("ascii")
+    side = DIGIT_SIDE * DIGIT_SCALE
+    return f"<img alt='digit' width='{side}' height='{side}' src='data:image/png;base64,{data}'>"
 
 
-def digits_png(misclassified: list[list[int]]) -> str:
-    """A grid of validation digits: [index, true label, predicted label] each."""
-    x = grader_data().x_valid
-    rows = (len(misclassified) + GRID_COLUMNS - 1) // GRID_COLUMNS
-    fig, axes = plt.subplots(rows, GRID_COLUMNS, figsize=(GRID_COLUMNS * 1.1, rows * 1.3), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, (index, true, pred) in zip(axes.flat, misclassified):
-        ax.imshow(x[index].reshape(28, 28).numpy(), cmap="gray_r")
-        ax.set_title(f"true {true}, got {pred}", fontsize=7, color="#c62828")
-    return _png(fig)
+def digits_grid(misclassified: list[list[int]], pixels: list[str]) -> str:
+    """The misclassified digits ([index, true label, predicted label] each) with their labels."""
+    cells = [f"<figure>{digit_img(hexed)}<figcaption>true {true}, got {pred}</figcaption></figure>"
+             for (_, true, pred), hexed in zip(misclassified, pixels)]
+    return "<div class='digits'>" + "".join(cells) + "</div>"
+
+
+def loss_chart(losses: list[float]) -> str:
+    """An inline SVG line chart of the loss of every minibatch (non-finite values left out)."""
+    step = max(1, len(losses) // MAX_POINTS)
+    points = [(i + 1, v) for i, v in enumerate(losses) if i % step == 0 and math.isfinite(v)]
+    if not points:
+        return "<p>(no finite losses to draw)</p>"
+    low, high = min(v for _, v in points), max(v for _, v in points)
+    span, n = (high - low) or 1.0, len(losses)
+    w, h = CHART_W - 2 * MARGIN, CHART_H - 2 * MARGIN
+
+    def xy(i: float, v: float) -> str:
+        return f"{MARGIN + (i - 1) / max(n - 1, 1) * w:.1f},{MARGIN + (high - v) / span * h:.1f}"
+
+    line = " ".join(xy(i, v) for i, v in points)
+    return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{CHART_W}' height='{CHART_H}' role='img' "
+            f"aria-label='training loss per minibatch'>"
+            f"<rect x='{MARGIN}' y='{MARGIN}' width='{w}' height='{h}' fill='none' stroke='#ccc'/>"
+            f"<polyline fill='none' stroke='#1f6feb' stroke-width='1.2' points='{line}'/>"
+            f"<text x='{MARGIN - 4}' y='{MARGIN + 4}' text-anchor='end'>{high:.3g}</text>"
+            f"<text x='{MARGIN - 4}' y='{MARGIN + h}' text-anchor='end'>{low:.3g}</text>"
+            f"<text x='{MARGIN}' y='{MARGIN + h + 16}'>1</text>"
+            f"<text x='{MARGIN + w}' y='{MARGIN + h + 16}' text-anchor='end'>{n}</text>"
+            f"<text x='{MARGIN + w / 2}' y='{MARGIN + h + 32}' text-anchor='middle'>minibatch</text>"
+            f"<text x='{MARGIN + w / 2}' y='{MARGIN - 14}' text-anchor='middle'>your fit(): training loss of every minibatch</text>"
+            "</svg>")
 
 
 def _exercise_rows(record: dict[str, Any]) -> str:
@@ -93,19 +117,18 @@ def render(record: dict[str, Any]) -> str:
         f"<!doctype html><html><head><meta charset='utf-8'><title>Feedback: {html.escape(record['student'])}</title>",
         f"<style>{CSS}</style></head><body>",
         f"<h1>logreg-kit feedback: {html.escape(record['student'])}</h1>",
-        f"<p class='sub'>score <b>{record['score']:g} / {record['max_score']:g}</b> &middot; {html.escape(record['status'])}"
-        f" &middot; graded in {record['seconds']:.1f} s</p>",
+        (f"<p class='sub'>score <b>{record['score']:g} / {record['max_score']:g}</b> &middot; {html.escape(record['status'])}"
+         f" &middot; graded in {record['seconds']:.1f} s</p>"),
     ]
     if record["message"]:
         parts.append(f"<div class='banner'>{html.escape(record['message'])}</div>")
     parts += ["<h2>Points per exercise</h2><table><tr><th>exercise</th><th></th><th>points</th></tr>",
               _exercise_rows(record), "</table>"]
     if art.get("losses"):
-        parts.append(f"<h2>Your training run</h2><img alt='training loss' src='data:image/png;base64,{loss_curve_png(art['losses'])}'>")
+        parts.append(f"<h2>Your training run</h2>{loss_chart(art['losses'])}")
     if "accuracy" in art:
         parts.append(f"<p>validation accuracy of your model: <b>{art['accuracy']:.1%}</b></p>")
-    if art.get("misclassified"):
-        parts.append("<h2>Validation digits your model got wrong</h2>"
-                     f"<img alt='misclassified digits' src='data:image/png;base64,{digits_png(art['misclassified'])}'>")
+    if art.get("misclassified") and art.get("pixels"):
+        parts.append(f"<h2>Validation digits your model got wrong</h2>{digits_grid(art['misclassified'], art['pixels'])}")
     parts += ["<h2>Every check</h2>", _check_blocks(record), "</body></html>"]
     return "\n".join(parts)

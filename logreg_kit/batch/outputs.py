@@ -9,12 +9,11 @@ Layout of OUT:
 import csv
 import io
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from ..exercises import BY_ID, EXERCISES, label
-from ..harness import write_json_atomic
+from ..paths import write_json_atomic, write_text_atomic
 
 STATUSES = ("graded", "timeout", "crashed", "malformed", "error")
 
@@ -61,12 +60,6 @@ def write_record(out: Path, record: dict[str, Any], html: str | None) -> None:
     write_json_atomic(record_path(out, record["student"]), record)
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
 def check_names(records: list[dict[str, Any]]) -> list[str]:
     """Every check name seen, in the order the first record lists them."""
     names: dict[str, None] = {}
@@ -90,9 +83,10 @@ def gradebook_csv(records: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-def write_gradebook(out: Path) -> Path:
+def write_gradebook(out: Path, records: list[dict[str, Any]] | None = None) -> Path:
+    """gradebook.csv from `records` (default: every record in out/records)."""
     path = out / "gradebook.csv"
-    write_text_atomic(path, gradebook_csv(list(load_records(out).values())))
+    write_text_atomic(path, gradebook_csv(list(load_records(out).values()) if records is None else records))
     return path
 
 

@@ -1,26 +1,31 @@
 """Grading a class in parallel: a pool of workers, one submission each at a time.
 
-The parent never runs student code. It hands a folder to an idle worker, collects the
-outcomes the worker streams back, and writes the record when the worker says done. A
-worker past the per-submission time limit is killed (its finished checks keep their
-points, the rest fail with a message) and replaced; so is one that dies.
+The parent never runs student code and never imports torch. For each worker it launches a
+sandbox template and forks the worker (see worker.py), hands a folder to an idle, warm worker,
+collects the outcomes the worker streams back, and writes the record when the worker says done.
+A worker past the per-submission time limit is killed with its template (its finished checks
+keep their points, the rest fail with a message) and replaced; so is one that dies.
 """
 import multiprocessing
 import os
 import shutil
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any, Callable
 
-from ..checks import CHECKS
-from ..harness import skip_reason
+from ..sandbox.launcher import Sandbox
 from .intake import IntakeError, Submission, prepare
 
 SUBMISSION_TIMEOUT_S = 120.0
 POLL_S = 0.5
+START_FAILURES_ALLOWED = 3  # workers that die before they are warm; then the batch stops
+
+
+class BatchError(RuntimeError):
+    """Nothing can be graded (the sandbox or the grader itself does not start)."""
 
 
 @dataclass
@@ -39,125 +44,155 @@ class Job:
     entries: list[dict[str, Any]] = field(default_factory=list)
 
 
-def planned_entries(message: str) -> list[dict[str, Any]]:
-    """Every check, failed with `message` (or skipped where the machine cannot run it)."""
-    entries = []
-    for check in CHECKS:
-        reason = skip_reason(check)
-        entries.append({
-            "name": check.name, "exercise": check.exercise, "score": 0.0,
-            "max_score": 0.0 if reason else check.points, "status": "skipped" if reason else "failed",
-            "output": reason or message, "visibility": "visible", "seconds": 0.0,
-        })
-    return entries
+class Plan:
+    """The checks a record lists, as the first warm worker reported them (names, points, skips)."""
 
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+        self.start_failures = 0
 
-def make_record(sub: Submission, status: str, message: str, entries: list[dict[str, Any]],
-                seconds: float, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A submission's record; checks that never reported get `message` as their failure."""
-    done = {e["name"] for e in entries}
-    entries = entries + [e for e in planned_entries(f"not graded: {message}") if e["name"] not in done]
-    return {
-        "student": sub.student, "source": str(sub.source), "status": status, "message": message,
-        "score": sum(e["score"] for e in entries), "max_score": sum(e["max_score"] for e in entries),
-        "seconds": round(seconds, 2), "checks": entries, **(extra or {}),
-    }
+    def failed(self, message: str) -> list[dict[str, Any]]:
+        """Every check, failed with `message` (skipped ones keep their reason)."""
+        return [dict(e, output=e["output"] or message) for e in self.entries]
+
+    def record(self, sub: Submission, status: str, message: str, entries: list[dict[str, Any]],
+               seconds: float, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A submission's record; checks that never reported get `message` as their failure."""
+        done = {e["name"] for e in entries}
+        entries = entries + [e for e in self.failed(f"not graded: {message}") if e["name"] not in done]
+        return {
+            "student": sub.student, "source": str(sub.source), "status": status, "message": message,
+            "score": sum(e["score"] for e in entries), "max_score": sum(e["max_score"] for e in entries),
+            "seconds": round(seconds, 2), "checks": entries, **(extra or {}),
+        }
+
+    def current(self, job: Job) -> str:
+        """What the worker was doing: the first check it had not reported, or loading the modules."""
+        if not job.entries:
+            return "loading your modules or running the first check"
+        done = {e["name"] for e in job.entries}
+        pending = [e["name"] for e in self.entries if e["name"] not in done]
+        return f"running the check '{pending[0]}'" if pending else "finishing"
 
 
 class Worker:
-    def __init__(self, ctx: Any, options: Options, threads: int) -> None:
+    """A grading process and the sandbox template it owns; the template is launched first so
+    that its torch import and the worker's own run side by side."""
+
+    def __init__(self, ctx: Any, options: Options, threads: int, others: "list[Worker]") -> None:
         from .worker import worker_main
 
+        # the student's code gets this job's share of the cores: oversubscribed OpenMP threads spin
+        self.sandbox = Sandbox(wait=False, threads=max(1, (os.cpu_count() or 1) // max(1, options.jobs)))
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=worker_main, args=(child, options.data, threads, options.memo), daemon=True)
+        # the fork copies every descriptor: the child closes this process's end of its own pipe
+        # (so that closing it here ends the worker) and the other workers' pipes and templates
+        inherited = [self.conn] + [end for w in others for end in w.ends()]
+        self.process = ctx.Process(target=worker_main, daemon=True,
+                                   args=(child, self.sandbox, options.data, threads, options.memo, inherited))
         self.process.start()
         child.close()
+        self.ready = False
         self.job: Job | None = None
+
+    def ends(self) -> list[Any]:
+        """What a later fork inherits from this worker and must close: the pipe, the template's sockets."""
+        return [self.conn, self.sandbox.control] + ([self.sandbox.process.stderr] if self.sandbox.process and self.sandbox.process.stderr else [])
 
     def kill(self) -> None:
         self.process.kill()
         self.process.join(5)
         self.conn.close()
+        self.sandbox.close()
 
 
 def grade_class(subs: list[Submission], out: Path, options: Options,
                 on_record: Callable[[dict[str, Any]], None]) -> None:
     """Grade `subs`, calling on_record(record) for each as it finishes (in completion order)."""
     jobs = max(1, min(options.jobs or os.cpu_count() or 1, len(subs)))
+    options = replace(options, jobs=jobs)
     threads = 1  # workers run side by side on small tensors: no intra-op threads
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["logreg_kit.batch.worker"])
+    ctx = multiprocessing.get_context("fork")  # safe: this process has not imported torch or started threads
     work = out / ".work"  # extracted zips and converted notebooks; left over by a killed run, cleared here
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     queue = deque(subs)
-    workers = [Worker(ctx, options, threads) for _ in range(jobs)]
+    plan = Plan()
+    workers: list[Worker] = []
+    for _ in range(jobs):
+        workers.append(Worker(ctx, options, threads, workers))
     try:
         while queue or any(w.job for w in workers):
             for w in workers:
-                while w.job is None and queue:  # a malformed submission is recorded at once; take the next
-                    _dispatch(w, queue.popleft(), work, on_record)
-            busy = [w for w in workers if w.job]
-            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=POLL_S)
+                while w.ready and w.job is None and queue:  # a malformed submission is recorded at once; take the next
+                    _dispatch(w, queue.popleft(), work, plan, on_record)
+            ready = wait([w.conn for w in workers] + [w.process.sentinel for w in workers], timeout=POLL_S)
             for i, w in enumerate(workers):
-                if w.job is not None:
-                    workers[i] = _service(w, w.conn in ready or w.process.sentinel in ready,
-                                          options, ctx, threads, on_record)
-    finally:
+                workers[i] = _service(w, w.conn in ready or w.process.sentinel in ready,
+                                      options, ctx, threads, plan, on_record, workers)
+    finally:  # a worker holds nothing unsaved between submissions: kill it, then its template
         for w in workers:
             w.kill()
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _current(job: Job) -> str:
-    """What the worker was doing: the first check it had not reported, or loading the modules."""
-    if not job.entries:
-        return "loading your modules or running the first check"
-    done = {e["name"] for e in job.entries}
-    pending = [c.name for c in CHECKS if c.name not in done]
-    return f"running the check '{pending[0]}'" if pending else "finishing"
-
-
-def _dispatch(w: Worker, sub: Submission, work: Path, on_record: Callable[[dict[str, Any]], None]) -> None:
+def _dispatch(w: Worker, sub: Submission, work: Path, plan: Plan, on_record: Callable[[dict[str, Any]], None]) -> None:
     start = time.perf_counter()
     try:
         folder = prepare(sub, work)
     except IntakeError as err:
-        on_record(make_record(sub, "malformed", str(err), [], time.perf_counter() - start))
+        on_record(plan.record(sub, "malformed", str(err), [], time.perf_counter() - start))
         return
     w.job = Job(sub, str(folder), start)
     w.conn.send(str(folder))
 
 
-def _service(w: Worker, ready: bool, options: Options, ctx: Any, threads: int,
-             on_record: Callable[[dict[str, Any]], None]) -> Worker:
-    """Read what the worker sent; finish its job on done, error, death or timeout."""
-    job = w.job
-    assert job is not None
+def _receive(w: Worker, plan: Plan, on_record: Callable[[dict[str, Any]], None]) -> bool:
+    """Read what the worker sent; True when its job finished (done or error)."""
+    while w.conn.poll():
+        kind, payload = w.conn.recv()
+        if kind == "ready":
+            w.ready, plan.entries = True, plan.entries or payload
+        elif kind == "fatal":
+            raise BatchError(f"a grading worker could not start, so nothing can be graded: {payload}")
+        elif w.job is None:
+            continue
+        elif kind == "outcome":
+            w.job.entries.append(payload)
+        elif kind in ("done", "error"):
+            job, w.job = w.job, None
+            status, message, extra = ("graded", "", payload) if kind == "done" else ("malformed", payload, None)
+            on_record(plan.record(job.sub, status, message, job.entries, time.perf_counter() - job.started, extra))
+            return True
+    return False
+
+
+def _service(w: Worker, ready: bool, options: Options, ctx: Any, threads: int, plan: Plan,
+             on_record: Callable[[dict[str, Any]], None], workers: list[Worker]) -> Worker:
+    """Handle the worker's messages; finish its job on done, error, death or timeout."""
     try:
-        while ready and w.conn.poll():
-            kind, payload = w.conn.recv()
-            if kind == "outcome":
-                job.entries.append(payload)
-            elif kind == "done":
-                w.job = None
-                on_record(make_record(job.sub, "graded", "", job.entries, time.perf_counter() - job.started, payload))
-                return w
-            elif kind == "error":
-                w.job = None
-                on_record(make_record(job.sub, "malformed", payload, job.entries, time.perf_counter() - job.started))
-                return w
+        if ready and _receive(w, plan, on_record):
+            return w
     except (EOFError, OSError):
         pass
+    job = w.job
+    if job is None:
+        if w.process.is_alive():
+            return w
+        w.kill()  # died while idle or starting up: replace it, a few times
+        plan.start_failures += not w.ready
+        if plan.start_failures > START_FAILURES_ALLOWED:
+            raise BatchError(f"grading workers keep dying before they are ready (exit code {w.process.exitcode})")
+        return Worker(ctx, options, threads, [o for o in workers if o is not w])
     elapsed = time.perf_counter() - job.started
     if not w.process.is_alive():
-        message = f"the grading process died (exit code {w.process.exitcode}) while {_current(job)}"
-        on_record(make_record(job.sub, "crashed", message, job.entries, elapsed))
+        message = f"the grading process died (exit code {w.process.exitcode}) while {plan.current(job)}"
+        on_record(plan.record(job.sub, "crashed", message, job.entries, elapsed))
     elif elapsed > options.timeout:
-        message = (f"stopped after {options.timeout:g} s while {_current(job)}: your code hung or ran too long"
+        message = (f"stopped after {options.timeout:g} s while {plan.current(job)}: your code hung or ran too long"
                    " (checks not finished by then score 0)")
-        on_record(make_record(job.sub, "timeout", message, job.entries, elapsed))
+        on_record(plan.record(job.sub, "timeout", message, job.entries, elapsed))
     else:
         return w
     w.kill()
-    return Worker(ctx, options, threads)
+    return Worker(ctx, options, threads, [o for o in workers if o is not w])

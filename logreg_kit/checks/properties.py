@@ -14,10 +14,17 @@ import numpy as np
 import torch
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from hypothesis.errors import Flaky
 
 from ..backend import StudentError
-from ..feedback import FLOAT32_ATOL, FLOAT32_RTOL, FLOAT64_ATOL, FLOAT64_RTOL, CheckFailure, expect_float, expect_tensor
+from ..feedback import (
+    FLOAT32_ATOL,
+    FLOAT32_RTOL,
+    FLOAT64_ATOL,
+    FLOAT64_RTOL,
+    CheckFailure,
+    expect_float,
+    expect_tensor,
+)
 from .registry import Student, check, random_tensor, reference
 
 EXAMPLES = 25  # per property: every example calls the student's code once (maybe across a process boundary)
@@ -88,18 +95,72 @@ def torch_inputs(case: Case) -> tuple[torch.Tensor, torch.Tensor]:
     return x, y
 
 
-def for_all(strategy: st.SearchStrategy[Case], prop: Callable[[Case], None]) -> None:
-    """Run `prop` on every drawn case; the first failure propagates with its case in the message."""
+def drawn(strategy: st.SearchStrategy[Case]) -> list[Case]:
+    """The cases hypothesis draws from `strategy` under PROPERTY_SETTINGS (derandomised: the same
+    list in every run), drawn once per process per strategy."""
+    key = repr(strategy)
+    if key not in _DRAWN:
+        found: list[Case] = []
 
-    @PROPERTY_SETTINGS
-    @given(strategy)
-    def run(case: Case) -> None:
-        prop(case)
+        @PROPERTY_SETTINGS
+        @given(strategy)
+        def collect(case: Case) -> None:
+            found.append(case)
 
+        collect()
+        _DRAWN[key] = found
+    return _DRAWN[key]
+
+
+_DRAWN: dict[str, list[Case]] = {}
+
+
+def for_all(student: Student, strategy: st.SearchStrategy[Case], name: str,
+            inputs: Callable[[Case], tuple[Any, ...]], compare: Callable[[Any, Any], None],
+            describe: Callable[[Case], str]) -> None:
+    """Check `name` on every drawn case against the reference; the first failing case is named.
+
+    The student's answers for all cases come back in one round trip (`call_many`) where the
+    implementation offers it, otherwise one call per case. A failing case is run once more on
+    its own: passing then means the function is not deterministic (FLAKY_MESSAGE)."""
+    cases = drawn(strategy)
+    args = [inputs(case) for case in cases]
+    answers = _answers(student, name, args)
+    for case, case_args, answer in zip(cases, args, answers):
+        expected = reference().call(name, *case_args)
+        if _passes(compare, answer, expected):
+            continue
+        if _passes(compare, lambda: student.call(name, *case_args), expected):
+            raise CheckFailure(FLAKY_MESSAGE)
+        _with_case(describe(case), lambda: compare(answer(), expected))  # noqa: B023 - called at once
+
+
+def _answers(student: Student, name: str, args: list[tuple[Any, ...]]) -> list[Callable[[], Any]]:
+    """Per case, a function that returns the student's result or raises StudentError."""
+    batch = getattr(student, "call_many", None)
+    replies = None
+    if batch is not None:
+        try:
+            replies = batch(name, args)
+        except StudentError:
+            replies = None  # the process died or timed out: one call per case names the case
+    if replies is None or len(replies) != len(args):
+        return [(lambda a=a: student.call(name, *a)) for a in args]
+    return [(lambda r=r: _unwrap(r)) for r in replies]
+
+
+def _unwrap(reply: Any) -> Any:
+    if isinstance(reply, tuple) and len(reply) == 2 and reply[0] == "ok":
+        return reply[1]
+    raise StudentError(str(reply[1]) if isinstance(reply, tuple) and len(reply) == 2 else "malformed answer")
+
+
+def _passes(compare: Callable[[Any, Any], None], answer: Callable[[], Any], expected: Any) -> bool:
     try:
-        run()
-    except Flaky:
-        raise CheckFailure(FLAKY_MESSAGE) from None
+        compare(answer(), expected)
+    except (CheckFailure, StudentError):
+        return False
+    return True
 
 
 def _with_case(message: str, fn: Callable[[], Any]) -> Any:
@@ -109,27 +170,25 @@ def _with_case(message: str, fn: Callable[[], Any]) -> Any:
         raise type(err)(f"{err} ({message})") from None
 
 
+def _floats(rtol: float, atol: float) -> Callable[[Any, Any], None]:
+    return lambda got, expected: expect_float(got, expected, rtol=rtol, atol=atol)
+
+
+def _tensors(atol: float) -> Callable[[Any, Any], None]:
+    return lambda got, expected: expect_tensor(got, expected, rtol=FLOAT32_RTOL, atol=atol)
+
+
 @check("1", "binary_loss_if", "property: matches the reference for any N and probabilities", 1,
        "average -log(p) (label 1) or -log(1 - p) (label 0) over all N examples", visibility="hidden")
 def binary_property(student: Student) -> None:
-    def prop(case: Case) -> None:
-        y, p = binary_inputs(case)
-        expected = reference().call("binary_loss_if", y, p)
-        what = Case(case.seed, case.rows, 1, 1.0).describe("y, p = logreg_kit.checks.properties.binary_inputs(case)")
-        _with_case(what, lambda: expect_float(student.call("binary_loss_if", y, p), expected,
-                                              rtol=FLOAT64_RTOL, atol=FLOAT64_ATOL))
-
-    for_all(cases(), prop)
+    recipe = "y, p = logreg_kit.checks.properties.binary_inputs(case)"
+    for_all(student, cases(), "binary_loss_if", binary_inputs, _floats(FLOAT64_RTOL, FLOAT64_ATOL),
+            lambda case: Case(case.seed, case.rows, 1, 1.0).describe(recipe))
 
 
 def _categorical_property(student: Student, name: str) -> None:
-    def prop(case: Case) -> None:
-        y, p = case_inputs(case)
-        expected = reference().call(name, y, p)
-        _with_case(case.describe(NUMPY_RECIPE), lambda: expect_float(student.call(name, y, p), expected,
-                                                                     rtol=FLOAT64_RTOL, atol=FLOAT64_ATOL))
-
-    for_all(cases(), prop)
+    for_all(student, cases(), name, case_inputs, _floats(FLOAT64_RTOL, FLOAT64_ATOL),
+            lambda case: case.describe(NUMPY_RECIPE))
 
 
 @check("2a", "categorical_loss_if", "property: matches the reference for any N, K and probabilities", 1,
@@ -145,15 +204,9 @@ def categorical_property(student: Student) -> None:
 
 
 def _tensor_property(student: Student, name: str, atol: float, labels: bool = False) -> None:
-    def prop(case: Case) -> None:
-        x, y = torch_inputs(case)
-        args = (x, y) if labels else (x,)
-        expected = reference().call(name, *args)
-        recipe = TORCH_RECIPE + ("; y = torch.randint(0, classes, (rows,), generator=...manual_seed(seed))" if labels else "")
-        _with_case(case.describe(recipe), lambda: expect_tensor(student.call(name, *args), expected,
-                                                                rtol=FLOAT32_RTOL, atol=atol))
-
-    for_all(cases(), prop)
+    recipe = TORCH_RECIPE + ("; y = torch.randint(0, classes, (rows,), generator=...manual_seed(seed))" if labels else "")
+    for_all(student, cases(), name, torch_inputs if labels else (lambda case: torch_inputs(case)[:1]),
+            _tensors(atol), lambda case: case.describe(recipe))
 
 
 @check("3", "softmax", "property: matches the reference for any shape and scale", 1,
@@ -177,10 +230,5 @@ def nll_property(student: Student) -> None:
 @check("5d", "accuracy", "property: matches argmax accuracy for any N and K", 1,
        "argmax over the classes (dim=1), compare with y, mean, .item()", visibility="hidden")
 def accuracy_property(student: Student) -> None:
-    def prop(case: Case) -> None:
-        x, y = torch_inputs(case)
-        expected = reference().call("accuracy", x, y)
-        _with_case(case.describe(TORCH_RECIPE), lambda: expect_float(student.call("accuracy", x, y), expected,
-                                                                     rtol=0, atol=FLOAT32_ATOL))
-
-    for_all(cases(min_classes=2), prop)
+    for_all(student, cases(min_classes=2), "accuracy", torch_inputs, _floats(0, FLOAT32_ATOL),
+            lambda case: case.describe(TORCH_RECIPE))

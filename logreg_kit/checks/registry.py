@@ -28,6 +28,10 @@ class Student:
     def probe(self, probe: str, *args: Any) -> Any:
         return self.backend.run(self.exercises, probe, *args)
 
+    def call_many(self, name: str, cases: list[tuple[Any, ...]]) -> list[tuple[str, Any]]:
+        """name(*args) for each args in `cases` in one round trip: ("ok", result) or ("error", message) each."""
+        return self.backend.run(self.exercises, "call_many", name, cases)
+
     def function_node(self, qualname: str) -> ast.FunctionDef | ast.ClassDef | None:
         """The AST of a function or class from the submitted source (never executed here)."""
         source = self.backend.source(MODULE_OF[qualname.split(".")[0]])

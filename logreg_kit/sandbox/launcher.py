@@ -6,6 +6,7 @@ import importlib.util
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..backend import PROBE_TIMEOUT_S
+from ..exercises import PROBE_TIMEOUT_S
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
 SANDBOX_ROOT = "/submission"
@@ -49,8 +50,9 @@ def _python_dirs() -> list[Path]:
     found = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), Path(os.path.realpath(sys.executable)).parent.parent}
     found |= {Path(p) for p in sys.path if p and Path(p).is_dir()}
     keep = []
+    tmp = Path(tempfile.gettempdir()).resolve()
     for path in sorted({p.resolve() for p in found}):
-        if KIT_ROOT.is_relative_to(path) or path == Path("/"):
+        if KIT_ROOT.is_relative_to(path) or tmp.is_relative_to(path):  # "/" and a script's own /tmp included
             continue
         if not any(path.is_relative_to(k) for k in keep):
             keep.append(path)
@@ -122,20 +124,30 @@ class PidsCgroup:
             (self.path / "cgroup.procs").write_text("0")
 
     def remove(self) -> None:
+        """Kill whatever is still in the group (the sandbox's processes have their own session,
+        so killing the template's process group does not reach them), then remove it."""
         if self.path is not None:
-            for _ in range(50):
+            for _ in range(100):
                 try:
+                    for pid in (self.path / "cgroup.procs").read_text().split():
+                        os.kill(int(pid), signal.SIGKILL)
                     self.path.rmdir()
                     return
-                except OSError:
-                    time.sleep(0.05)
+                except (OSError, ValueError):
+                    time.sleep(0.02)
 
 
 class Sandbox:
     """One warm template process: workers for one submission at a time, forked in milliseconds."""
 
-    def __init__(self, limits: Limits = Limits(), use_bwrap: bool | None = None) -> None:
+    def __init__(self, limits: Limits = Limits(), use_bwrap: bool | None = None, wait: bool = True,
+                 threads: int = 0) -> None:
+        """Start the template; with wait=False return at once (it imports torch meanwhile) and
+        let the first use wait for it, so the caller can do its own start-up side by side.
+        `threads`: torch threads of the student's code (0: up to 4, as many as there are cores;
+        a batch running several sandboxes gives each its share of the cores)."""
         self.limits = limits
+        self.threads = threads
         self.use_bwrap = bwrap_path() is not None if use_bwrap is None else use_bwrap
         self.isolation = "bwrap sandbox" if self.use_bwrap else "plain subprocess, no bwrap: weaker isolation"
         self.slot = Path(tempfile.mkdtemp(prefix="logreg_kit_slot_"))
@@ -144,15 +156,19 @@ class Sandbox:
         self.cgroup = PidsCgroup(limits.processes)
         self.process: subprocess.Popen | None = None
         self.starts = 0
-        self._start()
+        self.pending = False
+        self._launch()
+        if wait:
+            self.ready()
 
     def _config(self) -> dict[str, Any]:
         cfg = {k: v for k, v in asdict(self.limits).items() if k in ("memory_bytes", "cpu_seconds", "output_bytes", "processes")}
         cfg["tmp"] = SANDBOX_TMP if self.use_bwrap else str(self.tmp)
         cfg["pid_namespace"] = self.use_bwrap
+        cfg["threads"] = self.threads
         return cfg
 
-    def _start(self) -> None:
+    def _launch(self) -> None:
         ours, theirs = socket.socketpair()
         args = _template_args(theirs.fileno(), self._config())
         cmd = bwrap_command(self.slot, self.limits) + args if self.use_bwrap else args
@@ -161,7 +177,15 @@ class Sandbox:
                                         preexec_fn=self.cgroup.join, start_new_session=True)
         theirs.close()
         self.control = ours
+        self.launcher_pid = os.getpid()
         self.starts += 1
+        self.pending = True
+
+    def ready(self) -> None:
+        """Wait until the template has imported torch and said so (at once if it already has)."""
+        if not self.pending:
+            return
+        self.pending = False
         try:
             line = self._readline(START_TIMEOUT_S)
         except (OSError, EOFError):
@@ -186,10 +210,15 @@ class Sandbox:
 
     def _stop(self) -> None:
         self.control.close()
-        if self.process is not None and self.process.poll() is None:
+        self.pending = False
+        if self.process is None:
+            return
+        # a forked batch worker may hold a template its parent launched: it cannot poll() it,
+        # but it can end its process group
+        if os.getpid() != self.launcher_pid or self.process.poll() is None:
             try:
                 os.killpg(self.process.pid, 9)
-            except ProcessLookupError:
+            except (ProcessLookupError, PermissionError):
                 pass
             self.process.wait()
 
@@ -198,10 +227,12 @@ class Sandbox:
         self._stop()
         if not self.use_bwrap:
             _clear(self.tmp)
-        self._start()
+        self._launch()
+        self.ready()
 
     def assign(self, folder: Path, owner: object) -> str:
         """Put `folder` where the template sees it (after ending any worker); its path in there."""
+        self.ready()
         self.reap()
         _clear(self.slot)
         copy_submission(folder, self.slot)
@@ -210,6 +241,7 @@ class Sandbox:
 
     def spawn(self, root: str) -> socket.socket:
         """A fresh worker for the submission at `root`; the socket to talk to it."""
+        self.ready()
         for attempt in range(2):
             try:
                 self.control.sendall(json.dumps({"op": "spawn", "root": root}).encode() + b"\n")
@@ -226,6 +258,7 @@ class Sandbox:
     def reap(self, ended: bool = False) -> str:
         """End the worker and everything it started; how it ended, in words (`ended`: the
         worker closed its connection, so wait for its exit status)."""
+        self.ready()
         try:
             self.control.sendall(json.dumps({"op": "reap", "ended": ended}).encode() + b"\n")
             return str(json.loads(self._readline(CONTROL_TIMEOUT_S))["status"])

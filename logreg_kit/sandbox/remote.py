@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..backend import StudentError
+from ..exercises import IMPORT_TIMEOUT_S
 from ..impl import ImplementationError
 from . import wire
 from .launcher import MAX_SOURCE_BYTES, Limits, Sandbox
@@ -18,7 +19,7 @@ from .launcher import MAX_SOURCE_BYTES, Limits, Sandbox
 PROBE_SUBJECT = {"fit_run": "fit", "predict_run": "predict", "sgd_trace": "SGD", "weights": "get_weights",
                  "logreg_forward": "LogReg", "logreg_structure": "LogReg", "logreg_meta": "LogReg",
                  "pipeline": "the training pipeline (LogReg, SGD, fit, predict)"}
-CALL_PROBES = ("call", "call_on", "gradient", "on_meta")
+CALL_PROBES = ("call", "call_many", "call_on", "gradient", "on_meta")
 
 
 def submission_folder(target: str | Path) -> Path:
@@ -68,14 +69,15 @@ class RemoteBackend:
     def _await_import(self) -> None:
         """The worker imports the submission first; a hang or crash there fails every check
         at once (each would fail the same way), instead of one timeout per check."""
+        limit = min(self.timeout, IMPORT_TIMEOUT_S)
         try:
-            reply = wire.recv(self.sock, 1 << 20, time.monotonic() + self.timeout)
+            reply = wire.recv(self.sock, 1 << 20, time.monotonic() + limit)
             if isinstance(reply, tuple) and reply and reply[0] == "loaded":
                 return
             why = "it sent something else than the expected greeting"
         except (socket.timeout, TimeoutError):
             self._drop()
-            why = f"importing your modules took more than {self.timeout:g} s (a loop or a long computation at import?)"
+            why = f"importing your modules took more than {limit:g} s (a loop or a long computation at import?)"
         except (EOFError, ConnectionError, wire.WireError):
             why = f"the process ended while importing your modules: {self._drop(ended=True)}"
         if self.sock is not None:

@@ -1,0 +1,101 @@
+"""The reference's answers kept on disk between batch runs, so a later run asks the reference nothing.
+
+Every grading run asks the reference the same questions (same probes, same seeded inputs), and
+the answers only change when the solutions, the probes, the data or the library versions do.
+A worker loads the answers recorded for its exact setting (the file name is a fingerprint of
+all of those) into its MemoBackend and adds what it learns. The files hold data only (JSON
+structure and arrays in one .npz, loaded without pickle), in the user's cache folder
+($XDG_CACHE_HOME/logreg-kit or ~/.cache/logreg-kit; LOGREG_KIT_CACHE overrides, "off" disables).
+
+Only used when student code runs under bubblewrap: without it, student code runs as this user
+and could write to the cache folder.
+"""
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..backend import MemoBackend
+from ..paths import ROOT, SOLUTIONS
+from ..recorded import RecordingError, _decode, _Encoder
+
+FORMAT = 1
+INDEX = "index"  # the JSON structure, stored as bytes beside the arrays (a0, a1, ...)
+FINGERPRINTED = ("logreg_kit/probes.py", "logreg_kit/data.py", "logreg_kit/backend.py")
+
+
+def cache_folder() -> Path | None:
+    """Where the answers live; None when disabled (LOGREG_KIT_CACHE=off)."""
+    chosen = os.environ.get("LOGREG_KIT_CACHE", "")
+    if chosen.lower() == "off":
+        return None
+    if chosen:
+        return Path(chosen)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "logreg-kit"
+
+
+def fingerprint(data: str) -> str:
+    """sha256 of everything the reference's answers depend on: the solutions' and the probes'
+    source, the data setting (and, for IDX folders, the files' names, sizes and times), and the
+    versions of torch and numpy."""
+    h = hashlib.sha256(f"{FORMAT} torch {torch.__version__} numpy {np.__version__} data {data}".encode())
+    for path in sorted(SOLUTIONS.glob("*.py")) + [ROOT / rel for rel in FINGERPRINTED]:
+        h.update(path.name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"-"))
+    folder = Path(data)
+    if data != "embedded" and folder.is_dir():
+        for path in sorted(folder.iterdir()):
+            stat = path.stat()
+            h.update(f"{path.name} {stat.st_size} {stat.st_mtime_ns}".encode())
+    return h.hexdigest()[:24]
+
+
+class ReferenceCache:
+    """Loads and saves one MemoBackend's answers for one setting."""
+
+    def __init__(self, memo: MemoBackend, data: str) -> None:
+        folder = cache_folder()
+        self.memo = memo
+        self.path = folder / f"reference-{fingerprint(data)}.npz" if folder else None
+        self.saved = 0
+
+    def load(self) -> int:
+        """Answers read from disk into the memo (0 when there is no usable file)."""
+        if self.path is None:
+            return 0
+        try:
+            with np.load(self.path, allow_pickle=False) as arrays:
+                index = json.loads(arrays[INDEX].tobytes())
+                if index.get("format") != FORMAT:
+                    return 0
+                answers = {k: _decode(v, arrays) for k, v in index["answers"].items()}
+        except (OSError, ValueError, KeyError, TypeError, EOFError):
+            return 0
+        self.memo.cache.update({k: v for k, v in answers.items() if k not in self.memo.cache})
+        self.saved = len(self.memo.cache)
+        return len(answers)
+
+    def save(self) -> bool:
+        """Write the memo when it holds answers the file lacks (atomically: a file renamed into place)."""
+        if self.path is None or len(self.memo.cache) <= self.saved:
+            return False
+        encode = _Encoder()
+        try:
+            answers = {k: encode(v) for k, v in self.memo.cache.items()}
+        except RecordingError:
+            return False
+        index = json.dumps({"format": FORMAT, "answers": answers}).encode()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".staging-", suffix=".npz", dir=self.path.parent)
+            with os.fdopen(fd, "wb") as out:
+                np.savez(out, **encode.arrays, **{INDEX: np.frombuffer(index, dtype=np.uint8)})
+            os.replace(tmp, self.path)
+        except OSError:
+            return False
+        self.saved = len(self.memo.cache)
+        return True
