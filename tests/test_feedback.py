@@ -133,3 +133,31 @@ def test_a_property_failure_prints_the_case_to_rebuild() -> None:
     from logreg_kit.checks.properties import binary_property
     with pytest.raises(CheckFailure, match=r"hypothesis case: seed=\d+, shape=\(\d+, 1\).*binary_inputs"):
         binary_property(WrongStudent())
+
+
+class BatchedStudent:
+    """Offers call_many (one round trip for all cases, as the sandboxed route does); `wrong` picks
+    which batched answers are off; a single call afterwards gives `replay`."""
+
+    def __init__(self, wrong: set[int], replay_right: bool) -> None:
+        self.wrong, self.replay_right, self.batches = wrong, replay_right, 0
+
+    def call_many(self, name, cases):
+        self.batches += 1
+        losses = __import__("solutions.losses", fromlist=["x"])
+        return [("ok", -1.0 if i in self.wrong else losses.binary_loss_if(*args)) for i, args in enumerate(cases)]
+
+    def call(self, name, y, p):
+        return __import__("solutions.losses", fromlist=["x"]).binary_loss_if(y, p) if self.replay_right else -1.0
+
+
+def test_a_batched_property_checks_every_case_in_one_round_trip() -> None:
+    from logreg_kit.checks.properties import FLAKY_MESSAGE, binary_property
+    right = BatchedStudent(set(), replay_right=True)
+    binary_property(right)
+    assert right.batches == 1
+    with pytest.raises(CheckFailure, match=r"hypothesis case: seed=\d+, shape=\(\d+, 1\).*binary_inputs"):
+        binary_property(BatchedStudent({3}, replay_right=False))  # wrong on a case, and again on replay
+    with pytest.raises(CheckFailure) as info:
+        binary_property(BatchedStudent({3}, replay_right=True))  # wrong in the batch, right on replay
+    assert str(info.value) == FLAKY_MESSAGE
