@@ -92,12 +92,15 @@ class Worker:
                                    args=(child, self.sandbox, options.data, threads, options.memo, inherited))
         self.process.start()
         child.close()
+        if self.sandbox.process is not None and self.sandbox.process.stderr is not None:
+            self.sandbox.process.stderr.close()  # the worker reads the template's start-up errors; an
+            self.sandbox.process.stderr = None  # open, unread copy here could fill and block the template
         self.ready = False
         self.job: Job | None = None
 
     def ends(self) -> list[Any]:
-        """What a later fork inherits from this worker and must close: the pipe, the template's sockets."""
-        return [self.conn, self.sandbox.control] + ([self.sandbox.process.stderr] if self.sandbox.process and self.sandbox.process.stderr else [])
+        """What a later fork inherits from this worker and must close: the pipe, the template's socket."""
+        return [self.conn, self.sandbox.control]
 
     def kill(self) -> None:
         self.process.kill()
