@@ -140,3 +140,23 @@ def test_fallback_without_bwrap_still_grades_and_says_so(tmp_path) -> None:
         assert "no bwrap: weaker isolation" in report.summary_lines()[0]
     finally:
         box.close()
+
+
+def test_groups_left_by_a_killed_grader_are_swept(tmp_path) -> None:
+    """A grader killed with -9 cannot remove its pids cgroup; the next one removes it (if empty)."""
+    from logreg_kit.sandbox.launcher import PidsCgroup
+
+    first = PidsCgroup(8)
+    if first.path is None:
+        pytest.skip("no pids cgroup can be created here (not root, or no delegated cgroup tree)")
+    dead_pid = 2**22 + 12345  # above pid_max's usual ceiling: no such process
+    stale = first.path.parent / f"logreg_kit_{dead_pid}_1"
+    stale.mkdir()
+    second = PidsCgroup(8)
+    try:
+        assert not stale.exists() and first.path.is_dir()  # the live grader's own group is kept
+    finally:
+        first.remove()
+        second.remove()
+        if stale.exists():
+            stale.rmdir()

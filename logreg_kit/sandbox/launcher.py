@@ -107,6 +107,7 @@ class PidsCgroup:
         for base in CGROUP_BASES:
             if not (base / "cgroup.procs").exists():
                 continue
+            _sweep(base)
             path = base / f"logreg_kit_{os.getpid()}_{id(self)}"
             try:
                 path.mkdir()
@@ -121,7 +122,10 @@ class PidsCgroup:
     def join(self) -> None:
         """Called in the child between fork and exec."""
         if self.path is not None:
-            (self.path / "cgroup.procs").write_text("0")
+            try:
+                (self.path / "cgroup.procs").write_text("0")
+            except OSError:  # the group was removed meanwhile: RLIMIT_NPROC still bounds the workers
+                pass
 
     def remove(self) -> None:
         """Kill whatever is still in the group (the sandbox's processes have their own session,
@@ -135,6 +139,18 @@ class PidsCgroup:
                     return
                 except (OSError, ValueError):
                     time.sleep(0.02)
+
+
+def _sweep(base: Path) -> None:
+    """Remove the empty groups of grading processes that are gone (killed with -9, say); a group
+    that still holds a process is kept (rmdir refuses)."""
+    for path in base.glob("logreg_kit_*_*"):
+        creator = path.name.split("_")[2]
+        if creator.isdigit() and not Path(f"/proc/{creator}").exists():
+            try:
+                path.rmdir()
+            except OSError:
+                pass
 
 
 class Sandbox:
