@@ -96,7 +96,7 @@ def same_question(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-class _Encoder:
+class Encoder:
     """Plain data -> JSON-able tree; tensors and arrays go to `arrays` under short names."""
 
     def __init__(self) -> None:
@@ -129,9 +129,9 @@ class _Encoder:
         return name
 
 
-def _decode(tree: Any, arrays: Any) -> Any:
+def decode(tree: Any, arrays: Any) -> Any:
     if isinstance(tree, list):
-        return [_decode(v, arrays) for v in tree]
+        return [decode(v, arrays) for v in tree]
     if not isinstance(tree, dict):
         return tree
     if "tensor" in tree:
@@ -142,8 +142,8 @@ def _decode(tree: Any, arrays: Any) -> Any:
     if "foreign" in tree:
         return Foreign(tree["foreign"])
     if "tuple" in tree:
-        return tuple(_decode(v, arrays) for v in tree["tuple"])
-    return {k: _decode(v, arrays) for k, v in tree["dict"].items()}
+        return tuple(decode(v, arrays) for v in tree["tuple"])
+    return {k: decode(v, arrays) for k, v in tree["dict"].items()}
 
 
 class RecordingBackend:
@@ -183,7 +183,7 @@ class RecordedBackend:
         if index.get("format") != FORMAT:
             raise RecordingError(f"{folder / INDEX}: unknown format {index.get('format')!r}")
         with np.load(folder / ARRAYS, allow_pickle=False) as arrays:
-            return cls({k: {"probe": v["probe"], "args": _decode(v["args"], arrays), "result": _decode(v["result"], arrays)}
+            return cls({k: {"probe": v["probe"], "args": decode(v["args"], arrays), "result": decode(v["result"], arrays)}
                         for k, v in index["answers"].items()})
 
     def run(self, exercises: tuple[str, ...], probe: str, *args: Any) -> Any:
@@ -205,7 +205,7 @@ class RecordedBackend:
 
 def save(answers: dict[str, Any], hidden: dict[str, float], folder: Path) -> None:
     """Write `reference.json` (structure, numbers) + `reference.npz` (arrays); no pickles, no code."""
-    encode = _Encoder()
+    encode = Encoder()
     entries = {k: {"probe": v["probe"], "args": encode(v["args"]), "result": encode(v["result"])}
                for k, v in sorted(answers.items())}
     index = {"format": FORMAT, "hidden": hidden, "answers": entries}

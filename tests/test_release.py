@@ -24,7 +24,7 @@ from logreg_kit.checks import CHECKS, SETTINGS
 from logreg_kit.feedback import REVEAL, CheckFailure, expect_float, expect_tensor
 from logreg_kit.harness import grade
 from logreg_kit.probes import Foreign
-from logreg_kit.recorded import RecordedBackend, RecordingError, _decode, _Encoder, key, save
+from logreg_kit.recorded import RecordedBackend, RecordingError, decode, Encoder, key, save
 
 from .conftest import ROOT
 from .test_grading import BREAKS
@@ -201,8 +201,8 @@ def test_bundle_expected_data_are_plain_values(bundle: Path) -> None:
 def test_recorded_values_round_trip_and_keys_are_exact() -> None:
     value = {"out": torch.randn(3, 2), "n": (1, 2.5, True, None), "y": torch.tensor([1, 2]),
              "mask": torch.tensor([True, False]), "a": np.arange(3.0), "f": Foreign("Widget"), "l": ["x"]}
-    encode = _Encoder()
-    back = _decode(json.loads(json.dumps(encode(value))), encode.arrays)
+    encode = Encoder()
+    back = decode(json.loads(json.dumps(encode(value))), encode.arrays)
     assert torch.equal(back["out"], value["out"]) and back["y"].dtype == torch.int64
     assert back["mask"].dtype == torch.bool and back["n"] == (1, 2.5, True, None)
     assert np.array_equal(back["a"], value["a"]) and repr(back["f"]) == "Widget" and back["l"] == ["x"]

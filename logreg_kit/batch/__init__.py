@@ -2,7 +2,7 @@
 
 - `intake`: submissions (folders, .zip files, .ipynb notebooks) -> student id + folder to grade.
 - `pool`: worker processes grading one submission at a time, with a per-submission time limit.
-- `worker`: one grading process (forked, warm) and its sandbox template.
+- `worker`: one grading process (forked, warm) and its sandbox template; `grading`: what it runs.
 - `memo`: the reference's probe results memoised per process; `refcache`: kept on disk between runs.
 - `outputs`: per-submission records, gradebook.csv, results.json, the pass-rate table.
 - `html`: the per-student feedback report (one offline HTML file).

@@ -21,7 +21,7 @@ import torch
 
 from ..backend import MemoBackend
 from ..paths import ROOT, SOLUTIONS
-from ..recorded import RecordingError, _decode, _Encoder
+from ..recorded import Encoder, RecordingError, decode
 
 FORMAT = 1
 INDEX = "index"  # the JSON structure, stored as bytes beside the arrays (a0, a1, ...)
@@ -72,7 +72,7 @@ class ReferenceCache:
                 index = json.loads(arrays[INDEX].tobytes())
                 if index.get("format") != FORMAT:
                     return 0
-                answers = {k: _decode(v, arrays) for k, v in index["answers"].items()}
+                answers = {k: decode(v, arrays) for k, v in index["answers"].items()}
         except (OSError, ValueError, KeyError, TypeError, EOFError):
             return 0
         self.memo.cache.update({k: v for k, v in answers.items() if k not in self.memo.cache})
@@ -83,7 +83,7 @@ class ReferenceCache:
         """Write the memo when it holds answers the file lacks (atomically: a file renamed into place)."""
         if self.path is None or len(self.memo.cache) <= self.saved:
             return False
-        encode = _Encoder()
+        encode = Encoder()
         try:
             answers = {k: encode(v) for k, v in self.memo.cache.items()}
         except RecordingError:

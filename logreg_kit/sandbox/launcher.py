@@ -248,8 +248,7 @@ class Sandbox:
 
     def assign(self, folder: Path, owner: object) -> str:
         """Put `folder` where the template sees it (after ending any worker); its path in there."""
-        self.ready()
-        self.reap()
+        self.reap()  # waits for the template first
         _clear(self.slot)
         copy_submission(folder, self.slot)
         self.owner = owner
