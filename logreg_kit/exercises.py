@@ -40,6 +40,9 @@ _LOSSES = (
     "torch.nn.CrossEntropyLoss",
 )
 _OPTIM = ("torch.optim.Optimizer", "torch.optim.SGD")
+# The functional update behind torch.optim.SGD.step: banned where the student's SGD steps (5b), not
+# in fit (5c), whose loop steps the kit's own torch.optim.SGD.
+_OPTIM_STEP = ("torch.optim.sgd.sgd", "torch.optim._functional.sgd")
 
 EXERCISES: tuple[Exercise, ...] = (
     Exercise("1", "binary cross-entropy with an if", "losses", ("binary_loss_if",)),
@@ -62,7 +65,7 @@ EXERCISES: tuple[Exercise, ...] = (
         _SOFTMAXES + ("torch.nn.Linear", "torch.nn.functional.linear"),
     ),
     Exercise("5a", "negative log-likelihood", "sgd", ("nll_loss",), _LOSSES),
-    Exercise("5b", "SGD optimiser", "sgd", ("SGD",), _OPTIM),
+    Exercise("5b", "SGD optimiser", "sgd", ("SGD",), _OPTIM + _OPTIM_STEP),
     Exercise("5c", "training loop", "sgd", ("fit",), _OPTIM),
     Exercise("5d", "predict and accuracy", "sgd", ("predict", "accuracy")),
     Exercise("5e", "the pipeline trains past the threshold", "sgd", ()),

@@ -11,6 +11,8 @@ from typing import Any, NoReturn
 import numpy as np
 import torch
 
+from .probes import Foreign
+
 # Named tolerances. float32 arithmetic in a different order differs by a few ulps.
 FLOAT32_RTOL = 1e-5
 FLOAT32_ATOL = 1e-6
@@ -44,6 +46,8 @@ def describe(value: Any) -> str:
         return f"Tensor {tuple(value.shape)} {str(value.dtype).replace('torch.', '')} on {value.device}"
     if isinstance(value, np.ndarray):
         return f"ndarray {value.shape} {value.dtype}"
+    if isinstance(value, Foreign):  # a value of a type that does not cross to the grader: its type name
+        return value.type_name
     return type(value).__name__
 
 
@@ -121,6 +125,12 @@ def expect_float(got: Any, expected: float, *, rtol: float, atol: float, case: s
             fail(f"expected {expected:.12g}, got {got:.12g} (|diff| {abs(got - expected):.3g}, "
                  f"rtol={rtol:g}, atol={atol:g}){_case(case)}")
         fail(f"got {got:.12g}, outside the tolerance (rtol={rtol:g}, atol={atol:g}){_case(case)}")
+
+
+def expect_on_meta(got: Any, shape: tuple[int, ...], what: str) -> None:
+    """Fail unless `got` is a tensor of `shape` on the `meta` device (code that runs on any device)."""
+    ok = isinstance(got, torch.Tensor) and got.device.type == "meta" and tuple(got.shape) == shape
+    expect(ok, f"{what} gave {describe(got)}, expected Tensor {shape} on meta")
 
 
 def expect(condition: bool, message: str) -> None:

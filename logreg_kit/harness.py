@@ -9,7 +9,7 @@ import torch
 from . import scratch
 from .backend import Backend, StudentError, UnavailableBackend
 from .checks import CHECKS, Check, Student
-from .exercises import BY_ID, EXERCISES, label
+from .exercises import BY_ID, EXERCISES, MODULES, label
 from .feedback import REVEAL, CheckFailure
 from .paths import write_json_atomic  # noqa: F401 - re-exported (pytest plugin, Gradescope)
 
@@ -54,6 +54,11 @@ def static_violations(check: Check, backend: Backend) -> str:
     return "; ".join(dict.fromkeys(found))
 
 
+def tampering(backend: Backend) -> str:
+    """A submission whose modules import the grader's own package gets no check graded."""
+    return next(filter(None, (scratch.tampering(backend.source(m), m) for m in ("__init__",) + MODULES)), "")
+
+
 def run_check(check: Check, backend: Backend) -> Outcome:
     """Run one check; a failure in the student's code never escapes as an exception."""
     start = time.perf_counter()
@@ -62,7 +67,7 @@ def run_check(check: Check, backend: Backend) -> Outcome:
         return Outcome(check, "skipped", reason, 0.0)
     if isinstance(backend, UnavailableBackend):
         return Outcome(check, "failed", failure_message(check, backend.why), 0.0)
-    broken = static_violations(check, backend)
+    broken = tampering(backend) or static_violations(check, backend)
     if broken:
         return Outcome(check, "failed", failure_message(check, broken), time.perf_counter() - start)
     token = REVEAL.set(check.visibility == "public")  # hidden checks never print expected values

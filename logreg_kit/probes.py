@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import tripwire
 from .impl import ImplementationError
 
 PROBES: dict[str, Callable[..., Any]] = {}
@@ -80,23 +81,25 @@ def _loader(x: torch.Tensor, y: torch.Tensor, batch: int, seed: int) -> torch.ut
     return torch.utils.data.DataLoader(data, batch_size=batch, shuffle=True, generator=generator)
 
 
-class CountingLoader:
-    """A loader that counts how often it is iterated: fit must iterate it once per epoch,
-    so that a shuffling loader gives every epoch a fresh order."""
+class OrderedLoader:
+    """A shuffling loader whose orders the grader chooses: pass k over it (each `iter()`) yields the
+    minibatches of `orders[k]` (cycling), however the loop walks it (`for`, `iter`/`next`, stopping
+    at `len()` or running into StopIteration). The passes are counted for messages only."""
 
-    def __init__(self, inner: torch.utils.data.DataLoader) -> None:
-        self.inner = inner
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch: int, orders: list[torch.Tensor]) -> None:
+        self.dataset = torch.utils.data.TensorDataset(x, y)
+        self.batch_size = batch
+        self.orders = orders
         self.passes = 0
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        order = self.orders[self.passes % len(self.orders)]
         self.passes += 1
-        return iter(self.inner)
+        x, y = self.dataset.tensors
+        return iter([(x[idx], y[idx]) for idx in order.split(self.batch_size)])
 
     def __len__(self) -> int:
-        return len(self.inner)
-
-    def __getattr__(self, name: str) -> Any:  # dataset, batch_size, ... of the wrapped loader
-        return getattr(self.inner, name)
+        return -(-len(self.dataset) // self.batch_size)
 
 
 def _parameters(model: nn.Module, names: tuple[str, ...]) -> list[torch.Tensor]:
@@ -149,31 +152,40 @@ def gradient(impl: Any, name: str, x: torch.Tensor, weights: torch.Tensor, extra
 
 
 @probe
-def on_meta(impl: Any, name: str, shape: tuple[int, ...]) -> dict[str, Any]:
-    """Run impl.name on a `meta` tensor: code hard-wired to one device fails here."""
-    out = impl.get(name)(torch.empty(shape, device="meta"))
-    return {"device": str(getattr(out, "device", type(out).__name__)), "shape": tuple(getattr(out, "shape", ()))}
+def on_meta(impl: Any, name: str, shape: tuple[int, ...]) -> Any:
+    """impl.name on a `meta` tensor (code hard-wired to one device fails here); the result as it is."""
+    return impl.get(name)(torch.empty(shape, device="meta"))
+
+
+WEIGHT_STEP = 0.5  # the trusted step the weights probe takes on a registered parameter
 
 
 @probe
 def weights(impl: Any, seed: int, dims: tuple[int, ...]) -> dict[str, Any]:
+    """get_weights(*dims) after torch.manual_seed(seed), then set as an attribute of an nn.Module, which
+    registers it only if it is an nn.Parameter; every registered trainable parameter then takes one
+    step p -= WEIGHT_STEP * d(sum p)/dp. The grader reads the facts from the values."""
     torch.manual_seed(seed)
     w = impl.get("get_weights")(*dims)
-    return {
-        "is_parameter": isinstance(w, nn.Parameter),
-        "requires_grad": bool(getattr(w, "requires_grad", False)),
-        "value": w,
-    }
+    value = w.detach().clone() if isinstance(w, torch.Tensor) else w
+    holder = nn.Module()
+    holder.w = w
+    for p in holder.parameters():
+        if p.requires_grad:
+            p.sum().backward()
+            with torch.no_grad():
+                p -= WEIGHT_STEP * p.grad
+    return {"value": value, "registered": [n for n, _ in holder.named_parameters()], "stepped": holder.w}
 
 
 @probe
-def logreg_structure(impl: Any, seed: int) -> dict[str, Any]:
+def logreg_structure(impl: Any, seed: int) -> dict[str, torch.Tensor]:
+    """The parameters a fresh LogReg() registers, by name."""
     torch.manual_seed(seed)
     model = impl.get("LogReg")()
     if not isinstance(model, nn.Module):
-        return {"is_module": False, "params": {}}
-    params = {n: (tuple(p.shape), str(p.dtype)) for n, p in model.named_parameters()}
-    return {"is_module": True, "params": params, "values": dict(model.named_parameters())}
+        raise ImplementationError(f"LogReg() returned {type(model).__name__}, not an nn.Module")
+    return dict(model.named_parameters())
 
 
 def _student_model(impl: Any, w: torch.Tensor, b: torch.Tensor, device: str) -> nn.Module:
@@ -211,52 +223,65 @@ def _gradient_of(param: torch.Tensor, name: str) -> torch.Tensor:
 
 
 @probe
-def logreg_meta(impl: Any) -> dict[str, Any]:
+def logreg_meta(impl: Any) -> Any:
+    """The output of a LogReg built and run under torch.device('meta'), as it is."""
     with impl.substituted(log_softmax=trusted_log_softmax), torch.device("meta"):
         model = impl.get("LogReg")()
-        out = model(torch.empty(3, 784))
-    return {"device": str(out.device), "shape": tuple(out.shape)}
+        return model(torch.empty(3, 784))
 
 
-def _cleared(p: torch.Tensor) -> bool:
-    return p.grad is None or p.grad.device.type == "meta" or not bool(p.grad.any())
+def _to_host(t: torch.Tensor | None, device: str) -> torch.Tensor | None:
+    return None if t is None else t.detach().to("meta" if device == "meta" else "cpu").clone()
 
 
 @probe
-def sgd_trace(impl: Any, init: list[torch.Tensor], grads: list[list[torch.Tensor]], lr: float, device: str = "cpu") -> dict[str, Any]:
-    """Run the student's SGD over given gradients; record values after each step and after zero_grad."""
+def sgd_trace(impl: Any, init: list[torch.Tensor], grads: list[list[torch.Tensor]], lr: float, device: str = "cpu",
+              accumulate: bool = False) -> dict[str, Any]:
+    """Run the student's SGD over given gradients: per step, the parameters after step() and their
+    gradients after zero_grad(). `accumulate` adds each gradient to what p.grad holds, as backward()
+    does, so a zero_grad that clears nothing shows in the next step's values."""
     params = [p.to(device).clone().requires_grad_(True) for p in init]
     opt = impl.get("SGD")((p for p in params), lr)
-    values, cleared = [], []
+    values, left = [], []
     for step in grads:
         for p, g in zip(params, step):
-            p.grad = g.to(device).clone()
+            g = g.to(device).clone()
+            p.grad = g if not accumulate or p.grad is None else p.grad + g
         opt.step()
-        values.append([p.detach().to("cpu" if device != "meta" else "meta").clone() for p in params])
+        values.append([_to_host(p, device) for p in params])
         opt.zero_grad()
-        cleared.append(all(_cleared(p) for p in params))
-    return {"values": values, "cleared": cleared, "device": str(params[0].device)}
+        left.append([_to_host(p.grad, device) for p in params])
+    return {"values": values, "grads_after_zero_grad": left}
 
 
 @probe
-def fit_run(impl: Any, w: torch.Tensor, b: torch.Tensor, x: torch.Tensor, y: torch.Tensor, cfg: dict[str, Any]) -> dict[str, Any]:
-    """The student's fit on a trusted model, optimiser, loss and seeded loader."""
+def fit_run(impl: Any, w: torch.Tensor, b: torch.Tensor, x: torch.Tensor, y: torch.Tensor, cfg: dict[str, Any],
+            orders: list[torch.Tensor]) -> dict[str, Any]:
+    """The student's fit on a trusted model, optimiser and loss, over an OrderedLoader of `orders`."""
     model = TrustedLogReg(w, b)
-    opt = torch.optim.SGD(model.parameters(), lr=cfg["lr"])
-    loader = CountingLoader(_loader(x, y, cfg["batch"], cfg["seed"]))
+    with tripwire.trusted():
+        opt = torch.optim.SGD(model.parameters(), lr=cfg["lr"])
+    loader = OrderedLoader(x, y, cfg["batch"], orders)
     losses = impl.get("fit")(model, loader, trusted_nll, opt, cfg["epochs"])
     return {"losses": losses, "w": model.l1_w, "b": model.l1_b, "passes": loader.passes}
 
 
+TRAIN_MARK = 100.0  # added to MarkedLogReg's outputs while it is in training mode
+
+
+class MarkedLogReg(TrustedLogReg):
+    """TrustedLogReg whose outputs show the mode it ran in: + TRAIN_MARK in training mode."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = super().forward(x)
+        return out + TRAIN_MARK if self.training else out
+
+
 @probe
 def predict_run(impl: Any, w: torch.Tensor, b: torch.Tensor, x: torch.Tensor) -> dict[str, Any]:
-    model = TrustedLogReg(w, b).train()
-    out = impl.get("predict")(model, x)
-    return {
-        "out": out,
-        "grad_fn": getattr(out, "grad_fn", None) is not None,
-        "training": model.training,
-    }
+    """predict on a MarkedLogReg left in training mode: its output, and whether it carries a graph."""
+    out = impl.get("predict")(MarkedLogReg(w, b).train(), x)
+    return {"out": out, "tracked": bool(getattr(out, "requires_grad", False))}
 
 
 @probe

@@ -1,27 +1,62 @@
 """The from-scratch rule at run time: a replaced library function raises inside the exercise.
 
-`install()` wraps each library function that an exercise replaces (`F.softmax`,
-`torch.optim.SGD`, `nn.Linear`, ...) once, before any student code is imported, so
-aliases (`from torch.nn import functional as G`) and `getattr` tricks reach the wrapper
-too. A wrapper raises only while `forbid()` is active and some frame of the call stack
-belongs to the student's code; the grader's own calls pass through.
+While `forbid(names)` is active (a probe running the student's code), every way of reaching a
+replaced library function raises FromScratchViolation, unless the kit itself asked for it inside
+`trusted()` (the fit probe builds a torch.optim.SGD for the student's loop). Three layers, so that
+no spelling gets through:
+
+- the public names (`F.softmax`, `torch.optim.SGD`, `nn.Linear`, ...) are wrapped once by
+  `install()`, before any student code is imported, so aliases, `functools.partial` and `getattr`
+  tricks reach the wrapper and its message names what was called;
+- a torch function mode sees every call of a torch function by identity, so the originals behind
+  private spellings (`torch._C.TensorBase.softmax`, `torch._C._nn.linear`,
+  `torch._C._VariableFunctions.log_softmax`, `torch.ops.aten.linear`) raise as well;
+- a torch dispatch mode sees the kernels themselves (`aten._softmax`, `aten._log_softmax`,
+  `aten.nll_loss_forward`): whatever Python spelling reached them, they raise.
+
+No layer asks which file the calling code came from, so code compiled with a foreign filename
+(`exec(compile(src, "/usr/lib/python3/x.py", "exec"))`) is caught like any other.
 """
 import functools
 import importlib
-import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
+
+from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from .exercises import EXERCISES
 
 _banned: frozenset[str] = frozenset()
-_owns: Callable[[str], bool] = lambda filename: False  # noqa: E731
+_trusted = 0
+_originals: dict[int, str] = {}  # id of each replaced function's original object -> its public name
 _installed = False
+
+# Kernels (aten op names, overload stripped) behind the replaced library functions.
+KERNELS: dict[str, str] = {
+    "_softmax": "torch.softmax",
+    "softmax": "torch.softmax",
+    "_log_softmax": "torch.log_softmax",
+    "log_softmax": "torch.log_softmax",
+    "_softmax_backward_data": "torch.softmax",
+    "_log_softmax_backward_data": "torch.log_softmax",
+    "linear": "torch.nn.functional.linear",
+    "nll_loss": "torch.nn.functional.nll_loss",
+    "nll_loss_forward": "torch.nn.functional.nll_loss",
+    "nll_loss2d_forward": "torch.nn.functional.nll_loss",
+    "nll_loss_nd": "torch.nn.functional.nll_loss",
+    "cross_entropy_loss": "torch.nn.functional.cross_entropy",
+}
 
 
 class FromScratchViolation(Exception):
     """Student code called a library function that its exercise replaces."""
+
+
+def _violation(dotted: str, via: str = "") -> FromScratchViolation:
+    how = f" (through {via})" if via and via != dotted else ""
+    return FromScratchViolation(f"your code calls {dotted}{how}, which this exercise asks you to write yourself")
 
 
 def _resolve(dotted: str) -> tuple[Any, str]:
@@ -38,30 +73,49 @@ def _resolve(dotted: str) -> tuple[Any, str]:
     raise ImportError(dotted)
 
 
-def _student_on_stack() -> bool:
-    frame = sys._getframe(2)
-    while frame is not None:
-        if _owns(frame.f_code.co_filename):
-            return True
-        frame = frame.f_back
-    return False
+def _forbidden(dotted: str) -> bool:
+    return dotted in _banned and not _trusted
 
 
 def _guard(dotted: str, original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        if dotted in _banned and _student_on_stack():
-            raise FromScratchViolation(
-                f"your code calls {dotted}, which this exercise asks you to write yourself"
-            )
+        if _forbidden(dotted):
+            raise _violation(dotted)
         return original(*args, **kwargs)
 
     guarded.__logreg_kit_guard__ = True  # type: ignore[attr-defined]
     return guarded
 
 
+def _kernel_name(func: Any) -> str:
+    """`aten._softmax.default` -> `_softmax`; "" for anything that is not an aten op."""
+    name = getattr(func, "__name__", "")
+    return name.split(".")[0] if str(getattr(func, "__module__", "")).startswith("torch._ops.aten") else ""
+
+
+class _FunctionRule(TorchFunctionMode):
+    """Every torch function call: the originals of replaced functions, and aten ops by name."""
+
+    def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> Any:
+        dotted = _originals.get(id(func)) or KERNELS.get(_kernel_name(func), "")
+        if dotted and _forbidden(dotted):
+            raise _violation(dotted, getattr(func, "__qualname__", "") or str(func))
+        return func(*args, **(kwargs or {}))
+
+
+class _KernelRule(TorchDispatchMode):
+    """Every kernel that runs: softmax, log_softmax and nll_loss whatever reached them."""
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> Any:
+        dotted = KERNELS.get(_kernel_name(func), "")
+        if dotted and _forbidden(dotted):
+            raise _violation(dotted, f"the kernel aten.{_kernel_name(func)}")
+        return func(*args, **(kwargs or {}))
+
+
 def install() -> None:
-    """Wrap every replaced library function once (classes: their __init__)."""
+    """Wrap every replaced library function once (classes: their __init__); remember the originals."""
     global _installed
     if _installed:
         return
@@ -71,17 +125,31 @@ def install() -> None:
         if isinstance(target, type):
             owner, attr, target = target, "__init__", target.__init__
         if not getattr(target, "__logreg_kit_guard__", False):
+            _originals[id(target)] = dotted
             setattr(owner, attr, _guard(dotted, target))
     _installed = True
 
 
 @contextmanager
-def forbid(names: frozenset[str], owns: Callable[[str], bool]) -> Iterator[None]:
-    """While active, calls of `names` from code for which `owns(filename)` is true raise."""
-    global _banned, _owns
-    saved = _banned, _owns
-    _banned, _owns = names, owns
+def forbid(names: frozenset[str]) -> Iterator[None]:
+    """While active, every call of `names` (outside `trusted()`) raises FromScratchViolation."""
+    global _banned
+    saved = _banned
+    _banned = names
+    modes = (_FunctionRule(), _KernelRule()) if names else (nullcontext(), nullcontext())
+    try:
+        with modes[0], modes[1]:
+            yield
+    finally:
+        _banned = saved
+
+
+@contextmanager
+def trusted() -> Iterator[None]:
+    """The kit's own use of a replaced function while a probe runs (never the student's)."""
+    global _trusted
+    _trusted += 1
     try:
         yield
     finally:
-        _banned, _owns = saved
+        _trusted -= 1

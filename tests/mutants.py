@@ -113,7 +113,7 @@ GET_WEIGHTS = "return nn.Parameter(torch.randn(dims) / dims[0])"
 
 mutant("get_weights: not wrapped in nn.Parameter",
        {"logreg": [(GET_WEIGHTS, "return (torch.randn(dims) / dims[0]).requires_grad_()")]},
-       {"4", "5e"}, "not nn.Parameter")
+       {"4", "5e"}, "is not an nn.Parameter")
 mutant("get_weights: float64 weights",
        {"logreg": [(GET_WEIGHTS, "return nn.Parameter(torch.randn(dims, dtype=torch.float64) / dims[0])")]},
        {"4", "5e"}, "float64")

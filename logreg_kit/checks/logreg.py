@@ -1,7 +1,8 @@
 """Checks for exercise 4: get_weights and the LogReg module."""
 import torch
 
-from ..feedback import DEVICE_ATOL, DEVICE_RTOL, FLOAT32_ATOL, FLOAT32_RTOL, expect, expect_tensor
+from ..feedback import DEVICE_ATOL, DEVICE_RTOL, FLOAT32_ATOL, FLOAT32_RTOL, describe, expect, expect_on_meta, expect_tensor
+from ..probes import WEIGHT_STEP
 from .registry import Student, check, random_tensor, reference
 
 N_PARAMS = 28 * 28 * 10 + 10  # 7,850
@@ -24,10 +25,16 @@ def model_case(seed: int, n: int = 8) -> tuple[torch.Tensor, ...]:
 def weights_are_parameters(student: Student) -> None:
     for dims in ((784, 10), (10,), (3, 4, 5)):
         got = student.probe("weights", 0, dims)
-        expect(got["is_parameter"], f"get_weights{dims} returned {type(got['value']).__name__}, not nn.Parameter")
-        expect(got["requires_grad"], f"get_weights{dims} does not require grad")
-        expect(isinstance(got["value"], torch.Tensor) and tuple(got["value"].shape) == dims,
-               f"get_weights{dims} has shape {tuple(getattr(got['value'], 'shape', ()))}, expected {dims}")
+        value, stepped = got["value"], got["stepped"]
+        expect(isinstance(value, torch.Tensor) and tuple(value.shape) == dims,
+               f"get_weights{dims} returned {describe(value)}, expected a tensor of shape {dims}")
+        expect(got["registered"] == ["w"],
+               f"get_weights{dims} returned a {describe(value)} that nn.Module does not register as a parameter: "
+               "it is not an nn.Parameter")
+        expect(isinstance(stepped, torch.Tensor) and not torch.equal(stepped, value),
+               f"get_weights{dims} returned a parameter that does not require grad: an optimiser step left it unchanged")
+        expect_tensor(stepped, value - WEIGHT_STEP, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL,
+                      case=f"get_weights{dims} after one step of {WEIGHT_STEP} on d(sum w)/dw")
 
 
 @check("4", "get_weights", "draws randn(dims) / dims[0] from torch's generator", 1,
@@ -43,10 +50,11 @@ def weights_values(student: Student) -> None:
        "in __init__: self.l1_w = get_weights(784, 10); self.l1_b = get_weights(10); call super().__init__() first")
 def logreg_parameters(student: Student) -> None:
     got = student.probe("logreg_structure", 0)
-    expect(got["is_module"], "LogReg() is not an nn.Module")
-    params = {name: (tuple(shape), dtype) for name, (shape, dtype) in got["params"].items()}
+    expect(isinstance(got, dict) and all(isinstance(p, torch.Tensor) for p in got.values()),
+           f"LogReg's named_parameters gave {describe(got)}, expected tensors by name")
+    params = {name: (tuple(p.shape), str(p.dtype)) for name, p in got.items()}
     expect(params == EXPECTED_PARAMS, f"registered parameters: expected {EXPECTED_PARAMS}, got {params or 'none'}")
-    total = sum(torch.Size(shape).numel() for shape, _ in params.values())
+    total = sum(p.numel() for p in got.values())
     expect(total == N_PARAMS, f"expected {N_PARAMS} parameters in all, got {total}")
 
 
@@ -100,9 +108,7 @@ def logreg_gradients(student: Student) -> None:
 @check("4", "LogReg", "runs on any device (checked on `meta`)", 1,
        "create parameters with get_weights only and keep the input where it is (no .cpu(), no device='cpu')")
 def logreg_any_device(student: Student) -> None:
-    got = student.probe("logreg_meta")
-    expect(got == {"device": "meta", "shape": (3, 10)},
-           f"LogReg built under torch.device('meta') gave {got['shape']} on {got['device']}, expected (3, 10) on meta")
+    expect_on_meta(student.probe("logreg_meta"), (3, 10), "LogReg built and run under torch.device('meta')")
 
 
 @check("4", "LogReg", "same forward and gradients on CUDA as on the CPU", 1,

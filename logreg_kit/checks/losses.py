@@ -34,7 +34,8 @@ def _close(student: Student, name: str, y: np.ndarray, p: np.ndarray, case: str)
 def _has_if(student: Student, name: str) -> None:
     node = student.function_node(name)
     expect(node is not None, f"could not find `def {name}` in losses.py")
-    branches = [n for n in ast.walk(node) if isinstance(n, (ast.If, ast.IfExp))]
+    branches = [n for n in ast.walk(node) if isinstance(n, (ast.If, ast.IfExp, ast.match_case))
+                or (isinstance(n, ast.comprehension) and n.ifs)]
     expect(bool(branches), f"{name} has no `if`: this exercise asks you to branch on the label")
     calls = {n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
     expect("binary_loss" not in calls, f"{name} calls binary_loss: write the loss yourself")

@@ -10,10 +10,14 @@ from ..feedback import (
     FLOAT32_RTOL,
     TRAINING_ATOL,
     TRAINING_RTOL,
+    describe,
     expect,
     expect_float,
+    expect_on_meta,
     expect_tensor,
+    fail,
 )
+from ..probes import TRAIN_MARK
 from .logreg import model_case
 from .registry import Student, check, grader_data, random_tensor, reference
 
@@ -84,17 +88,23 @@ def sgd_matches_torch(student: Student) -> None:
        "for each parameter set p.grad = None (or p.grad.zero_())")
 def sgd_zero_grad(student: Student) -> None:
     init, grads = sgd_case(1)
-    cleared = student.probe("sgd_trace", init, grads, 0.1)["cleared"]
-    expect(all(cleared), f"gradients left after zero_grad at steps {[k + 1 for k, c in enumerate(cleared) if not c]}")
+    got = student.probe("sgd_trace", init, grads, 0.1, "cpu", True)
+    left = [k + 1 for k, step in enumerate(got["grads_after_zero_grad"])
+            if not all(g is None or (isinstance(g, torch.Tensor) and not bool(g.any())) for g in step)]
+    expect(not left, f"gradients left after zero_grad at steps {left}")
+    for k, (got_step, want_step) in enumerate(zip(got["values"], plain_sgd_values(init, grads, 0.1)), start=1):
+        for name, g, e in zip(("weights", "bias"), got_step, want_step):
+            expect_tensor(g, e, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL,
+                          case=f"{name} after step {k}, gradients added up by backward as in a training loop")
 
 
 @check("5b", "SGD", "runs on any device (checked on `meta`)", 1,
        "update the parameters in place with their own gradients; create no tensors on a fixed device")
 def sgd_any_device(student: Student) -> None:
     init, grads = sgd_case(2)
-    got = student.probe("sgd_trace", init, grads[:1], 0.1, "meta")
-    devices = {str(v.device) for v in got["values"][0]} if got["values"] else set()
-    expect(got["device"] == "meta" and devices == {"meta"}, f"parameters ended on {devices or got['device']}, expected meta")
+    values = student.probe("sgd_trace", init, grads[:1], 0.1, "meta")["values"]
+    for name, value, want in zip(("weights", "bias"), values[0], init):
+        expect_on_meta(value, tuple(want.shape), f"SGD.step on {name} on the meta device")
 
 
 @check("5b", "SGD", "same steps on CUDA as on the CPU", 1, "do not move tensors to a fixed device", needs="cuda")
@@ -107,33 +117,48 @@ def sgd_cuda(student: Student) -> None:
             expect_tensor(b, a, rtol=DEVICE_RTOL, atol=DEVICE_ATOL, case=f"step {k}, CUDA vs CPU")
 
 
-def _fit_inputs() -> tuple[torch.Tensor, ...]:
+def _fit_inputs(n: int = FIT_EXAMPLES) -> tuple[torch.Tensor, ...]:
     data = grader_data()
     w, b, _, _ = model_case(60)
-    return w, b, data.x_train[:FIT_EXAMPLES], data.y_train[:FIT_EXAMPLES]
+    return w, b, data.x_train[:n], data.y_train[:n]
+
+
+def batch_orders(seed: int, n: int, passes: int) -> list[torch.Tensor]:
+    """One shuffled order of the n examples per pass over the loader (the grader's choice, seeded)."""
+    generator = torch.Generator().manual_seed(seed)
+    return [torch.randperm(n, generator=generator) for _ in range(passes)]
+
+
+def _fit(who: Student, inputs: tuple[torch.Tensor, ...], cfg: dict[str, int | float], orders: list[torch.Tensor]) -> dict:
+    return who.probe("fit_run", *inputs, cfg, orders)
+
+
+def _orders(cfg: dict[str, int | float], n: int) -> list[torch.Tensor]:
+    return batch_orders(int(cfg["seed"]), n, 2 * int(cfg["epochs"]))
+
+
+def _expect_float_list(losses: object, n_batches: int) -> None:
+    expect(isinstance(losses, list), f"fit returned {describe(losses)}, expected a list")
+    expect(len(losses) == n_batches, f"fit returned {len(losses)} losses, expected {n_batches} (epochs x minibatches)")
+    bad = [describe(v) for v in losses if not isinstance(v, float)]
+    expect(not bad, f"losses must be Python floats, got {sorted(set(bad))} (use loss.item())")
 
 
 @check("5c", "fit", "returns one Python float per minibatch", 1,
        "append loss.item() for every minibatch of every epoch, and return the list")
 def fit_returns_losses(student: Student) -> None:
-    losses = student.probe("fit_run", *_fit_inputs(), FIT_CASE)["losses"]
-    n_batches = FIT_CASE["epochs"] * math.ceil(FIT_EXAMPLES / FIT_CASE["batch"])
-    expect(isinstance(losses, list), f"fit returned {type(losses).__name__}, expected a list")
-    expect(len(losses) == n_batches, f"fit returned {len(losses)} losses, expected {n_batches} (epochs x minibatches)")
-    bad = [type(v).__name__ for v in losses if not isinstance(v, float)]
-    expect(not bad, f"losses must be Python floats, got {sorted(set(bad))} (use loss.item())")
+    losses = _fit(student, _fit_inputs(), FIT_CASE, _orders(FIT_CASE, FIT_EXAMPLES))["losses"]
+    _expect_float_list(losses, FIT_CASE["epochs"] * math.ceil(FIT_EXAMPLES / FIT_CASE["batch"]))
 
 
 @check("5c", "fit", "trains like the reference: same losses and weights", 2,
        "per minibatch: loss = loss_fn(model(xb), yb); loss.backward(); opt.step(); opt.zero_grad()", visibility="hidden")
 def fit_matches(student: Student) -> None:
-    inputs = _fit_inputs()
-    expected = reference().probe("fit_run", *inputs, FIT_CASE)
-    got = student.probe("fit_run", *inputs, FIT_CASE)
-    losses = got["losses"]
-    expect(isinstance(losses, list) and all(isinstance(v, (int, float)) for v in losses),
-           "fit must return a list of Python floats")
-    expect_tensor(torch.tensor(losses, dtype=torch.float64), torch.tensor(expected["losses"], dtype=torch.float64),
+    inputs, orders = _fit_inputs(), _orders(FIT_CASE, FIT_EXAMPLES)
+    expected = _fit(reference(), inputs, FIT_CASE, orders)
+    got = _fit(student, inputs, FIT_CASE, orders)
+    _expect_float_list(got["losses"], len(expected["losses"]))
+    expect_tensor(torch.tensor(got["losses"], dtype=torch.float64), torch.tensor(expected["losses"], dtype=torch.float64),
                   rtol=TRAINING_RTOL, atol=TRAINING_ATOL, case="loss of every minibatch")
     expect_tensor(got["w"], expected["w"], rtol=TRAINING_RTOL, atol=TRAINING_ATOL, case="l1_w after training")
 
@@ -141,12 +166,25 @@ def fit_matches(student: Student) -> None:
 @check("5c", "fit", "iterates train_dl afresh every epoch (so a shuffling loader reshuffles)", 1,
        "write `for xb, yb in train_dl:` inside the epoch loop; do not copy the batches into a list or build a new loader")
 def fit_reshuffles(student: Student) -> None:
-    w, b, x, y = _fit_inputs()
-    got = student.probe("fit_run", w, b, x[:SHUFFLE_EXAMPLES], y[:SHUFFLE_EXAMPLES], SHUFFLE_CASE)
-    epochs = SHUFFLE_CASE["epochs"]
-    expect(got["passes"] == epochs,
-           f"fit iterated train_dl {got['passes']} time(s) in {epochs} epochs, expected {epochs}: "
-           "without a fresh pass per epoch the loader cannot shuffle, and every epoch sees the same order")
+    inputs, epochs = _fit_inputs(SHUFFLE_EXAMPLES), SHUFFLE_CASE["epochs"]
+    fresh = _orders(SHUFFLE_CASE, SHUFFLE_EXAMPLES)
+    got = _fit(student, inputs, SHUFFLE_CASE, fresh)
+    _expect_float_list(got["losses"], epochs * math.ceil(SHUFFLE_EXAMPLES / SHUFFLE_CASE["batch"]))
+    if _same_losses(got, _fit(reference(), inputs, SHUFFLE_CASE, fresh)):
+        return
+    one_order = _same_losses(got, _fit(reference(), inputs, SHUFFLE_CASE, fresh[:1]))
+    seen = "; every epoch saw the first epoch's order of minibatches" if one_order else ""
+    expect(got["passes"] == epochs and not one_order,
+           f"fit iterated train_dl {got['passes']} time(s) in {epochs} epochs{seen}: "
+           "without a fresh pass per epoch a shuffling loader cannot shuffle")
+    fail("the losses differ from the reference's on a loader that shuffles every epoch: "
+         "check that each epoch runs every minibatch once, in the order train_dl gives it")
+
+
+def _same_losses(a: dict, b: dict) -> bool:
+    la, lb = a["losses"], b["losses"]
+    return len(la) == len(lb) and torch.allclose(torch.tensor(la, dtype=torch.float64), torch.tensor(lb, dtype=torch.float64),
+                                                 rtol=TRAINING_RTOL, atol=TRAINING_ATOL)
 
 
 @check("5d", "predict", "returns the model's outputs in eval mode, without autograd", 1,
@@ -154,10 +192,13 @@ def fit_reshuffles(student: Student) -> None:
 def predict_outputs(student: Student) -> None:
     w, b, x, _ = model_case(70, 20)
     got = student.probe("predict_run", w, b, x)
-    expected = reference().probe("predict_run", w, b, x)
-    expect_tensor(got["out"], expected["out"], rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, case="predict(model, x), x: (20, 784)")
-    expect(not got["grad_fn"], "predict's output has a grad_fn: run the model under torch.no_grad()")
-    expect(not got["training"], "the model is still in training mode after predict: call model.eval()")
+    expected = reference().probe("predict_run", w, b, x)["out"]
+    out = got["out"]
+    in_training_mode = (isinstance(out, torch.Tensor) and out.shape == expected.shape and out.dtype == expected.dtype
+                        and torch.allclose(out - TRAIN_MARK, expected, rtol=FLOAT32_RTOL, atol=1e-4))
+    expect(not in_training_mode, "the model ran in training mode: call model.eval() before running it")
+    expect_tensor(out, expected, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, case="predict(model, x), x: (20, 784)")
+    expect(not got["tracked"], "predict's output has a grad_fn: run the model under torch.no_grad()")
 
 
 @check("5d", "accuracy", "matches argmax accuracy and returns a Python float", 1,
