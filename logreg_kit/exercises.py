@@ -44,6 +44,23 @@ _OPTIM = ("torch.optim.Optimizer", "torch.optim.SGD")
 # in fit (5c), whose loop steps the kit's own torch.optim.SGD.
 _OPTIM_STEP = ("torch.optim.sgd.sgd", "torch.optim._functional.sgd")
 
+# Kernels (aten op names, overload stripped) behind the replaced library functions, by their public name
+# (the runtime tripwire and the static rule both read it).
+KERNELS: dict[str, str] = {
+    "_softmax": "torch.softmax",
+    "softmax": "torch.softmax",
+    "_log_softmax": "torch.log_softmax",
+    "log_softmax": "torch.log_softmax",
+    "_softmax_backward_data": "torch.softmax",
+    "_log_softmax_backward_data": "torch.log_softmax",
+    "linear": "torch.nn.functional.linear",
+    "nll_loss": "torch.nn.functional.nll_loss",
+    "nll_loss_forward": "torch.nn.functional.nll_loss",
+    "nll_loss2d_forward": "torch.nn.functional.nll_loss",
+    "nll_loss_nd": "torch.nn.functional.nll_loss",
+    "cross_entropy_loss": "torch.nn.functional.cross_entropy",
+}
+
 EXERCISES: tuple[Exercise, ...] = (
     Exercise("1", "binary cross-entropy with an if", "losses", ("binary_loss_if",)),
     Exercise("2a", "categorical cross-entropy with an if", "losses", ("categorical_loss_if",)),

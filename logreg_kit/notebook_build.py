@@ -12,22 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from .exercises import BY_ID, MODULES, exercise_of, label
-from .notebooks import NOTEBOOK, SOLUTION_PREFIX, TEST_PREFIX
+from .notebooks import KERNEL_IMPORTS, NOTEBOOK, SOLUTION_PREFIX, TEST_PREFIX
 from .paths import SOLUTIONS
 
-IMPORTS = """\
+IMPORTS = f"""\
 %matplotlib inline
 import warnings
 warnings.filterwarnings("ignore")  # a warning on stderr would cost a test cell its points
 
-from collections.abc import Callable, Iterable
-
+{KERNEL_IMPORTS}
 import matplotlib.pyplot as plt
-import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
 
 from logreg_kit.notebooks import self_check"""
 

@@ -23,6 +23,18 @@ TEST_PREFIX = "test_ex"
 SOLUTION_PREFIX = "ex"
 AUTOGRADE_ENV = "NBGRADER_EXECUTION"  # nbgrader sets it to "autograde" while it executes a submission
 
+# The imports of the notebook's first cell that solution cells may use (every cell shares the kernel's
+# namespace), so every converted module starts with them too; notebook_build writes them into that cell.
+KERNEL_IMPORTS = """\
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset"""
+
+
 class NotebookError(ValueError):
     """A file that is not a readable Jupyter notebook."""
 
@@ -46,7 +58,7 @@ def _preamble(module: str, given: Path = ASSIGNMENTS) -> str:
         if owner is None and not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
             keep.append("\n".join(lines[node.lineno - 1 : node.end_lineno]))
     earlier = [f"from .{m} import *  # noqa: F403" for m in MODULES[: MODULES.index(module)]]
-    return "\n".join(earlier + keep) + "\n"
+    return "\n".join([KERNEL_IMPORTS] + earlier + keep) + "\n"
 
 
 def _python(cell_source: str) -> str:

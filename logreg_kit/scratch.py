@@ -17,9 +17,12 @@ the runtime tripwire (`logreg_kit/tripwire.py`) instead.
 import ast
 from functools import lru_cache
 
-from .exercises import BY_ID
+from .exercises import BY_ID, KERNELS
 
 TENSOR_PREFIX = "torch.Tensor."
+# Private spellings of replaced functions: what follows one of these prefixes is a kernel's name.
+PRIVATE_PREFIXES = ("torch._C.TensorBase.", "torch._C._TensorBase.", "torch._C._nn.", "torch._C._VariableFunctions.",
+                    "torch._VF.", "torch.ops.aten.", "torch._")
 OWN = "."  # prefix of names that refer to the submission's own modules (relative imports)
 HIDDEN_CODE = ("exec", "eval", "compile")
 GRADER_PACKAGE = "logreg_kit"
@@ -64,6 +67,16 @@ def _dotted(node: ast.AST, aliases: dict[str, str]) -> str | None:
     return None
 
 
+def public_name(dotted: str) -> str:
+    """A private spelling of a replaced function as its public name (`torch._C._nn.linear` ->
+    `torch.nn.functional.linear`, `torch.ops.aten._softmax.default` -> `torch.softmax`); others unchanged."""
+    for private in PRIVATE_PREFIXES:
+        if dotted.startswith(private):
+            kernel = dotted[len(private):].split(".")[0]
+            return KERNELS.get("_" + kernel if private == "torch._" else kernel, dotted)
+    return dotted
+
+
 def _bound_names(node: ast.stmt) -> set[str]:
     """Names a module-level statement binds (def, class, assignment targets, imports, loop targets)."""
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -87,7 +100,8 @@ def exercise_code(tree: ast.Module, names: tuple[str, ...]) -> list[ast.stmt]:
         for name in _bound_names(node):
             binders.setdefault(name, []).append(node)
     chosen: list[ast.stmt] = []
-    todo = [n for name in names for n in binders.get(name, [])]
+    hidden = [n for n in tree.body if any(_hidden_call(sub) for sub in ast.walk(n))]  # may bind anything
+    todo = [n for name in names for n in binders.get(name, [])] + hidden
     while todo:
         node = todo.pop()
         if any(node is c for c in chosen):
@@ -97,31 +111,40 @@ def exercise_code(tree: ast.Module, names: tuple[str, ...]) -> list[ast.stmt]:
     return sorted(chosen, key=lambda n: n.lineno)
 
 
-def _used_names(node: ast.AST) -> set[str]:
-    """Names a statement reads when it runs; annotations (`opt: SGD`) are not uses."""
-    notes = set()
+def _run_nodes(node: ast.AST) -> list[ast.AST]:
+    """The nodes of a statement that run: annotations (`opt: SGD`, `-> nn.Parameter`) are left out."""
+    notes: set[int] = set()
     for sub in ast.walk(node):
         for note in (getattr(sub, "annotation", None), getattr(sub, "returns", None)):
             if note is not None:
                 notes |= {id(n) for n in ast.walk(note)}
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in notes}
+    return [n for n in ast.walk(node) if id(n) not in notes]
+
+
+def _used_names(node: ast.AST) -> set[str]:
+    return {n.id for n in _run_nodes(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _hidden_call(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in HIDDEN_CODE
 
 
 def _violations_in(node: ast.AST, banned: frozenset[str], aliases: dict[str, str]) -> list[tuple[str, int]]:
     found = []
     tensor_methods = {name[len(TENSOR_PREFIX):] for name in banned if name.startswith(TENSOR_PREFIX)}
-    for sub in ast.walk(node):
+    for sub in _run_nodes(node):
         if isinstance(sub, (ast.Import, ast.ImportFrom)):  # `from torch import softmax` binds the name itself
             base = "" if isinstance(sub, ast.Import) or sub.level else f"{sub.module}."
             found += [(base + item.name, sub.lineno) for item in sub.names if base + item.name in banned]
             continue
         dotted = _dotted(sub, aliases) if isinstance(sub, (ast.Name, ast.Attribute, ast.Call)) else None
+        dotted = public_name(dotted) if dotted else None
         if dotted in banned:
             found.append((dotted, sub.lineno))
         elif (isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and sub.func.attr in tensor_methods
               and _dotted(sub.func, aliases) is None):
             found.append((TENSOR_PREFIX + sub.func.attr, sub.lineno))
-        elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id in HIDDEN_CODE:
+        elif _hidden_call(sub):
             found.append((f"{sub.func.id}()", sub.lineno))
     return found
 

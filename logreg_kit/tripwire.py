@@ -26,28 +26,13 @@ from typing import Any
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from .exercises import EXERCISES
+from .exercises import EXERCISES, KERNELS
 
 _banned: frozenset[str] = frozenset()
 _trusted = 0
 _originals: dict[int, str] = {}  # id of each replaced function's original object -> its public name
 _installed = False
 
-# Kernels (aten op names, overload stripped) behind the replaced library functions.
-KERNELS: dict[str, str] = {
-    "_softmax": "torch.softmax",
-    "softmax": "torch.softmax",
-    "_log_softmax": "torch.log_softmax",
-    "log_softmax": "torch.log_softmax",
-    "_softmax_backward_data": "torch.softmax",
-    "_log_softmax_backward_data": "torch.log_softmax",
-    "linear": "torch.nn.functional.linear",
-    "nll_loss": "torch.nn.functional.nll_loss",
-    "nll_loss_forward": "torch.nn.functional.nll_loss",
-    "nll_loss2d_forward": "torch.nn.functional.nll_loss",
-    "nll_loss_nd": "torch.nn.functional.nll_loss",
-    "cross_entropy_loss": "torch.nn.functional.cross_entropy",
-}
 
 
 class FromScratchViolation(Exception):
@@ -98,9 +83,10 @@ class _FunctionRule(TorchFunctionMode):
     """Every torch function call: the originals of replaced functions, and aten ops by name."""
 
     def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> Any:
-        dotted = _originals.get(id(func)) or KERNELS.get(_kernel_name(func), "")
+        kernel = _kernel_name(func)
+        dotted = _originals.get(id(func)) or KERNELS.get(kernel, "")
         if dotted and _forbidden(dotted):
-            raise _violation(dotted, getattr(func, "__qualname__", "") or str(func))
+            raise _violation(dotted, f"torch.ops.aten.{kernel}" if kernel else getattr(func, "__qualname__", str(func)))
         return func(*args, **(kwargs or {}))
 
 

@@ -107,6 +107,29 @@ mutant("log_softmax: calls torch.log_softmax",
        {"softmax": [(LOG_SOFTMAX_RETURN, "return torch.log_softmax(x, dim=1)")]},
        {"3", "3x"}, "torch.log_softmax")
 
+# Holes of the from-scratch rule that issue 11 found: module-level bindings, exec with a foreign file
+# name, private spellings. Each must be caught (statically where the text shows it, else at run time).
+LOG_SOFTMAX_END = LOG_SOFTMAX_RETURN + "\n    ### END SOLUTION\n"
+mutant("softmax: functools.partial(torch.softmax) bound over the def",
+       {"softmax": [("import torch\n", "import functools\n\nimport torch\n"),
+                    (LOG_SOFTMAX_END, LOG_SOFTMAX_END + "\n\nsoftmax = functools.partial(torch.softmax, dim=1)\n")]},
+       {"3"}, "uses torch.softmax")
+mutant("softmax: exec of torch.softmax compiled with a foreign file name",
+       {"softmax": [(LOG_SOFTMAX_END, LOG_SOFTMAX_END + "\n\nexec(compile('def softmax(x):\\n    return torch.softmax(x, 1)\\n', "
+                                                         "'/usr/lib/python3/dist-packages/numpy/core/fake.py', 'exec'))\n")]},
+       {"3", "3x"}, "calls exec")
+mutant("softmax: torch._C.TensorBase.softmax", {"softmax": [(SOFTMAX_BODY, "    return torch._C.TensorBase.softmax(x, 1)")]},
+       {"3"}, "uses torch.softmax")
+mutant("softmax: getattr(torch._C.TensorBase, 'soft' + 'max') hides it from the text",
+       {"softmax": [(SOFTMAX_BODY, "    return getattr(torch._C.TensorBase, 'soft' + 'max')(x, 1)")]},
+       {"3"}, "your code calls torch.Tensor.softmax")
+mutant("log_softmax: the private torch._log_softmax",
+       {"softmax": [("    " + LOG_SOFTMAX_RETURN, "    return torch._log_softmax(x, 1, False)")]},
+       {"3", "3x"}, "uses torch.log_softmax")
+mutant("log_softmax: torch.ops.aten through a variable (kernel caught at run time)",
+       {"softmax": [("    " + LOG_SOFTMAX_RETURN, "    ops = torch.ops\n    return getattr(ops.aten, '_log_' + 'softmax')(x, 1, False)")]},
+       {"3", "3x"}, "aten._log_softmax")
+
 # --- logreg.py: exercise 4 ------------------------------------------------------------------------
 FORWARD = "return log_softmax(x @ self.l1_w + self.l1_b)"
 GET_WEIGHTS = "return nn.Parameter(torch.randn(dims) / dims[0])"
@@ -150,11 +173,30 @@ mutant("LogReg: calls F.log_softmax",
        {"logreg": [(FORWARD, "return torch.nn.functional.log_softmax(x @ self.l1_w + self.l1_b, dim=1)")]},
        {"4", "5e"}, "torch.nn.functional.log_softmax")
 
+mutant("LogReg: the private torch._C._nn.linear",
+       {"logreg": [(FORWARD, "return log_softmax(torch._C._nn.linear(x, self.l1_w.T, self.l1_b))")]},
+       {"4", "5e"}, "uses torch.nn.functional.linear")
+mutant("LogReg: torch._C._nn.linear through a variable (caught at run time)",
+       {"logreg": [(FORWARD, "nn_ops = getattr(torch._C, '_' + 'nn')\n        return log_softmax(nn_ops.linear(x, self.l1_w.T, self.l1_b))")]},
+       {"4", "5e"}, "your code calls torch.nn.functional.linear")
+
 # --- sgd.py: exercises 5a-5e ------------------------------------------------------------------------
 NLL = "return -log_probs[torch.arange(len(y)), y].mean()"
 STEP = "p -= self.lr * p.grad"
 LOOP = "            loss.backward()\n            opt.step()\n            opt.zero_grad()\n"
+ACCURACY_END = "return (preds.argmax(dim=1) == y).float().mean().item()\n    ### END SOLUTION\n"
 
+mutant("nll_loss: torch.ops.aten.nll_loss_forward",
+       {"sgd": [(NLL, "return torch.ops.aten.nll_loss_forward(log_probs, y, None, 1, -100)[0]")]},
+       {"5a", "5e"}, "uses torch.nn.functional.nll_loss")
+mutant("SGD: functools.partial(torch.optim.SGD) bound over the class",
+       {"sgd": [("from torch import nn\n", "from torch import nn\nimport functools\n"),
+                (ACCURACY_END, ACCURACY_END + "\n\nSGD = functools.partial(torch.optim.SGD)\n")]},
+       {"5b", "5e"}, "uses torch.optim.SGD")
+mutant("SGD: step calls torch.optim's functional sgd",
+       {"sgd": [("                    " + STEP, "                    torch.optim.sgd.sgd([p], [p.grad], [None], weight_decay=0, momentum=0, "
+                 "lr=self.lr, dampening=0, nesterov=False, maximize=False)")]},
+       {"5b", "5e"}, "torch.optim.sgd.sgd")
 mutant("nll_loss: sum instead of mean", {"sgd": [(NLL, "return -log_probs[torch.arange(len(y)), y].sum()")]},
        {"5a"}, "log_probs: (8, 10)")
 mutant("nll_loss: missing minus", {"sgd": [(NLL, "return log_probs[torch.arange(len(y)), y].mean()")]},

@@ -1,0 +1,282 @@
+"""The correct-variants catalogue: the reference with one correct but unusual rewrite each.
+
+The mutants (tests/mutants.py) show that wrong answers lose points; these show that right answers
+written another way do not: numpy scalars instead of Python floats, other loop shapes, `if` inside a
+comprehension, `match`, a helper from the student's own module, `iter`/`next` over the loader, ...
+`tests/test_variants.py` grades every variant in every route (in-process, sandboxed, the notebook
+converted and sandboxed as nbgrader's KitGrade does, and the notebook kernel's self-check) and asserts
+full marks, with the same verdict for every check in every route.
+
+A variant is a set of text edits to solutions/ (as for mutants), the exercises it rewrites (the checks
+of those, and of 5e when the pipeline uses them, are graded), and whether it can be written in the
+notebook (a rewrite that needs the package, a relative import or an extra file, cannot).
+"""
+from dataclasses import dataclass
+
+Edits = dict[str, list[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    edits: Edits
+    rewrites: frozenset[str]
+    notebook: bool = True
+    files: tuple[tuple[str, str], ...] = ()  # extra files of the submission folder: (name, text)
+
+    @property
+    def graded(self) -> frozenset[str]:
+        """The exercises whose checks are graded: the rewritten ones, and 5e when the pipeline runs them."""
+        return self.rewrites | ({"5e"} if self.rewrites & {"4", "5a", "5b", "5c", "5d"} else set())
+
+
+VARIANTS: list[Variant] = []
+
+
+def variant(name: str, module: str, old: str, new: str, rewrites: set[str], notebook: bool = True,
+            top: str = "", files: dict[str, str] | None = None) -> None:
+    """A rewrite of one solution region (`old` -> `new`, both without their indentation's first level
+    of the function body), with `top` added after the module's imports."""
+    edits = [(old, new)]
+    if top:
+        head = IMPORT_LINES[module]
+        edits.append((head, head + top))
+    VARIANTS.append(Variant(name, {module: edits}, frozenset(rewrites), notebook, tuple((files or {}).items())))
+
+
+IMPORT_LINES = {
+    "losses": "import numpy as np\n",
+    "softmax": "import torch\n",
+    "logreg": "from .softmax import log_softmax\n",
+    "sgd": "from torch import nn\n",
+}
+
+# --- the reference's regions, as they stand in solutions/ ------------------------------------------
+BINARY = """    total = 0.0
+    for label, prob in zip(y, p):
+        if label == 1:
+            total -= np.log(prob)
+        else:
+            total -= np.log(1 - prob)
+    return float(total / len(y))
+"""
+CATEGORICAL_IF = """    total = 0.0
+    for label, row in zip(y, p):
+        for k, prob in enumerate(row):
+            if k == label:
+                total -= np.log(prob)
+    return float(total / len(y))
+"""
+CATEGORICAL = """    p = np.asarray(p, dtype=np.float64)
+    targets = one_hot(y, p.shape[1])
+    return float(np.mean(-(targets * np.log(p)).sum(axis=1)))
+"""
+SOFTMAX = """    e = torch.exp(x)
+    return e / e.sum(dim=1)[:, None]
+"""
+LOG_SOFTMAX = """    shifted = x - x.max(dim=1, keepdim=True).values
+    return shifted - shifted.exp().sum(dim=1, keepdim=True).log()
+"""
+GET_WEIGHTS = "    return nn.Parameter(torch.randn(dims) / dims[0])\n"
+INIT = """        self.l1_w = get_weights(28 * 28, 10)
+        self.l1_b = get_weights(10)
+"""
+FORWARD = """        x = x.view(x.size(0), -1)
+        return log_softmax(x @ self.l1_w + self.l1_b)
+"""
+NLL = "    return -log_probs[torch.arange(len(y)), y].mean()\n"
+SGD_INIT = """        self.params = list(params)
+        self.lr = lr
+"""
+STEP = """        with torch.no_grad():
+            for p in self.params:
+                if p.grad is not None:
+                    p -= self.lr * p.grad
+"""
+ZERO_GRAD = """        for p in self.params:
+            p.grad = None
+"""
+FIT = """    losses = []
+    model.train()
+    for _ in range(epochs):
+        for xb, yb in train_dl:
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            losses.append(loss.item())
+    return losses
+"""
+PREDICT = """    model.eval()
+    with torch.no_grad():
+        return model(x)
+"""
+ACCURACY = "    return (preds.argmax(dim=1) == y).float().mean().item()\n"
+
+# --- exercise 1 ----------------------------------------------------------------------------------
+variant("binary: np.mean of a list built with a conditional expression (returns np.float64)", "losses", BINARY,
+        "    return np.mean([-np.log(q) if t == 1 else -np.log(1 - q) for t, q in zip(y, p)])\n", {"1"})
+variant("binary: `if` filters in two generator expressions (returns np.float64)", "losses", BINARY,
+        """    ones = sum(-np.log(q) for t, q in zip(y, p) if t == 1)
+    zeros = sum(-np.log(1 - q) for t, q in zip(y, p) if t != 1)
+    return (ones + zeros) / len(y)
+""", {"1"})
+variant("binary: index while-loop with math.log on Python floats, imported in the function", "losses", BINARY,
+        """    import math
+
+    i, total = 0, 0.0
+    while i < len(y):
+        if int(y[i]) == 1:
+            total += -math.log(float(p[i]))
+        else:
+            total += -math.log(1.0 - float(p[i]))
+        i += 1
+    return total / len(y)
+""", {"1"})
+variant("binary: match on the label", "losses", BINARY,
+        """    total = 0.0
+    for label, prob in zip(y, p):
+        match int(label):
+            case 1:
+                total -= np.log(prob)
+            case _:
+                total -= np.log(1 - prob)
+    return float(total / len(y))
+""", {"1"})
+variant("binary: returns np.float64 from np.sum / N", "losses", BINARY,
+        """    losses = np.empty(len(y))
+    for i, (label, prob) in enumerate(zip(y, p)):
+        if label:
+            losses[i] = -np.log(prob)
+        else:
+            losses[i] = -np.log1p(-prob)
+    return losses.sum() / len(y)
+""", {"1"})
+
+# --- exercise 2a ---------------------------------------------------------------------------------
+variant("categorical if: `if` inside a comprehension over the classes (returns np.float64)", "losses", CATEGORICAL_IF,
+        "    return sum(-np.log(p[i][k]) for i in range(len(y)) for k in range(len(p[i])) if k == y[i]) / len(y)\n", {"2a"})
+variant("categorical if: index loops over p.shape, np.float64 total", "losses", CATEGORICAL_IF,
+        """    total = np.float64(0)
+    for i in range(p.shape[0]):
+        for k in range(p.shape[1]):
+            if y[i] == k:
+                total += -np.log(p[i, k])
+    return total / p.shape[0]
+""", {"2a"})
+variant("categorical if: np.mean of per-row losses picked with an if", "losses", CATEGORICAL_IF,
+        """    rows = []
+    for label, row in zip(y, p):
+        for k in range(len(row)):
+            if k != label:
+                continue
+            rows.append(-np.log(row[k]))
+    return np.mean(rows)
+""", {"2a"})
+
+# --- exercise 2b ---------------------------------------------------------------------------------
+variant("categorical: einsum of one-hot and log(p) (returns np.float64)", "losses", CATEGORICAL,
+        "    return -np.einsum('ik,ik->i', one_hot(y, np.shape(p)[1]), np.log(p)).mean()\n", {"2b"})
+variant("categorical: one sum over everything divided by N (returns np.float64)", "losses", CATEGORICAL,
+        "    return -np.sum(one_hot(y, len(p[0])) * np.log(p)) / len(y)\n", {"2b"})
+
+# --- exercise 3 ----------------------------------------------------------------------------------
+variant("softmax: torch.sum with keepdim, max subtracted first", "softmax", SOFTMAX,
+        """    e = torch.exp(x - torch.amax(x, dim=1, keepdim=True))
+    return e / torch.sum(e, dim=1, keepdim=True)
+""", {"3"})
+variant("softmax: dim=-1 and unsqueeze", "softmax", SOFTMAX,
+        "    return x.exp() / x.exp().sum(-1).unsqueeze(-1)\n", {"3"})
+variant("log_softmax: x - torch.logsumexp(x)", "softmax", LOG_SOFTMAX,
+        "    return x - torch.logsumexp(x, dim=1, keepdim=True)\n", {"3", "3x"})
+variant("log_softmax: max shift through a helper of the module", "softmax", LOG_SOFTMAX,
+        "    return _shifted(x) - _shifted(x).exp().sum(dim=1, keepdim=True).log()\n", {"3", "3x"}, notebook=False,
+        top="\n\ndef _shifted(x: torch.Tensor) -> torch.Tensor:\n    return x - x.max(dim=1, keepdim=True)[0]\n")
+
+# --- exercise 4 ----------------------------------------------------------------------------------
+variant("get_weights: randn(*dims).div(dims[0]) in nn.Parameter(requires_grad=True)", "logreg", GET_WEIGHTS,
+        "    w = torch.randn(*dims).div(dims[0])\n    return nn.Parameter(w, requires_grad=True)\n", {"4"})
+variant("LogReg: register_parameter instead of attributes", "logreg", INIT,
+        """        self.register_parameter("l1_w", get_weights(784, 10))
+        self.register_parameter("l1_b", get_weights(10))
+""", {"4"})
+variant("LogReg: flatten(1) and torch.matmul(...).add(...)", "logreg", FORWARD,
+        "        return log_softmax(torch.matmul(x.flatten(1), self.l1_w).add(self.l1_b))\n", {"4"})
+variant("LogReg: calls log_softmax through its own module (from . import softmax as sm)", "logreg", FORWARD,
+        "        return sm.log_softmax(x.reshape(len(x), -1) @ self.l1_w + self.l1_b)\n", {"4"}, notebook=False,
+        top="from . import softmax as sm\n")
+variant("LogReg: flattens with a helper from an extra module of the submission", "logreg", FORWARD,
+        "        return log_softmax(rows(x) @ self.l1_w + self.l1_b)\n", {"4"}, notebook=False,
+        top="from .helpers import rows\n",
+        files={"helpers.py": '"""My helpers."""\nimport torch\n\n\ndef rows(x: torch.Tensor) -> torch.Tensor:\n'
+                             '    return x.reshape(x.shape[0], -1)\n'})
+
+# --- exercise 5a ---------------------------------------------------------------------------------
+variant("nll_loss: gather the label column", "sgd", NLL,
+        "    return -log_probs.gather(1, y.unsqueeze(1)).mean()\n", {"5a"})
+variant("nll_loss: one-hot mask from torch.eye", "sgd", NLL,
+        "    mask = torch.eye(log_probs.shape[1], dtype=log_probs.dtype)[y]\n"
+        "    return -(mask * log_probs).sum(dim=1).mean()\n", {"5a"})
+variant("nll_loss: a Python loop stacked", "sgd", NLL,
+        "    return torch.stack([-log_probs[i, int(t)] for i, t in enumerate(y)]).mean()\n", {"5a"})
+
+# --- exercise 5b ---------------------------------------------------------------------------------
+variant("SGD: p.data.sub_ outside no_grad, skipping gradless params with continue", "sgd", STEP,
+        """        for p in self.params:
+            if p.grad is None:
+                continue
+            p.data.sub_(self.lr * p.grad)
+""", {"5b"})
+variant("SGD: p.add_(grad, alpha=-lr) under no_grad", "sgd", STEP,
+        """        with torch.no_grad():
+            for p in filter(lambda t: t.grad is not None, self.params):
+                p.add_(p.grad, alpha=-self.lr)
+""", {"5b"})
+variant("SGD: zero_grad with grad.zero_()", "sgd", ZERO_GRAD,
+        """        for p in self.params:
+            if p.grad is not None:
+                p.grad.zero_()
+""", {"5b"})
+variant("SGD: torch._foreach_add_ over all parameters", "sgd", STEP,
+        """        with torch.no_grad():
+            live = [p for p in self.params if p.grad is not None]
+            torch._foreach_add_(live, [p.grad for p in live], alpha=-self.lr)
+""", {"5b"})
+
+# --- exercise 5c ---------------------------------------------------------------------------------
+variant("fit: iter() and next() for len(train_dl) minibatches", "sgd", FIT,
+        """    losses = []
+    for epoch in range(epochs):
+        it = iter(train_dl)
+        for i in range(len(train_dl)):
+            xb, yb = next(it)
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            losses.append(loss.item())
+    return losses
+""", {"5c"})
+variant("fit: zero_grad first, enumerate, float(loss)", "sgd", FIT,
+        """    history: list[float] = []
+    epoch = 0
+    while epoch < epochs:
+        for _, (xb, yb) in enumerate(train_dl):
+            opt.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+            history += [float(loss)]
+        epoch += 1
+    return history
+""", {"5c"})
+
+# --- exercise 5d ---------------------------------------------------------------------------------
+variant("predict: train(False) and torch.inference_mode()", "sgd", PREDICT,
+        "    model.train(False)\n    with torch.inference_mode():\n        return model(x)\n", {"5d"})
+variant("predict: eval() and .detach()", "sgd", PREDICT,
+        "    model.eval()\n    return model(x).detach()\n", {"5d"})
+variant("accuracy: numpy mean of the matches (returns np.float64)", "sgd", ACCURACY,
+        "    return np.mean(preds.argmax(dim=1).numpy() == y.numpy())\n", {"5d"}, top="import numpy as np\n")
+variant("accuracy: count / N with torch.max", "sgd", ACCURACY,
+        "    _, best = torch.max(preds, 1)\n    return (best == y).sum().item() / y.shape[0]\n", {"5d"})
