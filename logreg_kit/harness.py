@@ -9,7 +9,7 @@ import torch
 from . import scratch
 from .backend import Backend, StudentError, UnavailableBackend
 from .checks import CHECKS, Check, Student
-from .exercises import BY_ID, EXERCISES, MODULES, label
+from .exercises import BY_ID, EXERCISES, label
 from .feedback import REVEAL, CheckFailure
 from .paths import write_json_atomic  # noqa: F401 - re-exported (pytest plugin, Gradescope)
 
@@ -54,9 +54,12 @@ def static_violations(check: Check, backend: Backend) -> str:
     return "; ".join(dict.fromkeys(found))
 
 
-def tampering(backend: Backend) -> str:
-    """A submission whose modules import the grader's own package gets no check graded."""
-    return next(filter(None, (scratch.tampering(backend.source(m), m) for m in ("__init__",) + MODULES)), "")
+def tampering(check: Check, backend: Backend) -> str:
+    """A check fails when the package's __init__.py, or the code of an exercise it runs, imports the
+    grader or reaches into the program running it (the sandbox's integrity check backs this up)."""
+    found = [scratch.tampering(backend.source("__init__"), "__init__")]
+    found += [scratch.tampering(backend.source(BY_ID[ex].module), BY_ID[ex].module, BY_ID[ex].names) for ex in check.uses]
+    return next(filter(None, found), "")
 
 
 def run_check(check: Check, backend: Backend) -> Outcome:
@@ -67,7 +70,7 @@ def run_check(check: Check, backend: Backend) -> Outcome:
         return Outcome(check, "skipped", reason, 0.0)
     if isinstance(backend, UnavailableBackend):
         return Outcome(check, "failed", failure_message(check, backend.why), 0.0)
-    broken = tampering(backend) or static_violations(check, backend)
+    broken = tampering(check, backend) or static_violations(check, backend)
     if broken:
         return Outcome(check, "failed", failure_message(check, broken), time.perf_counter() - start)
     token = REVEAL.set(check.visibility == "public")  # hidden checks never print expected values

@@ -15,7 +15,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import tripwire
 from .impl import ImplementationError
 
 PROBES: dict[str, Callable[..., Any]] = {}
@@ -73,6 +72,24 @@ class TrustedLogReg(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return trusted_log_softmax(x.reshape(len(x), -1) @ self.l1_w + self.l1_b)
+
+
+class TrustedSGD:
+    """The kit's SGD for testing fit apart from the student's SGD: torch.optim.SGD's update without
+    momentum or weight decay (p.add_(grad, alpha=-lr)), gradients set to None by zero_grad."""
+
+    def __init__(self, params: Iterator[torch.Tensor], lr: float) -> None:
+        self.params, self.lr = list(params), lr
+
+    @torch.no_grad()
+    def step(self) -> None:
+        for p in self.params:
+            if p.grad is not None:
+                p.add_(p.grad, alpha=-self.lr)
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
 
 
 def _loader(x: torch.Tensor, y: torch.Tensor, batch: int, seed: int) -> torch.utils.data.DataLoader:
@@ -259,8 +276,7 @@ def fit_run(impl: Any, w: torch.Tensor, b: torch.Tensor, x: torch.Tensor, y: tor
             orders: list[torch.Tensor]) -> dict[str, Any]:
     """The student's fit on a trusted model, optimiser and loss, over an OrderedLoader of `orders`."""
     model = TrustedLogReg(w, b)
-    with tripwire.trusted():
-        opt = torch.optim.SGD(model.parameters(), lr=cfg["lr"])
+    opt = TrustedSGD(model.parameters(), cfg["lr"])
     loader = OrderedLoader(x, y, cfg["batch"], orders)
     losses = impl.get("fit")(model, loader, trusted_nll, opt, cfg["epochs"])
     return {"losses": losses, "w": model.l1_w, "b": model.l1_b, "passes": loader.passes}

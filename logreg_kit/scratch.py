@@ -90,7 +90,7 @@ def _bound_names(node: ast.stmt) -> set[str]:
         targets = [node.target]
     elif isinstance(node, (ast.With, ast.AsyncWith)):
         targets = [item.optional_vars for item in node.items if item.optional_vars is not None]
-    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
 def exercise_code(tree: ast.Module, names: tuple[str, ...]) -> list[ast.stmt]:
@@ -175,22 +175,49 @@ def _message(module: str, ex_id: str, name: str, line: int) -> str:
     return f"{module}.py line {line} uses {name}, which exercise {ex_id.rstrip('x')} asks you to write yourself"
 
 
+# What a submission may not use, since it reaches into the grading code running beside it.
+INTROSPECTION = ("sys.modules", "sys._getframe", "gc.get_objects", "gc.get_referrers", "gc.get_referents",
+                 "inspect.currentframe", "inspect.stack", "inspect.getouterframes", "inspect.getmembers")
+FRAME_ATTRIBUTES = ("f_back", "f_globals", "f_locals", "f_builtins", "gi_frame", "tb_frame", "__globals__",
+                    "__code__", "__closure__")
+IMPORTERS = ("__import__", "importlib.import_module", "importlib.__import__", "builtins.__import__")
+
+
+def _grader_import(node: ast.AST, aliases: dict[str, str]) -> str:
+    """What a node does to reach the grader, or ""."""
+    if isinstance(node, ast.Import):
+        names = [item.name for item in node.names]
+    elif isinstance(node, ast.ImportFrom) and not node.level:
+        names = [node.module or ""]
+    elif isinstance(node, ast.Call) and (_dotted(node.func, aliases) or getattr(node.func, "id", "")) in IMPORTERS:
+        first = node.args[0] if node.args else None
+        if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+            return "imports a module whose name it computes"
+        names = [first.value]
+    elif isinstance(node, ast.Attribute) and (node.attr in FRAME_ATTRIBUTES or _dotted(node, aliases) in INTROSPECTION):
+        return f"uses {_dotted(node, aliases) or '.' + node.attr}, which reaches into the running grader"
+    else:
+        return ""
+    if any(n == GRADER_PACKAGE or n.startswith(GRADER_PACKAGE + ".") for n in names):
+        return f"imports the grader's own package {GRADER_PACKAGE}"
+    return ""
+
+
 @lru_cache(maxsize=256)
-def tampering(source: str | None, module: str) -> str:
-    """A message when a submitted module imports the grader's own package (or names it to an import call)."""
+def tampering(source: str | None, module: str, names: tuple[str, ...] | None = None) -> str:
+    """A message when the code of the exercise defining `names` (its closure and the module-level code,
+    which runs at import; the whole module when names is None) imports the grader's package or reaches
+    into the program running it (frames, sys.modules, the garbage collector)."""
     try:
         tree = ast.parse(source or "")
     except SyntaxError:
         return ""
-    for node in ast.walk(tree):
-        names = []
-        if isinstance(node, ast.Import):
-            names = [item.name for item in node.names]
-        elif isinstance(node, ast.ImportFrom) and not node.level:
-            names = [node.module or ""]
-        elif isinstance(node, ast.Call):
-            names = [a.value for a in node.args[:1] if isinstance(a, ast.Constant) and isinstance(a.value, str)]
-        if any(n == GRADER_PACKAGE or n.startswith(GRADER_PACKAGE + ".") for n in names):
-            return (f"{module}.py line {node.lineno} imports the grader's own package {GRADER_PACKAGE}: a submission "
-                    "may not use or change the grader, so none of its checks can be graded")
+    aliases = _import_aliases(tree)
+    scope = tree.body if names is None else exercise_code(tree, names) + [
+        n for n in tree.body if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+    for node in (sub for statement in scope for sub in ast.walk(statement)):
+        what = _grader_import(node, aliases)
+        if what:
+            return (f"{module}.py line {node.lineno} {what}: a submission may not inspect or change the grader, "
+                    "so this exercise cannot be graded")
     return ""

@@ -1,8 +1,8 @@
 """The from-scratch rule at run time: a replaced library function raises inside the exercise.
 
 While `forbid(names)` is active (a probe running the student's code), every way of reaching a
-replaced library function raises FromScratchViolation, unless the kit itself asked for it inside
-`trusted()` (the fit probe builds a torch.optim.SGD for the student's loop). Three layers, so that
+replaced library function raises FromScratchViolation: the probes themselves never call one (the
+fit probe steps the kit's own TrustedSGD), so there is no exception to abuse. Three layers, so that
 no spelling gets through:
 
 - the public names (`F.softmax`, `torch.optim.SGD`, `nn.Linear`, ...) are wrapped once by
@@ -29,7 +29,6 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from .exercises import EXERCISES, KERNELS
 
 _banned: frozenset[str] = frozenset()
-_trusted = 0
 _originals: dict[int, str] = {}  # id of each replaced function's original object -> its public name
 _installed = False
 
@@ -59,7 +58,7 @@ def _resolve(dotted: str) -> tuple[Any, str]:
 
 
 def _forbidden(dotted: str) -> bool:
-    return dotted in _banned and not _trusted
+    return dotted in _banned
 
 
 def _guard(dotted: str, original: Callable[..., Any]) -> Callable[..., Any]:
@@ -79,6 +78,12 @@ def _kernel_name(func: Any) -> str:
     return name.split(".")[0] if str(getattr(func, "__module__", "")).startswith("torch._ops.aten") else ""
 
 
+def _spelling(func: Any) -> str:
+    """`torch._C._nn.linear` for the builtin behind F.linear; the qualified name where there is one."""
+    owner = getattr(func, "__module__", None) or getattr(getattr(func, "__objclass__", None), "__qualname__", "")
+    return f"{owner}.{getattr(func, '__qualname__', func)}" if owner else str(func)
+
+
 class _FunctionRule(TorchFunctionMode):
     """Every torch function call: the originals of replaced functions, and aten ops by name."""
 
@@ -86,7 +91,7 @@ class _FunctionRule(TorchFunctionMode):
         kernel = _kernel_name(func)
         dotted = _originals.get(id(func)) or KERNELS.get(kernel, "")
         if dotted and _forbidden(dotted):
-            raise _violation(dotted, f"torch.ops.aten.{kernel}" if kernel else getattr(func, "__qualname__", str(func)))
+            raise _violation(dotted, f"torch.ops.aten.{kernel}" if kernel else _spelling(func))
         return func(*args, **(kwargs or {}))
 
 
@@ -118,7 +123,7 @@ def install() -> None:
 
 @contextmanager
 def forbid(names: frozenset[str]) -> Iterator[None]:
-    """While active, every call of `names` (outside `trusted()`) raises FromScratchViolation."""
+    """While active, every call of `names` raises FromScratchViolation."""
     global _banned
     saved = _banned
     _banned = names
@@ -129,13 +134,3 @@ def forbid(names: frozenset[str]) -> Iterator[None]:
     finally:
         _banned = saved
 
-
-@contextmanager
-def trusted() -> Iterator[None]:
-    """The kit's own use of a replaced function while a probe runs (never the student's)."""
-    global _trusted
-    _trusted += 1
-    try:
-        yield
-    finally:
-        _trusted -= 1

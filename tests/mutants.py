@@ -194,9 +194,9 @@ mutant("SGD: functools.partial(torch.optim.SGD) bound over the class",
                 (ACCURACY_END, ACCURACY_END + "\n\nSGD = functools.partial(torch.optim.SGD)\n")]},
        {"5b", "5e"}, "uses torch.optim.SGD")
 mutant("SGD: step calls torch.optim's functional sgd",
-       {"sgd": [("                    " + STEP, "                    torch.optim.sgd.sgd([p], [p.grad], [None], weight_decay=0, momentum=0, "
+       {"sgd": [("                    " + STEP, "                    torch.optim._functional.sgd([p], [p.grad], [None], weight_decay=0, momentum=0, "
                  "lr=self.lr, dampening=0, nesterov=False, maximize=False)")]},
-       {"5b", "5e"}, "torch.optim.sgd.sgd")
+       {"5b", "5e"}, "torch.optim._functional.sgd")
 mutant("nll_loss: sum instead of mean", {"sgd": [(NLL, "return -log_probs[torch.arange(len(y)), y].sum()")]},
        {"5a"}, "log_probs: (8, 10)")
 mutant("nll_loss: missing minus", {"sgd": [(NLL, "return log_probs[torch.arange(len(y)), y].mean()")]},

@@ -91,7 +91,28 @@ ATTACKS = {
         class Liar(torch.Tensor):
             def __eq__(self, other): return torch.ones_like(other, dtype=torch.bool)
         return torch.full_like(x, 0.1).as_subclass(Liar)""", {}),
+    # Issue 11: the from-scratch tripwire and the probes live in the worker; a submission that reaches
+    # them (even through a name the source does not show) gets nothing graded. Each trick falls through
+    # to a library softmax, so it would earn full marks if it worked.
+    "switch the tripwire off through a computed import": ("softmax", """
+        _tw = __import__("logreg" + "_kit.tripwire", fromlist=["tripwire"])
+        _tw._forbidden = lambda dotted: False""", "return getattr(torch.nn.functional, 'soft' + 'max')(x, dim=1)", {}),
+    "swap the tripwire's code object": ("softmax", """
+        import importlib
+        _tw = importlib.import_module(".".join(["logreg", "kit"]).replace(".", "_") + ".tripwire")
+        _tw._forbidden.__code__ = (lambda dotted: False).__code__""",
+        "return getattr(torch.nn.functional, 'soft' + 'max')(x, dim=1)", {}),
+    "empty the tripwire's table of originals": ("softmax", """
+        _tw = __import__("logreg" + "_kit.tripwire", fromlist=["tripwire"])
+        _tw._originals.clear()""", "return getattr(torch._C.TensorBase, 'soft' + 'max')(x, 1)", {}),
+    "softmax from a helper compiled under a numpy file name": ("softmax", """
+        _ns = {}
+        exec(compile("import torch\\ndef sm(x):\\n    return torch.softmax(x, 1)\\n",
+                     "/usr/lib/python3/dist-packages/numpy/_helper.py", "exec"), _ns)""", "return _ns['sm'](x)", {}),
 }
+# Attacks that change the grader's code inside the worker: every check of the submission fails then.
+REWRITES_THE_WORKER = {"patch the worker's plain() and wire to send a subclass", "switch the tripwire off through a computed import",
+                       "swap the tripwire's code object", "empty the tripwire's table of originals"}
 BASELINE_PAYLOAD = {"losses": "return 0.0", "softmax": "return torch.full_like(x, 0.1)"}
 
 
@@ -130,7 +151,7 @@ def test_attack_earns_nothing(name, sandbox, baseline, next_submission, tmp_path
     hangs = name in ("infinite loop", "sleep past the timeout")
     report = grade_attack(sandbox, folder, module, HANG_TIMEOUT_S if hangs else None)
     assert points(report, EXERCISE[module]) <= baseline[module], failures(report)
-    if module == "softmax" or not top:  # losses.py still imports: its other exercises keep their points
+    if (module == "softmax" or not top) and name not in REWRITES_THE_WORKER:  # its other exercises keep their points
         assert full(report, "2b"), failures(report)
     if hangs:
         assert f"timed out after {HANG_TIMEOUT_S:g} s in binary_loss_if" in failures(report)

@@ -27,7 +27,7 @@ from ..backend import explain
 from ..exercises import BY_ID
 from ..impl import PackageImplementation
 from ..probes import PROBES, plain
-from . import wire
+from . import integrity, wire
 
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
@@ -130,6 +130,7 @@ def _worker(sock: socket.socket, root: str, cfg: dict[str, Any]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _limits(cfg)
     os.register_at_fork(after_in_child=lambda: _close_quietly(sock))  # forks of student code lose the channel
+    before = integrity.snapshot()
     impl = PackageImplementation(root)
     wire.send(sock, ("loaded", dict(impl.errors)))
     while True:
@@ -138,6 +139,9 @@ def _worker(sock: socket.socket, root: str, cfg: dict[str, Any]) -> None:
         except (EOFError, OSError):
             os._exit(0)
         reply = _serve(impl, exercises, probe, args)
+        tampered = integrity.changed(before)
+        if tampered:
+            reply = ("error", integrity.message(tampered))
         try:
             wire.send(sock, reply)
         except Exception as err:  # noqa: BLE001 - a result that cannot be sent is a failed check

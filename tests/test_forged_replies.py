@@ -1,0 +1,137 @@
+"""Forged probe replies earn nothing: three layers, each tested on its own.
+
+1. The static rule: a submission whose code imports the grader (even by a computed name) or reaches
+   into frames, sys.modules or the garbage collector gets the exercise it touches failed.
+2. The worker's integrity check: a rewritten probe, tripwire or table is noticed and nothing the
+   worker sends afterwards is graded.
+3. The grading process decides every fact from returned values: a reply that states a fact without
+   the values behind it (cleared gradients, reshuffled epochs, eval mode, a registered parameter)
+   fails the check.
+"""
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+import logreg_kit.harness as harness
+from logreg_kit.checks import CHECKS, reference
+from logreg_kit.checks.sgd import SHUFFLE_CASE, SHUFFLE_EXAMPLES, _fit_inputs, _orders
+from logreg_kit.harness import run_check
+from logreg_kit.probes import TRAIN_MARK
+from logreg_kit.sandbox import bwrap_path
+
+from .conftest import make_submission
+from .sandbox_support import failures, graded, points
+
+GET_WEIGHTS = "    return nn.Parameter(torch.randn(dims) / dims[0])\n"
+FORGER = '''
+_probes = __import__("logreg" + "_kit.probes", fromlist=["probes"])
+
+
+def _forged_weights(impl, seed, dims):
+    return {"value": _probes.torch.zeros(dims), "registered": ["w"], "stepped": _probes.torch.zeros(dims) - 0.5}
+
+
+_probes.PROBES["weights"] = _forged_weights
+'''
+
+
+class Forged:
+    """A backend whose probe replies are canned: what a worker rewritten by the student could send."""
+
+    label = "forged"
+
+    def __init__(self, replies: dict[str, Any]) -> None:
+        self.replies = replies
+
+    def run(self, exercises: tuple[str, ...], probe: str, *args: Any) -> Any:
+        reply = self.replies[probe]
+        return reply(*args) if callable(reply) else reply
+
+    def source(self, module: str) -> str | None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+def check(name: str):
+    return next(c for c in CHECKS if c.fn.__name__ == name)
+
+
+def forging_submission(dest: Path) -> Path:
+    """get_weights left as a stub, and an __init__.py that rewrites the weights probe to say it is right."""
+    folder = make_submission(dest, {"logreg": [(GET_WEIGHTS, '    raise NotImplementedError("Exercise 4: get_weights")\n')]})
+    (folder / "__init__.py").write_text(FORGER)
+    return folder
+
+
+needs_bwrap = pytest.mark.skipif(bwrap_path() is None, reason="bubblewrap (bwrap) is not installed: the sandbox is needed")
+
+
+@needs_bwrap
+def test_init_rewriting_a_probe_fails_statically(sandbox, tmp_path: Path) -> None:
+    report = graded(sandbox, forging_submission(tmp_path / "sub"), {"4"})
+    assert points(report, "4") == 0
+    assert "__init__.py line 2 imports a module whose name it computes" in failures(report)
+
+
+@needs_bwrap
+def test_init_rewriting_a_probe_is_noticed_by_the_worker(sandbox, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(harness, "tampering", lambda check, backend: "")  # the static layer off: the worker's own
+    report = graded(sandbox, forging_submission(tmp_path / "sub"), {"4"})
+    assert points(report, "4") == 0
+    text = failures(report)
+    assert "changed the grader's own code in the process running it" in text and "probes.PROBES['weights']" in text, text
+
+
+def test_the_forger_would_score_without_both_layers(tmp_path: Path, monkeypatch) -> None:
+    """In this process (no worker, no integrity check) and without the static layer, the rewritten probe
+    earns the parameter check: the two layers above are what stop it."""
+    from logreg_kit.backend import LocalBackend
+
+    monkeypatch.setattr(harness, "tampering", lambda check, backend: "")
+    folder = forging_submission(tmp_path / "sub")
+    backend = LocalBackend(str(folder))
+    from logreg_kit import probes
+
+    saved = probes.PROBES["weights"]
+    try:
+        assert run_check(check("weights_are_parameters"), backend).status == "passed"
+    finally:
+        probes.PROBES["weights"] = saved
+
+
+def test_a_registered_parameter_needs_a_step_that_moves_it() -> None:
+    dims = (784, 10)
+    forged = Forged({"weights": lambda seed, d: {"value": torch.zeros(d), "registered": ["w"], "stepped": torch.zeros(d)}})
+    outcome = run_check(check("weights_are_parameters"), forged)
+    assert outcome.status == "failed" and "does not require grad" in outcome.message, outcome.message
+    old_style = Forged({"weights": {"is_parameter": True, "requires_grad": True, "value": torch.zeros(dims)}})
+    assert run_check(check("weights_are_parameters"), old_style).status == "failed"
+
+
+def test_cleared_gradients_need_the_values_of_a_cleared_loop() -> None:
+    def trace(init, grads, lr, device="cpu", accumulate=False):  # states "cleared", steps nothing
+        return {"values": [[p.clone() for p in init] for _ in grads], "grads_after_zero_grad": [[None, None] for _ in grads]}
+
+    outcome = run_check(check("sgd_zero_grad"), Forged({"sgd_trace": trace}))
+    assert outcome.status == "failed" and "gradients added up by backward" in outcome.message, outcome.message
+
+
+def test_reshuffling_is_read_from_the_losses_not_from_the_pass_count() -> None:
+    inputs = _fit_inputs(SHUFFLE_EXAMPLES)
+    one_order = reference().probe("fit_run", *inputs, SHUFFLE_CASE, _orders(SHUFFLE_CASE, SHUFFLE_EXAMPLES)[:1])
+    forged = Forged({"fit_run": {**one_order, "passes": SHUFFLE_CASE["epochs"]}})
+    outcome = run_check(check("fit_reshuffles"), forged)
+    assert outcome.status == "failed" and "every epoch saw the first epoch's order" in outcome.message, outcome.message
+
+
+def test_eval_mode_is_read_from_the_outputs() -> None:
+    def run(w, b, x):
+        expected = reference().probe("predict_run", w, b, x)["out"]
+        return {"out": expected + TRAIN_MARK, "tracked": False}
+
+    outcome = run_check(check("predict_outputs"), Forged({"predict_run": run}))
+    assert outcome.status == "failed" and "ran in training mode" in outcome.message, outcome.message
