@@ -22,7 +22,8 @@ from .exercises import BY_ID, KERNELS
 TENSOR_PREFIX = "torch.Tensor."
 # Private spellings of replaced functions: what follows one of these prefixes is a kernel's name.
 PRIVATE_PREFIXES = ("torch._C.TensorBase.", "torch._C._TensorBase.", "torch._C._nn.", "torch._C._VariableFunctions.",
-                    "torch._VF.", "torch.ops.aten.", "torch._")
+                    "torch._VF.", "torch.ops.aten.", "torch._refs.nn.functional.", "torch._refs.special.", "torch._refs.",
+                    "torch._")
 OWN = "."  # prefix of names that refer to the submission's own modules (relative imports)
 HIDDEN_CODE = ("exec", "eval", "compile")
 GRADER_PACKAGE = "logreg_kit"

@@ -91,16 +91,13 @@ def test_the_forger_would_score_without_both_layers(tmp_path: Path, monkeypatch)
     earns the parameter check: the two layers above are what stop it."""
     from logreg_kit.backend import LocalBackend
 
-    monkeypatch.setattr(harness, "tampering", lambda check, backend: "")
-    folder = forging_submission(tmp_path / "sub")
-    backend = LocalBackend(str(folder))
     from logreg_kit import probes
 
-    saved = probes.PROBES["weights"]
-    try:
-        assert run_check(check("weights_are_parameters"), backend).status == "passed"
-    finally:
-        probes.PROBES["weights"] = saved
+    monkeypatch.setattr(harness, "tampering", lambda check, backend: "")
+    monkeypatch.setitem(probes.PROBES, "weights", probes.PROBES["weights"])  # put back after the forger's __init__
+    backend = LocalBackend(str(forging_submission(tmp_path / "sub")))
+    assert probes.PROBES["weights"].__name__ == "_forged_weights"
+    assert run_check(check("weights_are_parameters"), backend).status == "passed"
 
 
 def test_a_registered_parameter_needs_a_step_that_moves_it() -> None:
