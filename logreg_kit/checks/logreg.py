@@ -83,7 +83,7 @@ def logreg_forward_matches(student: Student) -> None:
 def logreg_log_probabilities(student: Student) -> None:
     w, b, x, y = model_case(20)
     out = student.probe("logreg_forward", w, b, x, y)["out"]
-    expect(isinstance(out, torch.Tensor) and out.ndim == 2, f"forward returned {out!r:.60}, expected (N, 10)")
+    expect(isinstance(out, torch.Tensor) and out.ndim == 2, f"forward returned {describe(out)}, expected Tensor (N, 10)")
     expect_tensor(out.exp().sum(dim=1), torch.ones(len(x)), rtol=FLOAT32_RTOL, atol=1e-5, case="exp(model(x)) row sums")
 
 

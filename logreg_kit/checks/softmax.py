@@ -8,6 +8,7 @@ from ..feedback import (
     FLOAT32_RTOL,
     FLOAT64_ATOL,
     FLOAT64_RTOL,
+    describe,
     expect,
     expect_on_meta,
     expect_tensor,
@@ -40,7 +41,7 @@ def softmax_matches(student: Student) -> None:
 def softmax_rows_sum_to_one(student: Student) -> None:
     for case, x in _cases():
         got = student.call("softmax", x)
-        expect(isinstance(got, torch.Tensor), f"expected a torch.Tensor, got {type(got).__name__} [{case}]")
+        expect(isinstance(got, torch.Tensor), f"expected a torch.Tensor, got {describe(got)} [{case}]")
         expect_tensor(got.sum(dim=1), torch.ones(len(x)), rtol=FLOAT32_RTOL, atol=1e-5, case=f"row sums, {case}")
 
 
@@ -77,7 +78,7 @@ def log_softmax_matches(student: Student) -> None:
 def log_softmax_normalised(student: Student) -> None:
     for case, x in _cases():
         got = student.call("log_softmax", x)
-        expect(isinstance(got, torch.Tensor), f"expected a torch.Tensor, got {type(got).__name__} [{case}]")
+        expect(isinstance(got, torch.Tensor), f"expected a torch.Tensor, got {describe(got)} [{case}]")
         expect_tensor(got.exp().sum(dim=1), torch.ones(len(x)), rtol=FLOAT32_RTOL, atol=1e-5, case=f"exp row sums, {case}")
 
 
@@ -98,5 +99,5 @@ def softmax_cuda(student: Student) -> None:
             cpu = student.probe("call_on", name, "cpu", x)
             cuda = student.probe("call_on", name, "cuda", x)
             expect(isinstance(cuda, torch.Tensor) and cuda.device.type == "cuda",
-                   f"{name} on a CUDA tensor returned {cuda!r:.80}, not a CUDA tensor [{case}]")
+                   f"{name} on a CUDA tensor returned {describe(cuda)}, not a CUDA tensor [{case}]")
             expect_tensor(cuda.cpu(), cpu, rtol=DEVICE_RTOL, atol=DEVICE_ATOL, case=f"{name} CUDA vs CPU, {case}")
