@@ -161,3 +161,47 @@ def test_a_batched_property_checks_every_case_in_one_round_trip() -> None:
     with pytest.raises(CheckFailure) as info:
         binary_property(BatchedStudent({3}, replay_right=True))  # wrong in the batch, right on replay
     assert str(info.value) == FLAKY_MESSAGE
+
+
+def test_static_rule_sees_every_binding_and_helper_of_an_exercise() -> None:
+    from logreg_kit.scratch import tampering
+
+    partial = "import functools\nimport torch\n\n\ndef softmax(x):\n    return x\n\n\nsoftmax = functools.partial(torch.softmax, dim=1)\n"
+    assert violations(partial, "3") == ("softmax.py line 9 uses torch.softmax, which exercise 3 asks you to write yourself",)
+    helper = "import torch.nn.functional as F\n\n\ndef _sm(x):\n    return F.softmax(x, 1)\n\n\ndef softmax(x):\n    return _sm(x)\n"
+    assert "line 5 uses torch.nn.functional.softmax" in violations(helper, "3")[0]
+    imported = "from torch import softmax\n"
+    assert "line 1 uses torch.softmax" in violations(imported, "3")[0]
+    private = "import torch\n\n\ndef softmax(x):\n    return torch._C.TensorBase.softmax(x, 1)\n"
+    assert "line 5 uses torch.softmax" in violations(private, "3")[0]
+    hidden = "import torch\n\nexec('def softmax(x): return x')\n"
+    assert "line 3 calls exec" in violations(hidden, "3")[0]
+    assert "line 1 imports the grader's own package" in tampering("import logreg_kit\n", "__init__")
+
+
+def test_static_rule_leaves_the_students_own_code_alone() -> None:
+    own = ("from . import softmax as sm\n\n\nclass LogReg:\n    def forward(self, x):\n"
+           "        return sm.log_softmax(x @ self.l1_w + self.l1_b)\n")
+    assert violations(own, "4") == ()
+    annotated = ("import torch\n\n\nclass SGD(torch.optim.SGD):\n    pass\n\n\n"
+                 "def fit(model, train_dl, loss_fn, opt: SGD, epochs: int) -> list[float]:\n    return []\n")
+    assert violations(annotated, "5c") == ()  # an annotation naming SGD does not run it
+    assert violations(annotated, "5b")  # SGD itself subclasses torch.optim.SGD
+
+
+def test_not_implemented_yet_only_for_a_stub(tmp_path) -> None:
+    from logreg_kit.backend import LocalBackend
+    from logreg_kit.harness import grade
+    from logreg_kit.probes import Foreign
+
+    from .conftest import make_submission
+
+    stub = grade(LocalBackend("assignments"), [c for c in CHECKS if c.fn.__name__ == "softmax_matches"])
+    assert "not implemented yet (Exercise 3: softmax)" in stub.outcomes[0].message
+    folder = make_submission(tmp_path / "sub", {"softmax": [("    e = torch.exp(x)\n", "    raise NotImplementedError('no meta kernel')\n")]})
+    raised = grade(LocalBackend(str(folder)), [c for c in CHECKS if c.fn.__name__ == "softmax_matches"])
+    text = raised.outcomes[0].message
+    assert "your code raised NotImplementedError at softmax.py line" in text and "not implemented yet" not in text, text
+    with pytest.raises(CheckFailure) as info:
+        expect_float(Foreign("set"), 0.5, rtol=0, atol=0)
+    assert "got set" in str(info.value) and "Foreign" not in str(info.value)
