@@ -16,7 +16,8 @@ import pytest
 
 from logreg_kit.sandbox import bwrap_path
 
-from .conftest import ROOT
+from .conftest import ROOT, make_submission
+from .mutants import MUTANTS
 from .sandbox_support import SOLUTIONS, failures, full, graded, points, reference_copy, with_payload
 
 pytestmark = pytest.mark.skipif(
@@ -298,3 +299,17 @@ def test_pytest_route_ignores_fake_summary_and_conftest(tmp_path) -> None:
     payload = json.loads(results.read_text())
     failed = {t["name"].split(":")[0] for t in payload["tests"] if t.get("status") == "failed"}
     assert "3 softmax" in failed
+
+
+# The from-scratch holes of issue 11 (tests/mutants.py), graded through the sandbox: each must lose the
+# exercises it is declared to lose there too (test_mutants grades the whole catalogue in this process).
+FROM_SCRATCH_HOLES = [m for m in MUTANTS if any(word in m.name for word in (
+    "functools.partial", "foreign file name", "TensorBase", "private", "torch.ops.aten", "functional sgd"))]
+
+
+@pytest.mark.parametrize("mutant", FROM_SCRATCH_HOLES, ids=[m.name for m in FROM_SCRATCH_HOLES])
+def test_from_scratch_hole_is_closed_in_the_sandbox(mutant, sandbox, tmp_path) -> None:
+    report = graded(sandbox, make_submission(tmp_path / "sub", mutant.edits), set(mutant.loses))
+    kept = [ex for ex in mutant.loses if full(report, ex)]
+    assert not kept, f"kept full marks on {kept}:\n{failures(report)}"
+    assert mutant.message in failures(report)
