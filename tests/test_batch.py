@@ -11,6 +11,7 @@ import time
 import zipfile
 import zlib
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -255,8 +256,12 @@ def test_reference_answers_survive_a_restart(tmp_path, monkeypatch) -> None:
     from logreg_kit.batch.refcache import ReferenceCache, fingerprint
     from logreg_kit.probes import Foreign
 
+    source = tmp_path / "ref.py"
+    source.write_text("ANSWER = 1\n")
+
     class Inner:
         label, calls = "fake reference", 0
+        impl = SimpleNamespace(files=lambda: [source])  # the files the answers come from
 
         def run(self, exercises, probe, *args):
             Inner.calls += 1
@@ -273,6 +278,8 @@ def test_reference_answers_survive_a_restart(tmp_path, monkeypatch) -> None:
     assert Inner.calls == 1 and second.hits == 1  # answered from disk, the reference never ran
     assert torch.equal(again["t"], answer["t"]) and again["pair"] == (1, [2.5, None]) and again["odd"].type_name == "Gen"
     assert ReferenceCache(MemoBackend(Inner()), str(tmp_path)).load() == 0  # another data setting: another file
-    assert fingerprint("embedded") != fingerprint(str(tmp_path))
+    assert fingerprint("embedded", [source]) != fingerprint(str(tmp_path), [source])
+    source.write_text("ANSWER = 2\n")  # other reference code: another file
+    assert ReferenceCache(MemoBackend(Inner()), "embedded").load() == 0
     monkeypatch.setenv("LOGREG_KIT_CACHE", "off")
     assert ReferenceCache(MemoBackend(Inner()), "embedded").path is None
