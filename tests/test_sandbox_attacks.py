@@ -277,3 +277,34 @@ def test_pytest_route_ignores_fake_summary_and_conftest(tmp_path) -> None:
     payload = json.loads(results.read_text())
     failed = {t["name"].split(":")[0] for t in payload["tests"] if t.get("status") == "failed"}
     assert "3 softmax" in failed
+
+
+# Recomputes the validation labels: the embedded digits are 500 per class, sorted by class, and
+# data.py's split is seeded. With a `fit` that does not train, only those labels could pass 5e.
+SPLIT_LABELS_ATTACK = '''
+
+def fit(model, train_dl, loss_fn, opt, epochs):
+    return [0.0]
+
+
+def predict(model, x):
+    import numpy as np
+    from logreg_kit import data
+    labels = np.repeat(np.arange(10), 500)
+    _, valid = data.stratified_split(labels, data.N_VALID, data.SPLIT_SEED)
+    if len(x) != len(valid):
+        model.eval()
+        with torch.no_grad():
+            return model(x)
+    return torch.eye(10)[torch.from_numpy(labels[valid])]
+'''
+
+
+def test_validation_labels_recomputed_from_the_seeded_split_earn_nothing(sandbox, next_submission, tmp_path) -> None:
+    folder = reference_copy(tmp_path / "sub")
+    with open(folder / "sgd.py", "a") as module:
+        module.write(SPLIT_LABELS_ATTACK)
+    report = graded(sandbox, folder, {"5e"})
+    assert points(report, "5e") == 0, failures(report)
+    assert "validation accuracy 0." in failures(report)
+    next_submission()
