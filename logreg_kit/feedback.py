@@ -44,7 +44,7 @@ def describe(value: Any) -> str:
         return f"Tensor {tuple(value.shape)} {str(value.dtype).replace('torch.', '')} on {value.device}"
     if isinstance(value, np.ndarray):
         return f"ndarray {value.shape} {value.dtype}"
-    return type(value).__name__
+    return str(getattr(value, "type_name", "")) or type(value).__name__  # probes.Foreign: the type that came back
 
 
 def _index(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -8,6 +8,7 @@ the reference to get expected values, so "compare with the reference" is always
 only its plain result crosses back.
 """
 import copy
+import numbers
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -53,11 +54,13 @@ def plain(value: Any) -> Any:
         return np.array(value, copy=True)
     if isinstance(value, np.generic):  # before float: np.float64 is a float subclass
         return plain(value.item()) if value.dtype.kind in "biufcU" else Foreign(type(value).__name__)
-    if value is None:
-        return None
+    if value is None or isinstance(value, Foreign):  # Foreign: already plain (call_many's answers)
+        return value
     for base, convert in _BUILTIN_SCALARS:
         if isinstance(value, base):
             return convert(value)
+    if isinstance(value, numbers.Real):  # Fraction, Decimal-like types: the checks take any real number
+        return int(value) if isinstance(value, numbers.Integral) else float(value)
     if isinstance(value, (list, tuple)):
         return type(value)(plain(v) for v in value) if type(value) in (list, tuple) else Foreign(type(value).__name__)
     if type(value) is dict:

@@ -160,3 +160,33 @@ def test_groups_left_by_a_killed_grader_are_swept(tmp_path) -> None:
         second.remove()
         if stale.exists():
             stale.rmdir()
+
+
+# numpy scalars are numbers: np.float64 (np.mean, arithmetic on np.log) is a float, np.float32 a
+# real number; each variant gets the same verdict in the sandbox and in-process.
+NUMPY_SCALARS = {  # name: (module, [(old, new)], exercise, True for full marks or what a failure says)
+    "1 returns np.float64": ("losses", [("return float(total / len(y))", "return total / len(y)")], "1", True),
+    "2a returns np.float64": ("losses", [("return float(total / len(y))", "return float(total / len(y))  # 1"),
+                                         ("return float(total / len(y))\n", "return total / len(y)\n")], "2a", True),
+    "2b returns np.mean": ("losses", [("return float(np.mean(-(targets", "return (np.mean(-(targets")], "2b", True),
+    "accuracy returns np.float32": ("sgd", [(".float().mean().item()", ".float().mean().numpy()[()]")], "5d", True),
+    "1 returns np.bool_": ("losses", [("return float(total / len(y))", "return np.bool_(total > 0)")], "1", "got bool"),
+    "2b returns np.int64": ("losses", [("return float(np.mean(-(targets", "return np.int64(np.mean(-(targets")], "2b", "outside the tolerance"),
+    "1 returns a Fraction": ("losses", [("import numpy as np\n", "import numpy as np\nfrom fractions import Fraction\n"),
+                                        ("return float(total / len(y))", "return Fraction(float(total / len(y)))")], "1", True),
+    "1 returns a Decimal": ("losses", [("import numpy as np\n", "import numpy as np\nfrom decimal import Decimal\n"),
+                                       ("return float(total / len(y))", "return Decimal(float(total / len(y)))")], "1", "got Decimal"),
+}
+
+
+@pytest.mark.parametrize("name", NUMPY_SCALARS)
+def test_numpy_scalars_get_the_same_verdict_on_every_route(name, sandbox, tmp_path) -> None:
+    module, edits, exercise, correct = NUMPY_SCALARS[name]
+    folder = make_submission(tmp_path / "sub", {module: edits})
+    sandboxed = graded(sandbox, folder, {exercise})
+    in_process = grade(LocalBackend(str(folder)), [c for c in CHECKS if c.exercise == exercise])
+    assert [o.status for o in sandboxed.outcomes] == [o.status for o in in_process.outcomes], failures(sandboxed)
+    assert full(sandboxed, exercise) == (correct is True), failures(sandboxed)
+    assert "Foreign" not in failures(sandboxed) + failures(in_process)
+    if correct is not True:  # what type or value came back
+        assert correct in failures(sandboxed) and correct in failures(in_process)
