@@ -2,6 +2,7 @@
 specific message and keeps the points of every exercise it does not touch (exercises 1 and 3
 live in different modules, so breaking one module must leave the other's points intact)."""
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -190,3 +191,104 @@ def test_numpy_scalars_get_the_same_verdict_on_every_route(name, sandbox, tmp_pa
     assert "Foreign" not in failures(sandboxed) + failures(in_process)
     if correct is not True:  # what type or value came back
         assert correct in failures(sandboxed) and correct in failures(in_process)
+
+
+# --- what comes back over the wire is checked before the grader computes on it ----------------
+
+def _frame(value) -> bytes:
+    """A frame as a worker that skips encode() could send it (torch.save of anything)."""
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(value, buffer)
+    return buffer.getvalue()
+
+
+def _shared_bomb(depth: int) -> list:
+    nested: list = []
+    for _ in range(depth):
+        nested = [nested, nested]  # 2**depth values from a frame of a few hundred bytes
+    return nested
+
+
+def _unsafe_frames() -> dict:
+    import numpy as np
+    import torch
+
+    from logreg_kit.sandbox import wire
+
+    return {  # name: (value, what the refusal says)
+        "stride-0 view of 2**44 elements": (torch.zeros(1).expand(1, 2**44), "view of 17,592,186,044,416 elements"),
+        "stride-0 ndarray of 2**24 elements": ({wire.ARRAY_TAG: torch.from_numpy(np.broadcast_to(np.zeros(1), (2**24,)))},
+                                               "array view of 16,777,216 elements"),
+        "meta tensor of 2**40 elements": (torch.empty(2**40, device="meta"), "meta tensor of 1,099,511,627,776 elements"),
+        "sparse tensor of 2**40 elements": (torch.sparse_coo_tensor(torch.tensor([[0]]), torch.tensor([1.0]), (2**40,)),
+                                            "layout torch.sparse_coo"),
+        "quantized dtype": (torch.quantize_per_tensor(torch.ones(3), 0.1, 0, torch.quint8), "dtype quint8"),
+        "20 dimensions": (torch.zeros((1,) * 20), "20 dimensions"),
+        "one tensor sent 100 times": ([torch.zeros(10_000)] * 100, "share their data"),
+        "an int of 101 bits": (1 << 100, "an int of 101 bits"),
+        "nesting 100 deep": (eval("[" * 100 + "]" * 100), "nested more than 64 levels"),
+        "2**19 values from shared lists": (_shared_bomb(19), "more than 250,000 values"),
+        "a dict with tensor keys": ({torch.zeros(1): 1}, "key that is not a str"),
+    }
+
+
+@pytest.mark.parametrize("name", list(_unsafe_frames()))
+def test_unsafe_frames_are_refused_at_decode(name) -> None:
+    import time
+
+    from logreg_kit.sandbox import wire
+
+    value, message = _unsafe_frames()[name]
+    frame = _frame(value)
+    start = time.perf_counter()
+    with pytest.raises(wire.UnsafeValue, match=message.replace("(", r"\(")):
+        wire.loads(frame)
+    assert time.perf_counter() - start < 2.0
+
+
+def test_plain_results_cross_the_wire_unchanged() -> None:
+    import numpy as np
+    import torch
+
+    from logreg_kit.probes import plain
+    from logreg_kit.sandbox import wire
+
+    value = {"t": torch.randn(64, 10), "views": [torch.zeros(1).expand(3, 4), torch.arange(10)[::2]],
+             "a": np.arange(6.0).reshape(2, 3), "n": [np.float64(0.25), np.float32(0.5), np.int64(3), np.bool_(True)],
+             "meta": torch.empty(784, 10, device="meta"), "losses": [0.1] * 5000, "c": torch.ones(2, dtype=torch.complex64)}
+    got = wire.loads(wire.dumps(plain(value)))
+    assert torch.equal(got["t"], value["t"]) and torch.equal(got["views"][0], torch.zeros(3, 4))
+    assert torch.equal(got["views"][1], torch.arange(0, 10, 2)) and np.array_equal(got["a"], value["a"])
+    assert got["n"] == [0.25, 0.5, 3, True] and [type(v) for v in got["n"]] == [float, float, int, bool]
+    assert got["meta"].device.type == "meta" and got["meta"].shape == (784, 10) and got["losses"] == value["losses"]
+
+
+# A worker whose plain() no longer copies sends LogReg's forward back as a view of 2**22 columns
+# backed by one element; the check would compute exp() on all of it before looking at the shape.
+HUGE_VIEW_TOP = """
+import logreg_kit.sandbox.template as _t
+_t.plain = lambda value: value
+def _forward_probe(impl, w, b, x, y, device="cpu"):
+    view = torch.zeros(1).expand(len(x), 2**22)
+    return {"out": view, "first5": view[:5], "grad_w": torch.zeros(784, 10), "grad_b": torch.zeros(10)}
+_t.PROBES["logreg_forward"] = _forward_probe
+"""
+
+
+def test_a_huge_view_is_refused_before_the_grader_computes_on_it(sandbox, tmp_path) -> None:
+    import resource
+    import time
+
+    folder = make_submission(tmp_path / "sub", {"logreg": [("import torch\n", "import torch\n" + HUGE_VIEW_TOP)]})
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    report = graded(sandbox, folder, {"4", "3"})
+    assert time.perf_counter() - start < 30
+    assert re.search(r"LogReg returned a tensor view of [\d,]+ elements \(shape \d+x4194304, 2\*\*\d+\) backed by 1 element\(s\) "
+                     r"\(strides \(0, 0\)\)", failures(report)), failures(report)
+    assert full(report, "3"), failures(report)  # only the checks that got the view fail
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak < 100 * 1024  # KiB: no 335 MB exp()
