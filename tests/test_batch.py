@@ -283,3 +283,13 @@ def test_reference_answers_survive_a_restart(tmp_path, monkeypatch) -> None:
     assert ReferenceCache(MemoBackend(Inner()), "embedded").load() == 0
     monkeypatch.setenv("LOGREG_KIT_CACHE", "off")
     assert ReferenceCache(MemoBackend(Inner()), "embedded").path is None
+
+
+def test_trusted_grading_worker_memory_is_bounded() -> None:
+    """The batch's grading worker caps its own address space (worker_main calls bound_memory
+    first): an allocation past GRADER_MEMORY_BYTES fails there instead of taking the machine."""
+    code = ("from logreg_kit.batch.worker import GRADER_MEMORY_BYTES, bound_memory\n"
+            "bound_memory()\n"
+            "try:\n    bytearray(GRADER_MEMORY_BYTES)\nexcept MemoryError:\n    print('bounded')\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.stdout.strip() == "bounded", run.stderr[-2000:]

@@ -38,7 +38,7 @@ class Limits:
     output_bytes: int = 8 * 1024**2  # the worker's stdout+stderr file, and any file it writes
     processes: int = 128  # pids.max of the sandbox's cgroup (threads count), RLIMIT_NPROC of a worker
     tmp_bytes: int = 64 * 1024**2  # size of the private /tmp (bwrap only)
-    result_bytes: int = 256 * 1024**2  # one result frame
+    result_bytes: int = 32 * 1024**2  # one result frame (honest ones: under 1 MB, full MNIST's predictions included)
 
 
 def bwrap_path() -> str | None:
