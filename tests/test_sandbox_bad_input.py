@@ -292,3 +292,28 @@ def test_a_huge_view_is_refused_before_the_grader_computes_on_it(sandbox, tmp_pa
                      r"\(strides \(0, 0\)\)", failures(report)), failures(report)
     assert full(report, "3"), failures(report)  # only the checks that got the view fail
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak < 100 * 1024  # KiB: no 335 MB exp()
+
+
+def test_solutions_means_the_kits_reference_whatever_the_working_directory(tmp_path, monkeypatch) -> None:
+    """`--impl=solutions` is the kit's own reference, found by the kit's path; a `solutions/`
+    folder of the working directory (first on sys.path under `python -m`) is a student's, graded
+    in the sandbox when given as a path."""
+    import sys
+
+    from logreg_kit.backend import open_backend
+    from logreg_kit.impl import PackageImplementation
+    from logreg_kit.sandbox import RemoteBackend
+
+    fake = make_submission(tmp_path / "solutions")
+    (fake / "__init__.py").write_text("raise RuntimeError('the fake reference ran')\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "solutions", raising=False)
+    reference = PackageImplementation("solutions")
+    assert reference.root == SOLUTIONS.resolve() and not reference.errors
+    assert all(path.parent == SOLUTIONS.resolve() for path in reference.files())
+    backend = open_backend("./solutions")
+    try:
+        assert isinstance(backend, RemoteBackend) and backend.folder == fake.resolve()
+    finally:
+        backend.close()
