@@ -233,6 +233,7 @@ def _unsafe_frames() -> dict:
         "nesting 100 deep": (eval("[" * 100 + "]" * 100), "nested more than 64 levels"),
         "2**19 values from shared lists": (_shared_bomb(19), "more than 250,000 values"),
         "a dict with tensor keys": ({torch.zeros(1): 1}, "key that is not a str"),
+        "a Foreign tag holding a huge view": ({wire.FOREIGN_TAG: torch.zeros(1).expand(2**40)}, "view of 1,099,511,627,776"),
     }
 
 

@@ -90,8 +90,8 @@ def decode(value: Any, frame_bytes: int = 0, depth: int = 0, budget: _Budget | N
     if type(value) is dict:
         if set(value) == {ARRAY_TAG} and isinstance(value[ARRAY_TAG], torch.Tensor):
             return _array(checked_tensor(value[ARRAY_TAG], budget, "an array"))
-        if set(value) == {FOREIGN_TAG}:
-            return Foreign(str(value[FOREIGN_TAG])[:100])
+        if set(value) == {FOREIGN_TAG} and type(value[FOREIGN_TAG]) is str:
+            return Foreign(value[FOREIGN_TAG][:100])
         if any(type(k) is not str for k in value):
             raise UnsafeValue("a dict with a key that is not a str")
         return {k: decode(v, frame_bytes, depth + 1, budget) for k, v in value.items()}
