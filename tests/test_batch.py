@@ -305,11 +305,27 @@ def _fake_reference(dest: Path, marker: Path) -> Path:
     return dest
 
 
+# At import (in the sandbox): /tmp/work becomes a dangling link and /tmp holds folders nested past
+# PATH_MAX, which the template cannot clean: it must be restarted before the next student.
+TMP_WRECKER = """import os, shutil
+try:
+    os.chdir('/tmp')
+    for _ in range(3000):
+        os.mkdir('dd')
+        os.chdir('dd')
+    os.chdir('/')
+    shutil.rmtree('/tmp/work', ignore_errors=True)
+    os.symlink('/nowhere', '/tmp/work')
+except OSError:
+    pass
+"""
+
+
 @pytest.fixture(scope="module")
 def hostile_class(tmp_path_factory) -> tuple[Path, Path, Path, subprocess.CompletedProcess]:
     """Graded from a working directory that holds a fake `solutions/`: a class folder with another
     fake called `solutions`, a link to the kit's reference, a zip whose member lies inside another,
-    a notebook of 200,000 `[`, and an honest submission after them."""
+    a notebook of 200,000 `[`, one that wrecks the sandbox's /tmp, and an honest submission after them."""
     base = tmp_path_factory.mktemp("hostile")
     cwd, marker, cache = base / "cwd", base / "fake-reference-ran", base / "cache"
     folder = cwd / "class"
@@ -319,6 +335,8 @@ def hostile_class(tmp_path_factory) -> tuple[Path, Path, Path, subprocess.Comple
     (folder / "linked").symlink_to(ROOT / "solutions", target_is_directory=True)
     _zip(folder / "clash.zip", {"losses.py": b"X = 1\n", "losses.py/inner.py": b"Y = 2\n"})
     (folder / "deep.ipynb").write_text("[" * 200_000)
+    wrecker = sample.write_folder(folder / "tmp-wrecker", "correct")
+    (wrecker / "losses.py").write_text(TMP_WRECKER + (wrecker / "losses.py").read_text())
     sample.write_folder(folder / "zz-honest", "correct")
     env = {**os.environ, "LOGREG_KIT_CACHE": str(cache)}
     run = subprocess.run([sys.executable, "-m", "logreg_kit", "grade", "class", "--out", str(base / "out"), "--jobs", "1",
@@ -331,7 +349,8 @@ def test_intake_failures_are_malformed_records_and_the_batch_goes_on(hostile_cla
     assert run.returncode == 0, run.stderr[-3000:]
     got = records(out)
     assert {s: r["status"] for s, r in got.items()} == {
-        "solutions": "graded", "linked": "malformed", "clash": "malformed", "deep": "malformed", "zz-honest": "graded"}
+        "solutions": "graded", "linked": "malformed", "clash": "malformed", "deep": "malformed",
+        "tmp-wrecker": "graded", "zz-honest": "graded"}
     assert "linked is a symbolic link" in got["linked"]["message"] and got["linked"]["score"] == 0
     assert "'losses.py/inner.py' lies inside 'losses.py'" in got["clash"]["message"]
     assert "not a Jupyter notebook" in got["deep"]["message"] and "RecursionError" in got["deep"]["message"]
