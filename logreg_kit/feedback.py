@@ -11,6 +11,8 @@ from typing import Any, NoReturn
 import numpy as np
 import torch
 
+from .probes import Foreign
+
 # Named tolerances. float32 arithmetic in a different order differs by a few ulps.
 FLOAT32_RTOL = 1e-5
 FLOAT32_ATOL = 1e-6
@@ -44,7 +46,9 @@ def describe(value: Any) -> str:
         return f"Tensor {tuple(value.shape)} {str(value.dtype).replace('torch.', '')} on {value.device}"
     if isinstance(value, np.ndarray):
         return f"ndarray {value.shape} {value.dtype}"
-    return str(getattr(value, "type_name", "")) or type(value).__name__  # probes.Foreign: the type that came back
+    if isinstance(value, Foreign):  # a returned object the checks do not take: name its type
+        return value.type_name
+    return type(value).__name__
 
 
 def _index(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
