@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .exercises import BY_ID
-from .impl import ImplementationError, PackageImplementation
+from .impl import REFERENCE, ImplementationError, PackageImplementation
 from .probes import PROBES, plain
 from .exercises import PROBE_TIMEOUT_S
 
@@ -120,8 +120,9 @@ def open_backend_or_explain(target: str, in_process: bool = False) -> Backend:
 
 
 def open_backend(target: str, in_process: bool = False) -> Backend:
-    """The backend for a --impl target. The kit's own reference (`solutions`) runs in this
-    process; anything else runs in the hardened sandbox (logreg_kit.sandbox) unless
+    """The backend for a --impl target. The kit's own reference (the bare name `solutions`,
+    found by the kit's own path, never in the working directory) runs in this process; anything
+    else, a folder called `solutions` given as a path included, runs in the hardened sandbox (logreg_kit.sandbox) unless
     `in_process` is asked for (debugging only: student code then shares the grader's process).
     A notebook (.ipynb) is graded as the package folder its solution cells convert to."""
     if str(target).endswith(".ipynb"):
@@ -131,7 +132,7 @@ def open_backend(target: str, in_process: bool = False) -> Backend:
         backend = open_backend(folder, in_process)
         backend.label = backend.label.replace(folder, str(target))
         return backend
-    if in_process or str(target) == "solutions":
+    if in_process or (isinstance(target, str) and target == REFERENCE):  # the kit's own, by its path
         return LocalBackend(target)
     from .sandbox import RemoteBackend
 

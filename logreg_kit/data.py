@@ -7,6 +7,7 @@ import gzip
 import importlib.util
 import io
 import os
+import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -160,3 +161,13 @@ def load_split(source: str = "embedded") -> Split:
         return make_split(*load_embedded())
     x, y = load_idx_folder(source)
     return make_split(x, y, n_valid=min(10_000, len(y) // 6))
+
+
+def secret_order(n: int) -> torch.Tensor:
+    """A random permutation of range(n) drawn from the operating system's entropy (`secrets`),
+    never from a seed: the order the validation images are sent in, which code in the worker
+    cannot reproduce even though it can recompute the seeded split (this module is readable
+    there). (n,) int64."""
+    order = list(range(n))
+    secrets.SystemRandom().shuffle(order)
+    return torch.tensor(order, dtype=torch.int64)

@@ -46,7 +46,7 @@ def describe(value: Any) -> str:
         return f"Tensor {tuple(value.shape)} {str(value.dtype).replace('torch.', '')} on {value.device}"
     if isinstance(value, np.ndarray):
         return f"ndarray {value.shape} {value.dtype}"
-    if isinstance(value, Foreign):  # a value of a type that does not cross to the grader: its type name
+    if isinstance(value, Foreign):  # a returned object the checks do not take: name its type
         return value.type_name
     return type(value).__name__
 

@@ -17,8 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from .exercises import MODULE_OF, MODULES
+from .paths import SOLUTIONS
 
 _counter = itertools.count()
+REFERENCE = "solutions"  # the target name of the kit's own reference, found by the kit's path only
+REFERENCE_PACKAGE = "logreg_kit_reference"  # its import name: no `solutions` on sys.path can stand in
 
 
 class ImplementationError(Exception):
@@ -62,7 +65,7 @@ class PackageImplementation:
         self.errors: dict[str, str] = {}
         for module in MODULES:
             try:
-                self.modules[module] = importlib.import_module(f"{self.package}.{module}")
+                self.modules[module] = self._checked(importlib.import_module(f"{self.package}.{module}"))
             except BaseException as err:  # noqa: BLE001 - any failure is the submission's
                 if isinstance(err, KeyboardInterrupt) and not self._raised_in_module(err, module):
                     raise
@@ -72,9 +75,19 @@ class PackageImplementation:
     def _raised_in_module(self, err: BaseException, module: str) -> bool:
         return any(f.filename == str(self.root / f"{module}.py") for f in traceback.extract_tb(err.__traceback__))
 
+    def _checked(self, module: types.ModuleType) -> types.ModuleType:
+        """The reference's modules must be the files of the kit's own solutions/."""
+        if self.package == REFERENCE_PACKAGE and Path(module.__file__ or "").resolve().parent != self.root:
+            raise ImplementationError(f"{module.__name__} was loaded from {module.__file__}, not from {self.root}")
+        return module
+
     @staticmethod
     def _locate(target: str | Path) -> tuple[Path, str]:
-        """(folder, import name): a folder is loaded as a fresh package under a unique name."""
+        """(folder, import name): the kit's reference for the bare name `solutions` (never a
+        `solutions` folder or package of the working directory: pass a path to grade one of
+        those); a folder is loaded as a fresh package under a unique name."""
+        if isinstance(target, str) and target == REFERENCE:
+            return _reference_package()
         path = Path(target)
         if not path.is_dir():
             spec = importlib.util.find_spec(str(target))
@@ -95,6 +108,12 @@ class PackageImplementation:
             except Exception:  # noqa: BLE001 - a broken __init__ must not hide the modules
                 pass
         return root, name
+
+    def files(self) -> list[Path]:
+        """The source files of the modules that were loaded (what the reference's answers come from)."""
+        package = sys.modules.get(self.package)
+        modules = [*self.modules.values(), *([package] if package is not None else [])]
+        return sorted({Path(m.__file__) for m in modules if getattr(m, "__file__", None) and Path(m.__file__).is_file()})
 
     def get(self, name: str) -> Any:
         module = MODULE_OF[name]
@@ -128,3 +147,21 @@ class PackageImplementation:
         finally:
             for namespace, name, value in saved:
                 namespace[name] = value
+
+
+def _reference_package() -> tuple[Path, str]:
+    """The kit's own solutions/ (beside logreg_kit/), imported by file path under a private name."""
+    root = SOLUTIONS.resolve()
+    init = root / "__init__.py"
+    if not init.is_file():
+        raise ImplementationError(f"the kit's reference is not here ({root}: no such package); "
+                                  "a student bundle grades against its recorded answers instead")
+    loaded = sys.modules.get(REFERENCE_PACKAGE)
+    if loaded is None or Path(getattr(loaded, "__file__", "") or "").resolve() != init:
+        spec = importlib.util.spec_from_file_location(REFERENCE_PACKAGE, init, submodule_search_locations=[str(root)])
+        if spec is None or spec.loader is None:
+            raise ImplementationError(f"{init} cannot be imported")
+        package = importlib.util.module_from_spec(spec)
+        sys.modules[REFERENCE_PACKAGE] = package
+        spec.loader.exec_module(package)
+    return root, REFERENCE_PACKAGE

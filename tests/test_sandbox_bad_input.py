@@ -2,6 +2,7 @@
 specific message and keeps the points of every exercise it does not touch (exercises 1 and 3
 live in different modules, so breaking one module must leave the other's points intact)."""
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,160 @@ def test_groups_left_by_a_killed_grader_are_swept(tmp_path) -> None:
         second.remove()
         if stale.exists():
             stale.rmdir()
+
+
+# numpy scalars are numbers: np.float64 (np.mean, arithmetic on np.log) is a float, np.float32 a
+# real number; each variant gets the same verdict in the sandbox and in-process.
+NUMPY_SCALARS = {  # name: (module, [(old, new)], exercise, True for full marks or what a failure says)
+    "1 returns np.float64": ("losses", [("return float(total / len(y))", "return total / len(y)")], "1", True),
+    "2a returns np.float64": ("losses", [("return float(total / len(y))", "return float(total / len(y))  # 1"),
+                                         ("return float(total / len(y))\n", "return total / len(y)\n")], "2a", True),
+    "2b returns np.mean": ("losses", [("return float(np.mean(-(targets", "return (np.mean(-(targets")], "2b", True),
+    "accuracy returns np.float32": ("sgd", [(".float().mean().item()", ".float().mean().numpy()[()]")], "5d", True),
+    "1 returns np.bool_": ("losses", [("return float(total / len(y))", "return np.bool_(total > 0)")], "1", "got bool"),
+    "2b returns np.int64": ("losses", [("return float(np.mean(-(targets", "return np.int64(np.mean(-(targets")], "2b", "outside the tolerance"),
+    "1 returns a Fraction": ("losses", [("import numpy as np\n", "import numpy as np\nfrom fractions import Fraction\n"),
+                                        ("return float(total / len(y))", "return Fraction(float(total / len(y)))")], "1", True),
+    "1 returns a Decimal": ("losses", [("import numpy as np\n", "import numpy as np\nfrom decimal import Decimal\n"),
+                                       ("return float(total / len(y))", "return Decimal(float(total / len(y)))")], "1", "got Decimal"),
+}
+
+
+@pytest.mark.parametrize("name", NUMPY_SCALARS)
+def test_numpy_scalars_get_the_same_verdict_on_every_route(name, sandbox, tmp_path) -> None:
+    module, edits, exercise, correct = NUMPY_SCALARS[name]
+    folder = make_submission(tmp_path / "sub", {module: edits})
+    sandboxed = graded(sandbox, folder, {exercise})
+    in_process = grade(LocalBackend(str(folder)), [c for c in CHECKS if c.exercise == exercise])
+    assert [o.status for o in sandboxed.outcomes] == [o.status for o in in_process.outcomes], failures(sandboxed)
+    assert full(sandboxed, exercise) == (correct is True), failures(sandboxed)
+    assert "Foreign" not in failures(sandboxed) + failures(in_process)
+    if correct is not True:  # what type or value came back
+        assert correct in failures(sandboxed) and correct in failures(in_process)
+
+
+# --- what comes back over the wire is checked before the grader computes on it ----------------
+
+def _frame(value) -> bytes:
+    """A frame as a worker that skips encode() could send it (torch.save of anything)."""
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(value, buffer)
+    return buffer.getvalue()
+
+
+def _shared_bomb(depth: int) -> list:
+    nested: list = []
+    for _ in range(depth):
+        nested = [nested, nested]  # 2**depth values from a frame of a few hundred bytes
+    return nested
+
+
+def _unsafe_frames() -> dict:
+    import numpy as np
+    import torch
+
+    from logreg_kit.sandbox import wire
+
+    return {  # name: (value, what the refusal says)
+        "stride-0 view of 2**44 elements": (torch.zeros(1).expand(1, 2**44), "view of 17,592,186,044,416 elements"),
+        "stride-0 ndarray of 2**24 elements": ({wire.ARRAY_TAG: torch.from_numpy(np.broadcast_to(np.zeros(1), (2**24,)))},
+                                               "array view of 16,777,216 elements"),
+        "meta tensor of 2**40 elements": (torch.empty(2**40, device="meta"), "meta tensor of 1,099,511,627,776 elements"),
+        "sparse tensor of 2**40 elements": (torch.sparse_coo_tensor(torch.tensor([[0]]), torch.tensor([1.0]), (2**40,)),
+                                            "layout torch.sparse_coo"),
+        "quantized dtype": (torch.quantize_per_tensor(torch.ones(3), 0.1, 0, torch.quint8), "dtype quint8"),
+        "20 dimensions": (torch.zeros((1,) * 20), "20 dimensions"),
+        "one tensor sent 100 times": ([torch.zeros(10_000)] * 100, "share their data"),
+        "an int of 101 bits": (1 << 100, "an int of 101 bits"),
+        "nesting 100 deep": (eval("[" * 100 + "]" * 100), "nested more than 64 levels"),
+        "2**19 values from shared lists": (_shared_bomb(19), "more than 250,000 values"),
+        "a dict with tensor keys": ({torch.zeros(1): 1}, "key that is not a str"),
+        "a Foreign tag holding a huge view": ({wire.FOREIGN_TAG: torch.zeros(1).expand(2**40)}, "view of 1,099,511,627,776"),
+    }
+
+
+@pytest.mark.parametrize("name", list(_unsafe_frames()))
+def test_unsafe_frames_are_refused_at_decode(name) -> None:
+    import time
+
+    from logreg_kit.sandbox import wire
+
+    value, message = _unsafe_frames()[name]
+    frame = _frame(value)
+    start = time.perf_counter()
+    with pytest.raises(wire.UnsafeValue, match=message.replace("(", r"\(")):
+        wire.loads(frame)
+    assert time.perf_counter() - start < 2.0
+
+
+def test_plain_results_cross_the_wire_unchanged() -> None:
+    import numpy as np
+    import torch
+
+    from logreg_kit.probes import plain
+    from logreg_kit.sandbox import wire
+
+    value = {"t": torch.randn(64, 10), "views": [torch.zeros(1).expand(3, 4), torch.arange(10)[::2]],
+             "a": np.arange(6.0).reshape(2, 3), "n": [np.float64(0.25), np.float32(0.5), np.int64(3), np.bool_(True)],
+             "meta": torch.empty(784, 10, device="meta"), "losses": [0.1] * 5000, "c": torch.ones(2, dtype=torch.complex64)}
+    got = wire.loads(wire.dumps(plain(value)))
+    assert torch.equal(got["t"], value["t"]) and torch.equal(got["views"][0], torch.zeros(3, 4))
+    assert torch.equal(got["views"][1], torch.arange(0, 10, 2)) and np.array_equal(got["a"], value["a"])
+    assert got["n"] == [0.25, 0.5, 3, True] and [type(v) for v in got["n"]] == [float, float, int, bool]
+    assert got["meta"].device.type == "meta" and got["meta"].shape == (784, 10) and got["losses"] == value["losses"]
+
+
+# A worker whose plain() no longer copies sends LogReg's forward back as a view of 2**22 columns
+# backed by one element; the check would compute exp() on all of it before looking at the shape.
+HUGE_VIEW_TOP = """
+import logreg_kit.sandbox.template as _t
+_t.plain = lambda value: value
+def _forward_probe(impl, w, b, x, y, device="cpu"):
+    view = torch.zeros(1).expand(len(x), 2**22)
+    return {"out": view, "first5": view[:5], "grad_w": torch.zeros(784, 10), "grad_b": torch.zeros(10)}
+_t.PROBES["logreg_forward"] = _forward_probe
+"""
+
+
+def test_a_huge_view_is_refused_before_the_grader_computes_on_it(sandbox, tmp_path) -> None:
+    import resource
+    import time
+
+    folder = make_submission(tmp_path / "sub", {"logreg": [("import torch\n", "import torch\n" + HUGE_VIEW_TOP)]})
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    report = graded(sandbox, folder, {"4", "3"})
+    assert time.perf_counter() - start < 30
+    assert re.search(r"LogReg returned a tensor view of [\d,]+ elements \(shape \d+x4194304, 2\*\*\d+\) backed by 1 element\(s\) "
+                     r"\(strides \(0, 0\)\)", failures(report)), failures(report)
+    assert full(report, "3"), failures(report)  # only the checks that got the view fail
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak < 100 * 1024  # KiB: no 335 MB exp()
+
+
+def test_solutions_means_the_kits_reference_whatever_the_working_directory(tmp_path, monkeypatch) -> None:
+    """`--impl=solutions` is the kit's own reference, found by the kit's path; a `solutions/`
+    folder of the working directory (first on sys.path under `python -m`) is a student's, graded
+    in the sandbox when given as a path."""
+    import sys
+
+    from logreg_kit.backend import open_backend
+    from logreg_kit.impl import PackageImplementation
+    from logreg_kit.sandbox import RemoteBackend
+
+    fake = make_submission(tmp_path / "solutions")
+    (fake / "__init__.py").write_text("raise RuntimeError('the fake reference ran')\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "solutions", raising=False)
+    reference = PackageImplementation("solutions")
+    assert reference.root == SOLUTIONS.resolve() and not reference.errors
+    assert all(path.parent == SOLUTIONS.resolve() for path in reference.files())
+    backend = open_backend("./solutions")
+    try:
+        assert isinstance(backend, RemoteBackend) and backend.folder == fake.resolve()
+    finally:
+        backend.close()

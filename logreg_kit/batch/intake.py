@@ -2,7 +2,10 @@
 
 A submission is a folder (a copy of assignments/), a .zip of one, or a .ipynb notebook.
 The student id is the file or folder name without its extension. Zips are extracted with
-no path traversal, no links, size limits, and macOS litter (__MACOSX, ._*) ignored.
+no path traversal, no links, no member that is both a file and a folder, size limits, and
+macOS litter (__MACOSX, ._*) ignored. A submission that is a symbolic link, or that resolves
+outside its class folder, is refused. Every failure to read one submission is an IntakeError
+for that submission only (`prepare_or_explain`).
 """
 import re
 import shutil
@@ -26,6 +29,7 @@ class IntakeError(Exception):
 class Submission:
     student: str  # id used for file names and the gradebook row
     source: Path  # what the student handed in
+    within: Path | None = None  # the class folder it was found in: it must resolve inside it
 
 
 def student_id(path: Path) -> str:
@@ -40,30 +44,46 @@ def student_id(path: Path) -> str:
 def collect(paths: list[str | Path]) -> list[Submission]:
     """One Submission per argument; a folder holding no module of its own but sub-folders, zips
     or notebooks is a class folder and expands to its entries. Ids are made unique."""
-    found: list[Path] = []
+    found: list[tuple[Path, Path | None]] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir() and not _looks_like_submission(path):
-            found.extend(sorted(p for p in path.iterdir() if _is_candidate(p)))
+        if path.is_dir() and not path.is_symlink() and not _looks_like_submission(path):
+            found.extend((p, path) for p in sorted(path.iterdir()) if _is_candidate(p))
         else:
-            found.append(path)
+            found.append((path, None))
     seen: dict[str, int] = {}
     subs = []
-    for path in found:
+    for path, within in found:
         sid = student_id(path)
         seen[sid] = seen.get(sid, 0) + 1
-        subs.append(Submission(sid if seen[sid] == 1 else f"{sid}-{seen[sid]}", path))
+        subs.append(Submission(sid if seen[sid] == 1 else f"{sid}-{seen[sid]}", path, within))
     return subs
 
 
 def _looks_like_submission(folder: Path) -> bool:
-    return any((folder / f"{m}.py").exists() for m in MODULES) or (folder / "__init__.py").exists()
+    try:
+        return any((folder / f"{m}.py").exists() for m in MODULES) or (folder / "__init__.py").exists()
+    except OSError:  # unreadable: prepare says why, for that submission
+        return True
 
 
 def _is_candidate(path: Path) -> bool:
+    """A class folder's entry that is a submission; links are kept, to be refused by name."""
     if path.name.startswith((".", "__")):
         return False
-    return path.is_dir() or path.suffix.lower() in (".zip", ".ipynb")
+    return path.is_symlink() or path.is_dir() or path.suffix.lower() in (".zip", ".ipynb")
+
+
+def prepare_or_explain(sub: Submission, work: Path) -> tuple[Path | None, str]:
+    """(folder, "") or (None, why): whatever goes wrong reading one submission (a bad zip, a
+    notebook nested too deeply for the JSON reader, a file the grader may not read, ...) is that
+    submission's message, never the batch's end."""
+    try:
+        return prepare(sub, work), ""
+    except IntakeError as err:
+        return None, str(err)
+    except Exception as err:  # noqa: BLE001 - any failure is the submission's (RecursionError, MemoryError too)
+        return None, f"{sub.source.name}: could not be read ({type(err).__name__}: {str(err)[:200]})"
 
 
 def prepare(sub: Submission, work: Path) -> Path:
@@ -72,8 +92,13 @@ def prepare(sub: Submission, work: Path) -> Path:
     Raises IntakeError with a message for the gradebook when the submission is malformed.
     """
     src = sub.source
+    if src.is_symlink():
+        raise IntakeError(f"{src.name} is a symbolic link: hand in the files themselves, not a link to them")
+    if sub.within is not None and not src.resolve().is_relative_to(sub.within.resolve()):
+        raise IntakeError(f"{src.name} resolves outside the class folder {sub.within}")
     if not src.exists():
         raise IntakeError(f"{src}: no such file or folder")
+    src = src.resolve()
     if src.is_dir():
         return _package_root(src)
     suffix = src.suffix.lower()
@@ -96,7 +121,10 @@ def _package_root(folder: Path) -> Path:
     roots = sorted({p.parent for p in inner}, key=lambda p: len(p.parts))
     if not roots:
         raise IntakeError(f"no exercise module ({', '.join(m + '.py' for m in MODULES)}) found in the submission")
-    return roots[0]
+    root = roots[0]
+    if any(p.is_symlink() for p in [root, *root.parents][: len(root.relative_to(folder).parts)]):
+        raise IntakeError(f"{root.relative_to(folder)} is reached through a symbolic link: hand in the files themselves")
+    return root
 
 
 def _safe_member(info: zipfile.ZipInfo) -> str | None:
@@ -124,6 +152,7 @@ def extract_zip(archive: Path, dest: Path) -> None:
             declared = sum(i.file_size for i, _ in members)
             if declared > MAX_ZIP_BYTES:
                 raise IntakeError(f"{archive.name}: {declared} bytes uncompressed, more than the limit of {MAX_ZIP_BYTES}")
+            _refuse_file_folder_clash(archive, [n for _, n in members])
             dest.mkdir(parents=True)
             total = 0
             for info, name in members:
@@ -137,6 +166,20 @@ def extract_zip(archive: Path, dest: Path) -> None:
                         out.write(chunk)
     except zipfile.BadZipFile as err:
         raise IntakeError(f"{archive.name}: not a valid zip file ({err})") from None
+    except (OSError, EOFError, NotImplementedError, RuntimeError) as err:  # unreadable member, odd compression
+        raise IntakeError(f"{archive.name}: could not be extracted ({type(err).__name__}: {str(err)[:200]})") from None
+
+
+def _refuse_file_folder_clash(archive: Path, names: list[str]) -> None:
+    """IntakeError when a member lies inside another member that is a file (`losses.py` and
+    `losses.py/inner.py`): no folder can hold both."""
+    files = set(names)
+    for name in names:
+        parts = name.split("/")
+        for i in range(1, len(parts)):
+            if "/".join(parts[:i]) in files:
+                raise IntakeError(f"{archive.name}: zip member {name!r} lies inside {'/'.join(parts[:i])!r}, "
+                                  "which is a file")
 
 
 # --- notebooks -----------------------------------------------------------------------------
@@ -147,8 +190,8 @@ def notebook_to_folder(notebook: Path, dest: Path) -> Path:
 
     try:
         return notebook_package(notebook, dest)
-    except NotebookError as err:
-        raise IntakeError(f"{notebook.name}: not a Jupyter notebook ({err})") from None
+    except (NotebookError, RecursionError, MemoryError) as err:
+        raise IntakeError(f"{notebook.name}: not a Jupyter notebook ({err or type(err).__name__})") from None
 
 
 def _cell_source(cell: dict) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..sandbox.launcher import Sandbox
-from .intake import IntakeError, Submission, prepare
+from .intake import Submission, prepare_or_explain
 
 SUBMISSION_TIMEOUT_S = 120.0
 POLL_S = 0.5
@@ -141,10 +141,9 @@ def grade_class(subs: list[Submission], out: Path, options: Options,
 
 def _dispatch(w: Worker, sub: Submission, work: Path, plan: Plan, on_record: Callable[[dict[str, Any]], None]) -> None:
     start = time.perf_counter()
-    try:
-        folder = prepare(sub, work)
-    except IntakeError as err:
-        on_record(plan.record(sub, "malformed", str(err), [], time.perf_counter() - start))
+    folder, why = prepare_or_explain(sub, work)
+    if folder is None:
+        on_record(plan.record(sub, "malformed", why, [], time.perf_counter() - start))
         return
     w.job = Job(sub, str(folder), start)
     w.conn.send(str(folder))

@@ -19,13 +19,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import backend as _backend, data as _data, probes as _probes
 from ..backend import MemoBackend
-from ..paths import ROOT, SOLUTIONS
 from ..recorded import Encoder, RecordingError, decode
 
-FORMAT = 1
+FORMAT = 2
 INDEX = "index"  # the JSON structure, stored as bytes beside the arrays (a0, a1, ...)
-FINGERPRINTED = ("logreg_kit/probes.py", "logreg_kit/data.py", "logreg_kit/backend.py")
+FINGERPRINTED = (_probes, _data, _backend)  # the kit's modules the answers depend on, as imported
 
 
 def cache_folder() -> Path | None:
@@ -39,13 +39,22 @@ def cache_folder() -> Path | None:
     return Path(base) / "logreg-kit"
 
 
-def fingerprint(data: str) -> str:
-    """sha256 of everything the reference's answers depend on: the solutions' and the probes'
-    source, the data setting (and, for IDX folders, the files' names, sizes and times), and the
-    versions of torch and numpy."""
+def reference_sources(memo: MemoBackend) -> list[Path] | None:
+    """The files the reference behind `memo` was actually loaded from; None when it is not a
+    package loaded in this process (then nothing is cached)."""
+    impl = getattr(memo.inner, "impl", None)
+    files = impl.files() if hasattr(impl, "files") else []
+    return [Path(f) for f in files] or None
+
+
+def fingerprint(data: str, sources: list[Path]) -> str:
+    """sha256 of everything the reference's answers depend on: the contents of the files the
+    reference was loaded from (`sources`) and of the probes, data and backend modules, the data
+    setting (and, for IDX folders, the files' names, sizes and times), and the versions of torch
+    and numpy."""
     h = hashlib.sha256(f"{FORMAT} torch {torch.__version__} numpy {np.__version__} data {data}".encode())
-    for path in sorted(SOLUTIONS.glob("*.py")) + [ROOT / rel for rel in FINGERPRINTED]:
-        h.update(path.name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"-"))
+    for path in sorted(sources) + [Path(m.__file__) for m in FINGERPRINTED]:
+        h.update(str(path).encode() + b"\0" + (path.read_bytes() if path.is_file() else b"-") + b"\0")
     folder = Path(data)
     if data != "embedded" and folder.is_dir():
         for path in sorted(folder.iterdir()):
@@ -58,9 +67,9 @@ class ReferenceCache:
     """Loads and saves one MemoBackend's answers for one setting."""
 
     def __init__(self, memo: MemoBackend, data: str) -> None:
-        folder = cache_folder()
+        folder, sources = cache_folder(), reference_sources(memo)
         self.memo = memo
-        self.path = folder / f"reference-{fingerprint(data)}.npz" if folder else None
+        self.path = folder / f"reference-{fingerprint(data, sources)}.npz" if folder and sources else None
         self.saved = 0
 
     def load(self) -> int:

@@ -21,6 +21,11 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 PR_SET_PDEATHSIG = 1
+# RLIMIT_AS of this trusted grading process (the checks, the reference, the data): a warm one
+# peaks at about 0.8 GB of address space on the embedded digits; what a submission makes it
+# allocate beyond the limit fails that check, or ends the worker (the submission is "crashed",
+# the batch goes on). Its time is bounded by the per-submission timeout (pool.py).
+GRADER_MEMORY_BYTES = 4 * 1024**3
 
 
 def die_with_parent() -> None:
@@ -31,10 +36,19 @@ def die_with_parent() -> None:
         pass
 
 
+def bound_memory(limit: int = GRADER_MEMORY_BYTES) -> None:
+    """Cap this process's address space (soft and hard: the worker cannot raise it again)."""
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ValueError, OSError):  # a platform without RLIMIT_AS (macOS)
+        pass
+
+
 def worker_main(conn: Connection, sandbox: Any, data: str, threads: int, memo: bool, inherited: list[Any]) -> None:
     """Warm up, then serve grading requests (folder paths) until the parent closes the pipe.
     `inherited`: descriptors the fork copied from the parent that are not this worker's."""
     die_with_parent()
+    bound_memory()
     for end in inherited:
         end.close()
     quiet = os.open(os.devnull, os.O_WRONLY)

@@ -3,6 +3,7 @@ import math
 
 import torch
 
+from ..data import secret_order
 from ..feedback import (
     DEVICE_ATOL,
     DEVICE_RTOL,
@@ -219,13 +220,25 @@ def pipeline_accuracy(student: Student) -> None:
 
 
 def validation_accuracy(student: Student, seed: int) -> float:
-    """Train the student's pipeline with the lesson's settings and `seed`; score it on the validation split."""
+    """Train the student's pipeline with the lesson's settings and `seed`; score it on the validation split.
+
+    The worker gets the validation images in a secret random order (data.secret_order, drawn
+    afresh per call and kept here), so labels recomputed from the seeded split do not line up;
+    the predictions are scored against the labels in the same order and stored in the split's order."""
     data = grader_data()
-    got = student.probe("pipeline", seed, data.x_train, data.y_train, data.x_valid, TRAINING)
+    order = secret_order(len(data.y_valid))
+    got = student.probe("pipeline", seed, data.x_train, data.y_train, data.x_valid[order], TRAINING)
     preds = got["preds"]
-    student.artifacts.update(losses=got["losses"], valid_preds=preds)
     want = (len(data.y_valid), 10)
-    expect(isinstance(preds, torch.Tensor) and tuple(preds.shape) == want,
-           f"predict returned {preds!r:.60} on the validation images, expected a tensor of shape {want}")
+    shaped = isinstance(preds, torch.Tensor) and tuple(preds.shape) == want
+    student.artifacts.update(losses=got["losses"], valid_preds=_unshuffled(preds, order) if shaped else preds)
+    expect(shaped, f"predict returned {preds!r:.60} on the validation images, expected a tensor of shape {want}")
     expect(bool(torch.isfinite(preds).all()), "predictions contain NaN or inf: the training diverged")
-    return (preds.argmax(dim=1) == data.y_valid).float().mean().item()
+    return (preds.argmax(dim=1) == data.y_valid[order]).float().mean().item()
+
+
+def _unshuffled(preds: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+    """preds[i] answers x_valid[order[i]]: rows put back in the split's order."""
+    restored = torch.empty_like(preds)
+    restored[order] = preds
+    return restored

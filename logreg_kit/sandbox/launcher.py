@@ -38,7 +38,7 @@ class Limits:
     output_bytes: int = 8 * 1024**2  # the worker's stdout+stderr file, and any file it writes
     processes: int = 128  # pids.max of the sandbox's cgroup (threads count), RLIMIT_NPROC of a worker
     tmp_bytes: int = 64 * 1024**2  # size of the private /tmp (bwrap only)
-    result_bytes: int = 256 * 1024**2  # one result frame
+    result_bytes: int = 32 * 1024**2  # one result frame (honest ones: under 1 MB, full MNIST's predictions included)
 
 
 def bwrap_path() -> str | None:
@@ -71,7 +71,8 @@ def _hidden_data() -> list[str]:
 def bwrap_command(slot: Path, limits: Limits) -> list[str]:
     cmd = [bwrap_path() or "bwrap", "--unshare-all", "--unshare-user", "--uid", "1000", "--gid", "1000",
            "--cap-drop", "ALL", "--die-with-parent", "--new-session",
-           "--dev", "/dev", "--proc", "/proc", "--size", str(limits.tmp_bytes), "--tmpfs", SANDBOX_TMP,
+           "--dev", "/dev", "--remount-ro", "/dev",  # /dev (and /dev/shm) would be a writable tmpfs workers share
+           "--proc", "/proc", "--size", str(limits.tmp_bytes), "--tmpfs", SANDBOX_TMP,
            "--ro-bind", "/usr", "/usr"]  # the private /tmp first: binds below may lie under /tmp
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
         path = Path(top)
@@ -85,7 +86,7 @@ def bwrap_command(slot: Path, limits: Limits) -> list[str]:
     kit = KIT_ROOT / "logreg_kit"
     cmd += ["--ro-bind", str(kit), str(kit)]
     for data in _hidden_data():
-        cmd += ["--tmpfs", data]
+        cmd += ["--tmpfs", data, "--remount-ro", data]  # empty, and nothing can be left there
     cmd += ["--ro-bind", str(slot), SANDBOX_ROOT, "--chdir", SANDBOX_TMP, "--clearenv",
             "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", SANDBOX_TMP,
             "--setenv", "PYTHONDONTWRITEBYTECODE", "1"]
@@ -172,6 +173,7 @@ class Sandbox:
         self.cgroup = PidsCgroup(limits.processes)
         self.process: subprocess.Popen | None = None
         self.starts = 0
+        self.restarts_unclean = 0  # templates replaced because a worker's leftovers could not be cleaned
         self.pending = False
         self._launch()
         if wait:
@@ -276,10 +278,15 @@ class Sandbox:
         self.ready()
         try:
             self.control.sendall(json.dumps({"op": "reap", "ended": ended}).encode() + b"\n")
-            return str(json.loads(self._readline(CONTROL_TIMEOUT_S))["status"])
-        except (OSError, EOFError, ValueError, KeyError):
+            reply = json.loads(self._readline(CONTROL_TIMEOUT_S))
+            status, clean = str(reply["status"]), reply.get("clean") is True
+        except (OSError, EOFError, ValueError, KeyError, TypeError):
             self.restart()
             return "the sandbox was restarted (the worker stopped it from answering)"
+        if not clean:  # the worker left /tmp in a state the template could not verify as clean
+            self.restart()
+            self.restarts_unclean += 1
+        return status
 
     def close(self) -> None:
         self._stop()

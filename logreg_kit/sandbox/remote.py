@@ -104,6 +104,8 @@ class RemoteBackend:
         except (EOFError, ConnectionError, BrokenPipeError):
             status = self._drop(ended=True)
             raise StudentError(f"the process running your code ended during {what}: {status}") from None
+        except wire.UnsafeValue as err:  # the frame was read whole: the worker can go on
+            raise StudentError(f"{what} returned {err}") from None
         except wire.WireError as err:
             self._drop()
             raise StudentError(f"{what} sent back {err}") from None

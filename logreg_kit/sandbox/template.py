@@ -5,15 +5,17 @@ Control channel (fd given on the command line), one JSON line each way:
   {"op": "spawn", "root": DIR} -> forks a worker for the submission in DIR and sends the
                                   grader its end of a fresh socket (SCM_RIGHTS)
   {"op": "reap"}               -> kills the worker and every process it left behind,
-                                  empties the private tmp, says how the worker ended
+                                  empties the private tmp, says how the worker ended and
+                                  whether tmp is verified back to its state at start
+                                  ("clean": false: the grader restarts the template)
 """
 import ctypes
 import json
 import os
 import resource
-import shutil
 import signal
 import socket
+import stat
 import sys
 import time
 from pathlib import Path
@@ -33,6 +35,8 @@ PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 REQUEST_LIMIT_BYTES = 1 << 30
 EXIT_GRACE_S = 2.0
+MAX_TMP_ENTRIES = 100_000  # more left in tmp than this is not cleaned here: the template is restarted
+TMP_RESIDUE_BYTES = 64 * 1024  # bytes tmp may hold after a cleanup beyond what it held at start
 
 
 def _prctl(option: int, value: int) -> None:
@@ -168,15 +172,113 @@ def _close_quietly(sock: socket.socket) -> None:
         pass
 
 
+# --- the private tmp: back to its state at start after every worker, or the template is replaced ---
+
+Inventory = dict[str, tuple[str, int, int]]  # path relative to tmp -> (kind, mode, size)
+
+
+def tmp_inventory(tmp: Path) -> Inventory | None:
+    """Everything under `tmp`, links not followed and other file systems not entered (Python's
+    folders are bind-mounted under /tmp when the checkout lives there: kind "mount", never
+    touched); None when there are more than MAX_TMP_ENTRIES or a part cannot be read."""
+    try:
+        device = os.lstat(tmp).st_dev
+        found: Inventory = {".": ("dir", stat.S_IMODE(os.lstat(tmp).st_mode), 0)}
+        stack = [tmp]
+        while stack:
+            folder = stack.pop()
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    info = entry.stat(follow_symlinks=False)
+                    kind = _kind(info, device)
+                    found[os.path.relpath(entry.path, tmp)] = (kind, stat.S_IMODE(info.st_mode), info.st_size if kind == "file" else 0)
+                    if kind == "dir":
+                        stack.append(Path(entry.path))
+                    if len(found) > MAX_TMP_ENTRIES:
+                        return None
+        return found
+    except (OSError, ValueError):
+        return None
+
+
+def _kind(info: os.stat_result, device: int) -> str:
+    if stat.S_ISDIR(info.st_mode):
+        return "dir" if info.st_dev == device else "mount"
+    return "file" if stat.S_ISREG(info.st_mode) else "other"  # links, fifos, sockets, devices
+
+
+def scrub_tmp(tmp: Path, keep: Inventory) -> None:
+    """Remove everything under `tmp` that `keep` (the state at start) does not hold, whatever
+    its permissions or kind, and give kept folders back their modes; mount points are never
+    entered or removed. Best effort: tmp_is_clean says whether it worked."""
+    device = os.lstat(tmp).st_dev
+    os.chmod(tmp, keep["."][1] | stat.S_IRWXU)
+    stack = [tmp]
+    while stack:
+        folder = stack.pop()
+        for entry in list(os.scandir(folder)):
+            rel = os.path.relpath(entry.path, tmp)
+            info = entry.stat(follow_symlinks=False)
+            kind = _kind(info, device)
+            if kind == "mount":
+                continue
+            if rel in keep and keep[rel][0] == kind == "dir":
+                os.chmod(entry.path, keep[rel][1] | stat.S_IRWXU)
+                stack.append(Path(entry.path))
+            elif rel not in keep:
+                _remove(Path(entry.path), device)
+    for rel, (kind, mode, _) in keep.items():  # the modes they had (owner access was added to walk)
+        if kind == "dir" and os.path.isdir(tmp / rel) and not os.path.islink(tmp / rel):
+            os.chmod(tmp / rel, mode)
+
+
+def _remove(path: Path, device: int) -> None:
+    """Remove a file, link, fifo or whole folder (made accessible first), without recursion."""
+    stack = [(path, False)]
+    while stack:
+        current, emptied = stack.pop()
+        info = os.lstat(current)
+        if not stat.S_ISDIR(info.st_mode):
+            os.unlink(current)
+        elif info.st_dev != device:
+            raise OSError(f"{current}: another file system")
+        elif emptied:
+            os.rmdir(current)
+        else:
+            os.chmod(current, stat.S_IRWXU)
+            stack.append((current, True))
+            stack.extend((Path(e.path), False) for e in os.scandir(current))
+
+
+def tmp_is_clean(tmp: Path, keep: Inventory, keep_bytes: int | None) -> bool:
+    """True when tmp holds exactly what it held at start (same paths, kinds, modes and sizes) and,
+    where it is a file system of its own (`keep_bytes`: its use at start), no more bytes."""
+    if tmp_inventory(tmp) != keep:
+        return False
+    return keep_bytes is None or _used_bytes(tmp) <= keep_bytes + TMP_RESIDUE_BYTES
+
+
+def _used_bytes(tmp: Path) -> int:
+    info = os.statvfs(tmp)
+    return (info.f_blocks - info.f_bfree) * info.f_frsize
+
+
 class Template:
     def __init__(self, control: socket.socket, cfg: dict[str, Any]) -> None:
         self.control = control
         self.cfg = cfg
         self.worker: int | None = None
         self.reader = control.makefile("r")
+        self.tmp = Path(cfg["tmp"])
+        self.keep = tmp_inventory(self.tmp) or {}
+        self.keep_bytes = _used_bytes(self.tmp) if cfg["pid_namespace"] else None  # bwrap: tmp is its own tmpfs
+        self.clean = bool(self.keep)
 
     def spawn(self, root: str) -> None:
         self.reap()
+        if not self.clean:  # no fds: the grader restarts the template
+            self.control.sendall(json.dumps({"unclean": True}).encode() + b"\n")
+            return
         ours, theirs = socket.socketpair()
         pid = os.fork()
         if pid == 0:
@@ -208,8 +310,18 @@ class Template:
                     pass
         _kill_all(self.cfg["pid_namespace"])
         self.worker = None
-        shutil.rmtree(Path(self.cfg["tmp"]) / "work", ignore_errors=True)
+        self.clean = self._cleanup()
         return describe_status(status)
+
+    def _cleanup(self) -> bool:
+        """Put tmp back as it was at start; whether that is verified."""
+        if not self.keep:
+            return False
+        try:
+            scrub_tmp(self.tmp, self.keep)
+        except Exception:  # noqa: BLE001 - whatever is left, the check below sees it
+            pass
+        return tmp_is_clean(self.tmp, self.keep, self.keep_bytes)
 
     def serve(self) -> None:
         for line in self.reader:
@@ -218,7 +330,7 @@ class Template:
                 self.spawn(request["root"])
             elif request["op"] == "reap":
                 status = self.reap(bool(request.get("ended")))
-                self.control.sendall(json.dumps({"ok": True, "status": status}).encode() + b"\n")
+                self.control.sendall(json.dumps({"ok": True, "status": status, "clean": self.clean}).encode() + b"\n")
         self.reap()
 
 

@@ -1,10 +1,15 @@
 """What crosses between the grader and a worker: length-prefixed frames of plain data.
 
 A frame is `torch.save` bytes of plain data (tensors, numbers, str, lists, tuples,
-dicts); numpy arrays and `Foreign` stand-ins travel as small tagged dicts. Both sides
-load with `weights_only=True`, so no code object, class or Tensor subclass can cross.
+dicts); numpy arrays and `Foreign` stand-ins travel as small tagged dicts, numpy scalars
+as the Python numbers they hold. Both sides load with `weights_only=True`, so no code
+object, class or Tensor subclass can cross, and `decode` checks every value before anyone
+computes on it: each tensor is dense CPU data held in the frame itself (a stride-0 view of
+2**44 elements backed by one element is refused), of an accepted dtype and rank; meta
+tensors stay small; numbers, nesting and the count of values are bounded.
 """
 import io
+import math
 import socket
 import struct
 import time
@@ -18,15 +23,31 @@ from ..probes import Foreign
 HEADER = struct.Struct("!Q")
 ARRAY_TAG = "__logreg_kit_ndarray__"
 FOREIGN_TAG = "__logreg_kit_foreign__"
+ACCEPTED_DTYPES = frozenset({
+    torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64,
+    torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.complex64, torch.complex128,
+})
+MAX_NDIM = 16
+MAX_META_BYTES = 64 * 1024**2  # what a meta tensor would take if materialised (honest ones: model-sized)
+MAX_DEPTH = 64  # nesting of lists, tuples and dicts (honest results: under 10)
+MAX_VALUES = 250_000  # values in one frame, counted per occurrence (a shared list counts each time)
+MAX_INT_BITS = 64
+PLAIN_LEAVES = (bool, int, float, complex, str)
 
 
 class WireError(Exception):
     """A frame was cut off, too large, or not plain data."""
 
 
+class UnsafeValue(WireError):
+    """A frame that loads, but holds a value the grader must not compute on (the message says which)."""
+
+
 def encode(value: Any) -> Any:
     """Plain data (output of probes.plain) -> what torch.save with weights_only can carry."""
     if isinstance(value, torch.Tensor):
+        if value.layout != torch.strided:
+            return {FOREIGN_TAG: f"{str(value.layout).replace('torch.', '')} Tensor"}
         return value.detach().as_subclass(torch.Tensor)
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "biufc":
@@ -38,24 +59,97 @@ def encode(value: Any) -> Any:
         return type(value)(encode(v) for v in value)
     if type(value) is dict:
         return {str(k): encode(v) for k, v in value.items()}
-    if value is None or type(value) in (bool, int, float, str):
+    if isinstance(value, np.generic) and value.dtype.kind in "biufc":
+        return value.item()
+    if value is None or type(value) in PLAIN_LEAVES:
         return value
     return {FOREIGN_TAG: type(value).__name__}
 
 
-def decode(value: Any) -> Any:
-    """The inverse of encode, on data loaded with weights_only=True."""
+class _Budget:
+    """What one frame may still hold: data bytes (honest tensors are dense copies, so all of them
+    together fit in the frame's own bytes) and values."""
+
+    def __init__(self, frame_bytes: int) -> None:
+        self.frame_bytes = self.data_bytes = frame_bytes
+        self.values = MAX_VALUES
+
+    def count(self) -> None:
+        self.values -= 1
+        if self.values < 0:
+            raise UnsafeValue(f"more than {MAX_VALUES:,} values in one result")
+
+
+def decode(value: Any, frame_bytes: int = 0, depth: int = 0, budget: _Budget | None = None) -> Any:
+    """The inverse of encode, on data loaded with weights_only=True, checking every value;
+    UnsafeValue names what is refused. `frame_bytes`: the size of the frame it came from."""
+    budget = budget if budget is not None else _Budget(frame_bytes)
+    budget.count()
+    if depth > MAX_DEPTH:
+        raise UnsafeValue(f"values nested more than {MAX_DEPTH} levels deep")
     if type(value) is dict:
         if set(value) == {ARRAY_TAG} and isinstance(value[ARRAY_TAG], torch.Tensor):
-            return value[ARRAY_TAG].numpy().copy()
-        if set(value) == {FOREIGN_TAG}:
-            return Foreign(str(value[FOREIGN_TAG]))
-        return {k: decode(v) for k, v in value.items()}
+            return _array(checked_tensor(value[ARRAY_TAG], budget, "an array"))
+        if set(value) == {FOREIGN_TAG} and type(value[FOREIGN_TAG]) is str:
+            return Foreign(value[FOREIGN_TAG][:100])
+        if any(type(k) is not str for k in value):
+            raise UnsafeValue("a dict with a key that is not a str")
+        return {k: decode(v, frame_bytes, depth + 1, budget) for k, v in value.items()}
     if type(value) in (list, tuple):
-        return type(value)(decode(v) for v in value)
+        return type(value)(decode(v, frame_bytes, depth + 1, budget) for v in value)
     if isinstance(value, torch.Tensor):
-        return value.as_subclass(torch.Tensor)
-    return value
+        return checked_tensor(value, budget, "a tensor")
+    if type(value) is int and value.bit_length() > MAX_INT_BITS:
+        raise UnsafeValue(f"an int of {value.bit_length()} bits (at most {MAX_INT_BITS})")
+    if value is None or type(value) in PLAIN_LEAVES:
+        return value
+    return Foreign(type(value).__name__)
+
+
+def _array(t: torch.Tensor) -> np.ndarray:
+    if t.device.type != "cpu" or t.dtype == torch.bfloat16:
+        raise UnsafeValue(f"an array of {str(t.dtype).replace('torch.', '')} on {t.device.type}")
+    return t.numpy().copy()
+
+
+def checked_tensor(t: torch.Tensor, budget: _Budget, what: str = "a tensor") -> torch.Tensor:
+    """`t` as a plain, detached tensor, once its layout, dtype, rank, device, strides and size are
+    safe to compute on: dense data held in the frame (its bytes count against `budget`), or a meta
+    tensor that would stay small if materialised."""
+    if t.layout != torch.strided:
+        raise UnsafeValue(f"{what} with layout {t.layout} (only dense tensors are accepted)")
+    t = t.detach().as_subclass(torch.Tensor)
+    dtype = str(t.dtype).replace("torch.", "")
+    if t.dtype not in ACCEPTED_DTYPES:
+        raise UnsafeValue(f"{what} of dtype {dtype}, which the grader does not accept")
+    if t.dim() > MAX_NDIM:
+        raise UnsafeValue(f"{what} with {t.dim()} dimensions (at most {MAX_NDIM})")
+    nbytes = t.numel() * t.element_size()
+    if t.device.type == "meta":
+        if nbytes > MAX_META_BYTES:
+            raise UnsafeValue(f"a meta {what[2:]} of {t.numel():,} elements, over {MAX_META_BYTES // 2**20} MB if materialised")
+        return t
+    if t.device.type != "cpu" or any(s < 0 for s in t.stride()):
+        raise UnsafeValue(f"{what} on {t.device.type} with strides {t.stride()}")
+    stored = t.untyped_storage().nbytes()
+    reach = (t.storage_offset() + sum((n - 1) * s for n, s in zip(t.shape, t.stride())) + 1) * t.element_size()
+    if t.numel() and reach > stored:
+        raise UnsafeValue(f"{what} reaching past the end of its data ({reach} of {stored} bytes)")
+    if nbytes > stored:
+        raise UnsafeValue(f"{what} view of {t.numel():,} elements ({_size(t)}) backed by "
+                          f"{stored // max(1, t.element_size()):,} element(s) (strides {tuple(t.stride())}): "
+                          "return a dense copy, e.g. .clone(), of a size the exercise asks for")
+    if nbytes > budget.data_bytes:
+        raise UnsafeValue(f"tensors that share their data, adding up to more than the result's {budget.frame_bytes:,} "
+                          "bytes: return separate copies")
+    budget.data_bytes -= nbytes
+    return t
+
+
+def _size(t: torch.Tensor) -> str:
+    exponent = math.log2(t.numel()) if t.numel() else 0
+    shape = "x".join(str(n) for n in t.shape)
+    return f"shape {shape}, 2**{exponent:.0f}" if exponent >= 20 and exponent.is_integer() else f"shape {shape}"
 
 
 def dumps(value: Any) -> bytes:
@@ -65,8 +159,12 @@ def dumps(value: Any) -> bytes:
 
 
 def loads(data: bytes) -> Any:
+    """A frame's value, checked (decode); WireError when it is not plain data, UnsafeValue
+    when it holds a value the grader must not compute on."""
     try:
-        return decode(torch.load(io.BytesIO(data), weights_only=True, map_location="cpu"))
+        return decode(torch.load(io.BytesIO(data), weights_only=True, map_location="cpu"), len(data))
+    except UnsafeValue:
+        raise
     except Exception as err:  # noqa: BLE001 - anything malformed is the sender's fault
         raise WireError(f"not plain data ({type(err).__name__})") from None
 
