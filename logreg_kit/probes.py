@@ -103,8 +103,8 @@ class TrustedSGD:
                 p.add_(p.grad, alpha=-self.lr)
 
     def zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = None
+        for param in self.params:
+            param.grad = None
 
 
 def _loader(x: torch.Tensor, y: torch.Tensor, batch: int, seed: int) -> torch.utils.data.DataLoader:
