@@ -1,6 +1,6 @@
 """Running checks: one outcome per check, a report per implementation, Gradescope JSON out."""
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,14 +100,28 @@ class Report:
             table[o.check.exercise] = (got + o.score, most + o.max_score)
         return {ex: v for ex, v in table.items() if v[1] > 0}
 
-    def summary_lines(self) -> list[str]:
+    def summary_lines(self, later: Mapping[str, float] | None = None) -> list[str]:
+        """Points per exercise and the total, by one rule: a check earns its points when it ran and
+        passed; one this machine cannot run (CUDA without a GPU) is skipped: no points and left out
+        of the max. `later`: exercise id -> points of checks not in this grader (the student
+        bundle's hidden checks), shown so that every exercise of the lesson has its row."""
+        later = dict(later or {})
         lines = [f"logreg-kit: points per exercise ({self.label})"]
-        for ex_id, (got, most) in self.by_exercise().items():
-            lines.append(f"  {label(ex_id):<16}{BY_ID[ex_id].title:<42}{got:g}/{most:g}")
+        for ex in EXERCISES:
+            ran = [o for o in self.outcomes if o.check.exercise == ex.id]
+            if not ran and not (later.get(ex.id) and not any(c.exercise == ex.id for c in CHECKS)):
+                continue  # deselected (pytest -k) or an exercise with no checks at all
+            got, most = sum(o.score for o in ran), sum(o.max_score for o in ran)
+            skipped = sum(o.check.points for o in ran if o.status == "skipped")
+            notes = ([f"{skipped:g} skipped"] if skipped else []) + (
+                [f"+{later[ex.id]:g} at hand-in"] if later.get(ex.id) else [])
+            points = f"{got:g}/{most:g}" if ran else "-"
+            lines.append(f"  {label(ex.id):<16}{ex.title:<42}{points:<8}{'  (' + ', '.join(notes) + ')' if notes else ''}".rstrip())
         lines.append(f"  {'total':<58}{self.score:g}/{self.max_score:g}")
         skipped = [o for o in self.outcomes if o.status == "skipped"]
         if skipped:
-            lines.append(f"  {len(skipped)} check(s) not graded here: {skipped[0].message}")
+            points = sum(o.check.points for o in skipped)
+            lines.append(f"  {len(skipped)} check(s) worth {points:g} point(s) skipped here, not counted: {skipped[0].message.removeprefix('skipped: ')}")
         return lines
 
     def gradescope(self) -> dict[str, Any]:
@@ -139,6 +153,25 @@ def _gradescope_test(outcome: Outcome) -> dict[str, Any]:
     if outcome.status != "skipped":
         entry["status"] = outcome.status
     return entry
+
+
+@dataclass(frozen=True)
+class DeclaredPoints:
+    """An exercise's points as its checks declare them (the one points table every route reads)."""
+
+    public: float = 0.0  # in the student bundle's self-check ...
+    public_gpu: float = 0.0  # ... of which the CUDA checks: skipped (not counted) without a GPU
+    hidden: float = 0.0  # only at grading time
+
+
+def declared_points(checks: Iterable[Check] = CHECKS) -> dict[str, DeclaredPoints]:
+    """Exercise id -> its declared points, every exercise of the lesson, in lesson order."""
+    table = {ex.id: DeclaredPoints() for ex in EXERCISES}
+    for c in checks:
+        row, gpu = table[c.exercise], c.points if c.needs == "cuda" else 0.0
+        table[c.exercise] = (DeclaredPoints(row.public + c.points, row.public_gpu + gpu, row.hidden)
+                             if c.visibility == "public" else DeclaredPoints(row.public, row.public_gpu, row.hidden + c.points))
+    return table
 
 
 def grade(backend: Backend, checks: Iterable[Check] = CHECKS) -> Report:

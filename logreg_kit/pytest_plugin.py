@@ -11,7 +11,7 @@ import pytest
 from .backend import Backend, open_backend_or_explain
 from .checks import CHECKS, SETTINGS, Check
 from .harness import Outcome, Report, run_check, write_json_atomic
-from .recorded import hidden_note
+from .recorded import hidden_note, hidden_points
 
 OUTCOMES = pytest.StashKey[list[Outcome]]()
 BACKEND = pytest.StashKey[Backend]()
@@ -72,7 +72,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if report is None:
         return
     terminalreporter.section("logreg-kit score")
-    for line in report.summary_lines() + hidden_note():
+    for line in report.summary_lines(hidden_points()) + hidden_note():
         terminalreporter.write_line(line)
 
 
