@@ -114,7 +114,7 @@ class Report:
             got, most = sum(o.score for o in ran), sum(o.max_score for o in ran)
             skipped = sum(o.check.points for o in ran if o.status == "skipped")
             notes = ([f"{skipped:g} skipped"] if skipped else []) + (
-                [f"+{later[ex.id]:g} at hand-in"] if later.get(ex.id) else [])
+                [f"{'+' if ran else ''}{later[ex.id]:g} at hand-in"] if later.get(ex.id) else [])
             points = f"{got:g}/{most:g}" if ran else "-"
             lines.append(f"  {label(ex.id):<16}{ex.title:<42}{points:<8}{'  (' + ', '.join(notes) + ')' if notes else ''}".rstrip())
         lines.append(f"  {'total':<58}{self.score:g}/{self.max_score:g}")
@@ -139,6 +139,19 @@ class Report:
                 for o in self.outcomes
             ],
         }
+
+
+    def classroom(self) -> dict[str, Any]:
+        """GitHub Classroom's runner result (what autograding-grading-reporter decodes from a step's
+        `result` output): one test per check that ran, with its score; skipped checks are left
+        out, as they are of max_score everywhere."""
+        graded = [o for o in self.outcomes if o.status != "skipped"]
+        tests = [{"name": o.check.name, "status": "pass" if o.status == "passed" else "fail",
+                  "message": o.message, "test_code": "pytest grader/", "filename": "",
+                  "line_no": 0, "execution_time": f"{o.seconds:.1f}s", "score": o.score, "max_score": o.max_score}
+                 for o in graded]
+        status = "pass" if graded and all(o.status == "passed" for o in graded) else "fail" if graded else "error"
+        return {"version": 1, "status": status, "max_score": self.max_score, "tests": tests}
 
 
 def _gradescope_test(outcome: Outcome) -> dict[str, Any]:
