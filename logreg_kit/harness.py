@@ -11,6 +11,7 @@ from .backend import Backend, StudentError, UnavailableBackend
 from .checks import CHECKS, Check, Student
 from .exercises import BY_ID, EXERCISES, label
 from .feedback import REVEAL, CheckFailure
+from .notebooks import in_cells
 from .paths import write_json_atomic  # noqa: F401 - re-exported (pytest plugin, Gradescope)
 
 
@@ -50,8 +51,9 @@ def failure_message(check: Check, detail: str) -> str:
 def static_violations(check: Check, backend: Backend) -> str:
     """The from-scratch rule, read from the source: a check fails when an exercise it runs
     refers to a library function that exercise replaces (the runtime tripwire backs this up)."""
-    found = [v for ex in check.uses for v in scratch.violations(backend.source(BY_ID[ex].module), ex)]
-    return "; ".join(dict.fromkeys(found))
+    sources = {BY_ID[ex].module: backend.source(BY_ID[ex].module) for ex in check.uses}
+    found = [v for ex in check.uses for v in scratch.violations(sources[BY_ID[ex].module], ex)]
+    return in_cells("; ".join(dict.fromkeys(found)), sources)  # a notebook's cells, not its converted modules
 
 
 def run_check(check: Check, backend: Backend) -> Outcome:
