@@ -333,3 +333,47 @@ def test_public_verdicts_agree_with_the_full_grader(bundle: Path, submission) ->
         full = {o.check.name: o.status for o in grade(backend, public).outcomes}
         assert in_bundle[target] == full, name
     assert len({json.dumps(v, sort_keys=True) for v in in_bundle.values()}) >= len(BREAKS)
+
+
+# --- hints say where to look, never the line to type -----------------------------------------------
+
+def _normalised(text: str) -> str:
+    return "".join(text.split()).removeprefix("return")
+
+
+def _solution_lines() -> list[str]:
+    """The statements inside the reference's solution regions, whitespace removed (short ones and
+    block headers left out: naming `torch.no_grad` or `model.eval()` says where to look)."""
+    lines = []
+    for path in sorted((ROOT / "solutions").glob("*.py")):
+        inside = False
+        for line in path.read_text().splitlines():
+            if line.strip() in (build.BEGIN, build.END):
+                inside = line.strip() == build.BEGIN
+            elif inside and len(_normalised(line)) >= 16 and not line.rstrip().endswith(":"):
+                lines.append(_normalised(line))  # statements, not block headers or one-word calls
+    return lines
+
+
+def gives_the_answer(text: str, line: str) -> bool:
+    """`text` holds (nearly) all of solution `line`: chunks of 3+ characters in order cover 80% of it."""
+    import difflib
+
+    blocks = difflib.SequenceMatcher(None, line, _normalised(text), autojunk=False).get_matching_blocks()
+    return sum(b.size for b in blocks if b.size >= 3) >= 0.8 * len(line)
+
+
+def test_hints_and_stub_docstrings_hold_no_solution_line() -> None:
+    lines = _solution_lines()
+    docstrings = [ast.get_docstring(n) or "" for text in build.render_assignments().values()
+                  for n in ast.walk(ast.parse(text)) if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+    texts = [(c.name, c.hint) for c in CHECKS] + [("docstring", d) for d in docstrings]
+    assert len(lines) > 10
+    assert [(name, line) for name, text in texts for line in lines if gives_the_answer(text, line)] == []
+
+
+def test_the_answer_detector_finds_answers() -> None:
+    for hint in ("return nn.Parameter(torch.randn(dims) / dims[0]); nn.Parameter makes it trainable",
+                 "-log_probs[torch.arange(N), y].mean(): pick each row's label column, average, negate",
+                 "exp(x) / exp(x).sum(dim=1)[:, None]: sum over each row (dim=1)"):
+        assert any(gives_the_answer(hint, line) for line in _solution_lines()), hint
