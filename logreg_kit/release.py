@@ -295,7 +295,9 @@ jobs:
       - name: Self-check
         id: {runner}
         run: |
+          rm -f {classroom_file}
           {classroom} || true
+          test -s {classroom_file} || echo '{no_result}' > {classroom_file}
           echo "result=$(base64 -w0 {classroom_file})" >> "$GITHUB_OUTPUT"
       - name: Autograding Reporter
         uses: classroom-resources/autograding-grading-reporter@v1
@@ -322,8 +324,9 @@ def _exercise_table(checks: list[Check] = CHECKS) -> str:
 
 def classroom_workflow() -> str:
     setup = "\n".join(f"          {command.split('   #')[0]}" for command in SETUP_COMMANDS)
+    no_result = '{"version": 1, "status": "error", "max_score": 0, "tests": []}'  # the grader could not start
     return CLASSROOM_WORKFLOW.format(setup=setup, runner=CLASSROOM_RUNNER, runner_env=CLASSROOM_RUNNER.upper(),
-                                     classroom=CLASSROOM_COMMAND, classroom_file=CLASSROOM_FILE)
+                                     classroom=CLASSROOM_COMMAND, classroom_file=CLASSROOM_FILE, no_result=no_result)
 
 
 def notebook_files(source: Path | None = None) -> dict[str, Path]:

@@ -374,7 +374,9 @@ def classroom_step(folder: Path, tmp_path: Path) -> tuple[dict, subprocess.Compl
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     (line,) = outputs.read_text().splitlines()
     assert line.startswith("result=")
-    return json.loads(base64.b64decode(line[len("result="):])), run
+    result = json.loads(base64.b64decode(line[len("result="):]))
+    assert result["status"] != "error", run.stdout[-3000:] + run.stderr[-3000:]  # the grader did not even start
+    return result, run
 
 
 def assert_reporter_shape(result: dict, names: list[str]) -> None:
