@@ -191,7 +191,8 @@ def self_check(ex_id: str, namespace: dict[str, Any]) -> None:
     backend.impl, backend.label, backend.timeout = NamespaceImplementation(namespace), "this notebook", PROBE_TIMEOUT_S
     outcomes = [run_check(c, backend) for c in CHECKS if c.exercise == ex_id]
     got, most = sum(o.score for o in outcomes), sum(o.max_score for o in outcomes)
-    print(f"Exercise {label(ex_id)}: {got:g}/{most:g} points")
+    skipped = sum(o.check.points for o in outcomes if o.status == "skipped")
+    print(f"Exercise {label(ex_id)}: {got:g}/{most:g} points" + (f" ({skipped:g} skipped: not run on this machine)" if skipped else ""))
     failed = [o.message for o in outcomes if o.status == "failed"]
     if failed:
         raise AssertionError("\n\n".join(failed))
