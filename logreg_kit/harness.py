@@ -111,19 +111,13 @@ class Report:
         lines = [f"logreg-kit: points per exercise ({self.label})"]
         for ex in EXERCISES:
             ran = [o for o in self.outcomes if o.check.exercise == ex.id]
-            if not ran and not (later.get(ex.id) and not any(c.exercise == ex.id for c in CHECKS)):
-                continue  # deselected (pytest -k) or an exercise with no checks at all
-            got, most = sum(o.score for o in ran), sum(o.max_score for o in ran)
-            skipped = sum(o.check.points for o in ran if o.status == "skipped")
-            notes = ([f"{skipped:g} skipped"] if skipped else []) + (
-                [f"{'+' if ran else ''}{later[ex.id]:g} at hand-in"] if later.get(ex.id) else [])
-            points = f"{got:g}/{most:g}" if ran else "-"
-            lines.append(f"  {label(ex.id):<16}{ex.title:<42}{points:<8}{'  (' + ', '.join(notes) + ')' if notes else ''}".rstrip())
+            if ran or (later.get(ex.id) and not any(c.exercise == ex.id for c in CHECKS)):  # not deselected
+                lines.append(_exercise_row(ex.id, ran, later.get(ex.id, 0.0)))
         lines.append(f"  {'total':<58}{self.score:g}/{self.max_score:g}")
         skipped = [o for o in self.outcomes if o.status == "skipped"]
         if skipped:
-            points = sum(o.check.points for o in skipped)
-            lines.append(f"  {len(skipped)} check(s) worth {points:g} point(s) skipped here, not counted: {skipped[0].message.removeprefix('skipped: ')}")
+            points, why = sum(o.check.points for o in skipped), skipped[0].message.removeprefix("skipped: ")
+            lines.append(f"  {len(skipped)} check(s) worth {points:g} point(s) skipped here, not counted: {why}")
         return lines
 
     def gradescope(self) -> dict[str, Any]:
@@ -142,7 +136,6 @@ class Report:
             ],
         }
 
-
     def classroom(self) -> dict[str, Any]:
         """GitHub Classroom's runner result (what autograding-grading-reporter decodes from a step's
         `result` output): one test per check that ran, with its score; skipped checks are left
@@ -154,6 +147,15 @@ class Report:
                  for o in graded]
         status = "pass" if graded and all(o.status == "passed" for o in graded) else "fail" if graded else "error"
         return {"version": 1, "status": status, "max_score": self.max_score, "tests": tests}
+
+
+def _exercise_row(ex_id: str, ran: list[Outcome], later: float) -> str:
+    """One summary row: got/max of the checks that ran ("-" if none), then what is not counted."""
+    got, most = sum(o.score for o in ran), sum(o.max_score for o in ran)
+    skipped = sum(o.check.points for o in ran if o.status == "skipped")
+    notes = ([f"{skipped:g} skipped"] if skipped else []) + ([f"{'+' if ran else ''}{later:g} at hand-in"] if later else [])
+    points = f"{got:g}/{most:g}" if ran else "-"
+    return f"  {label(ex_id):<16}{BY_ID[ex_id].title:<42}{points:<8}{'  (' + ', '.join(notes) + ')' if notes else ''}".rstrip()
 
 
 def _gradescope_test(outcome: Outcome) -> dict[str, Any]:

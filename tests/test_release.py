@@ -390,6 +390,12 @@ def assert_reporter_shape(result: dict, names: list[str]) -> None:
     assert result["max_score"] == sum(t["max_score"] for t in result["tests"])
 
 
+def readme_table(folder: Path) -> list[str]:
+    """The rows of the points table in the bundle's README."""
+    return [line for line in (folder / "README.md").read_text().splitlines()
+            if line.startswith("| ") and not line.startswith(("| exercise", "|---"))]
+
+
 def full_grader_public_total(folder: Path) -> str:
     """The full grader's public part on `folder` (in this process, with the real reference)."""
     report = grade(LocalBackend(str(folder)), [c for c in CHECKS if c.visibility == "public"])
@@ -410,6 +416,9 @@ def test_new_student_set_up_and_self_check(student: Path, tmp_path: Path) -> Non
     assert total_line(run.stdout) == f"0/{most:g}" == full_grader_public_total(student / "assignments")
     assert_reporter_shape(result, [c.name for c in runnable])
     assert result["status"] == "fail" and result["max_score"] == most and not any(t["score"] for t in result["tests"])
+    summary = run.stdout.split("logreg-kit: points per exercise", 1)[1].split("  total", 1)[0].splitlines()[1:]
+    in_readme = [row.split("|")[1].strip() for row in readme_table(student)]
+    assert [row[2:18].strip() for row in summary] == in_readme  # every exercise of the README's table, 5e included
 
     shutil.copyfile(ROOT / "solutions" / "losses.py", student / "assignments" / "losses.py")
     run = sh(student, f"{release.SELF_CHECK} -p no:cacheprovider --results={tmp_path / 'results.json'}")
