@@ -277,3 +277,15 @@ def test_every_route_gives_the_same_total(course: Path, tmp_path: Path) -> None:
         == float(row["max_score"]) == GRADED
     assert float(exported["max_score"]) == TOTAL
     assert [n for n in row if row[n] == "skipped"] == [c.name for c in UNRUN]
+
+
+def test_a_notebooks_violation_names_its_cell_not_the_converted_module(tmp_path: Path) -> None:
+    source = json.loads(notebooks.NOTEBOOK.read_text())
+    cell = "".join(_cells(source)["ex4"]["source"])
+    cell = cell.replace("class LogReg(nn.Module):", "class LogReg(nn.Module):\n    linear = nn.Linear(784, 10)")
+    line = cell.splitlines().index("    linear = nn.Linear(784, 10)") + 1
+    (tmp_path / "mine.ipynb").write_text(json.dumps(_set(source, "ex4", cell)))
+    backend = open_backend(str(tmp_path / "mine.ipynb"), in_process=True)
+    (outcome,) = grade(backend, [c for c in CHECKS if c.exercise == "4"][:1]).outcomes
+    assert f"solution cell ex4, line {line} uses torch.nn.Linear" in outcome.message, outcome.message
+    assert "logreg.py line" not in outcome.message
