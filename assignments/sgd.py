@@ -12,7 +12,7 @@ def nll_loss(log_probs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
     log_probs: (N, K) float log-probabilities; y: (N,) int64 labels in [0, K)
     -> 0-d tensor (keeps the autograd graph). Math: -mean_i log_probs[i, y[i]].
-    Hint: index with log_probs[torch.arange(N), y]; no F.nll_loss.
+    Hint: pick each row's entry at its label with one index tensor per dimension; no F.nll_loss.
     """
     raise NotImplementedError("Exercise 5a: nll_loss")
 
@@ -29,7 +29,7 @@ class SGD:
         raise NotImplementedError("Exercise 5b: SGD.__init__")
 
     def step(self) -> None:
-        """Update each parameter in place: p -= lr * p.grad, under torch.no_grad()."""
+        """Update each parameter in place against its gradient, scaled by lr, with autograd off."""
         raise NotImplementedError("Exercise 5b: SGD.step")
 
     def zero_grad(self) -> None:
@@ -47,8 +47,9 @@ def fit(
     """Exercise 5c: the training loop.
 
     train_dl yields (xb: (B, 784) float32, yb: (B,) int64) minibatches.
-    For each epoch and minibatch: loss = loss_fn(model(xb), yb); backward; opt.step();
-    opt.zero_grad(). Returns the loss of every minibatch, as Python floats, in order.
+    For each epoch and minibatch, in this order: the loss of the model's outputs, backpropagation,
+    an optimiser step, clearing the gradients. Returns the loss of every minibatch, as Python
+    floats, in order.
     """
     raise NotImplementedError("Exercise 5c: fit")
 
@@ -57,7 +58,7 @@ def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """Exercise 5d: the model's outputs for x, in eval mode and without autograd.
 
     x: (N, 784) float32 -> (N, 10) float32 log-probabilities (no grad_fn).
-    Hint: model.eval() and torch.no_grad().
+    Hint: evaluation mode, and no gradient tracking (see nn.Module.eval and torch.no_grad).
     """
     raise NotImplementedError("Exercise 5d: predict")
 
@@ -66,6 +67,6 @@ def accuracy(preds: torch.Tensor, y: torch.Tensor) -> float:
     """Exercise 5d: fraction of rows whose argmax is the label.
 
     preds: (N, K) scores; y: (N,) int64 labels -> a Python float in [0, 1].
-    Math: mean(argmax(preds, dim=1) == y).
+    Math: the share of rows i whose largest score preds[i, k] is at k = y[i].
     """
     raise NotImplementedError("Exercise 5d: accuracy")

@@ -9,7 +9,7 @@ def softmax(x: torch.Tensor) -> torch.Tensor:
 
     x: (N, K) float logits -> (N, K) probabilities, same dtype and device, rows sum to 1.
     Math: softmax(x)[i, j] = exp(x[i, j]) / sum_k exp(x[i, k]).
-    Hint: exp(x) / exp(x).sum(dim=1)[:, None]; no torch.softmax or F.softmax.
+    Hint: sum over dim=1 and keep the shape so the division broadcasts; no torch.softmax or F.softmax.
     """
     raise NotImplementedError("Exercise 3: softmax")
 
@@ -19,7 +19,7 @@ def log_softmax(x: torch.Tensor) -> torch.Tensor:
 
     x: (N, K) float logits -> (N, K) log-probabilities, same dtype and device.
     Math: log_softmax(x)[i, j] = x[i, j] - log(sum_k exp(x[i, k])).
-    Hint: softmax(x).log() earns the exercise's points. Extension: subtract each
-    row's max first so logits as large as 1e4 stay finite.
+    Hint: the log of your softmax earns the exercise's points. Extension: log_softmax(x - c)
+    equals log_softmax(x) for a constant c per row; choose c so that exp stays finite for logits up to 1e4.
     """
     raise NotImplementedError("Exercise 3: log_softmax")

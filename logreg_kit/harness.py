@@ -1,6 +1,6 @@
 """Running checks: one outcome per check, a report per implementation, Gradescope JSON out."""
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +11,7 @@ from .backend import Backend, StudentError, UnavailableBackend
 from .checks import CHECKS, Check, Student
 from .exercises import BY_ID, EXERCISES, label
 from .feedback import REVEAL, CheckFailure
+from .notebooks import in_cells
 from .paths import write_json_atomic  # noqa: F401 - re-exported (pytest plugin, Gradescope)
 
 
@@ -50,8 +51,9 @@ def failure_message(check: Check, detail: str) -> str:
 def static_violations(check: Check, backend: Backend) -> str:
     """The from-scratch rule, read from the source: a check fails when an exercise it runs
     refers to a library function that exercise replaces (the runtime tripwire backs this up)."""
-    found = [v for ex in check.uses for v in scratch.violations(backend.source(BY_ID[ex].module), ex)]
-    return "; ".join(dict.fromkeys(found))
+    sources = {BY_ID[ex].module: backend.source(BY_ID[ex].module) for ex in check.uses}
+    found = [v for ex in check.uses for v in scratch.violations(sources[BY_ID[ex].module], ex)]
+    return in_cells("; ".join(dict.fromkeys(found)), sources)  # a notebook's cells, not its converted modules
 
 
 def tampering(check: Check, backend: Backend) -> str:
@@ -108,14 +110,22 @@ class Report:
             table[o.check.exercise] = (got + o.score, most + o.max_score)
         return {ex: v for ex, v in table.items() if v[1] > 0}
 
-    def summary_lines(self) -> list[str]:
+    def summary_lines(self, later: Mapping[str, float] | None = None) -> list[str]:
+        """Points per exercise and the total, by one rule: a check earns its points when it ran and
+        passed; one this machine cannot run (CUDA without a GPU) is skipped: no points and left out
+        of the max. `later`: exercise id -> points of checks not in this grader (the student
+        bundle's hidden checks), shown so that every exercise of the lesson has its row."""
+        later = dict(later or {})
         lines = [f"logreg-kit: points per exercise ({self.label})"]
-        for ex_id, (got, most) in self.by_exercise().items():
-            lines.append(f"  {label(ex_id):<16}{BY_ID[ex_id].title:<42}{got:g}/{most:g}")
+        for ex in EXERCISES:
+            ran = [o for o in self.outcomes if o.check.exercise == ex.id]
+            if ran or (later.get(ex.id) and not any(c.exercise == ex.id for c in CHECKS)):  # not deselected
+                lines.append(_exercise_row(ex.id, ran, later.get(ex.id, 0.0)))
         lines.append(f"  {'total':<58}{self.score:g}/{self.max_score:g}")
         skipped = [o for o in self.outcomes if o.status == "skipped"]
         if skipped:
-            lines.append(f"  {len(skipped)} check(s) not graded here: {skipped[0].message}")
+            points, why = sum(o.check.points for o in skipped), skipped[0].message.removeprefix("skipped: ")
+            lines.append(f"  {len(skipped)} check(s) worth {points:g} point(s) skipped here, not counted: {why}")
         return lines
 
     def gradescope(self) -> dict[str, Any]:
@@ -134,6 +144,27 @@ class Report:
             ],
         }
 
+    def classroom(self) -> dict[str, Any]:
+        """GitHub Classroom's runner result (what autograding-grading-reporter decodes from a step's
+        `result` output): one test per check that ran, with its score; skipped checks are left
+        out, as they are of max_score everywhere."""
+        graded = [o for o in self.outcomes if o.status != "skipped"]
+        tests = [{"name": o.check.name, "status": "pass" if o.status == "passed" else "fail",
+                  "message": o.message, "test_code": "pytest grader/", "filename": "",
+                  "line_no": 0, "execution_time": f"{o.seconds:.1f}s", "score": o.score, "max_score": o.max_score}
+                 for o in graded]
+        status = "pass" if graded and all(o.status == "passed" for o in graded) else "fail" if graded else "error"
+        return {"version": 1, "status": status, "max_score": self.max_score, "tests": tests}
+
+
+def _exercise_row(ex_id: str, ran: list[Outcome], later: float) -> str:
+    """One summary row: got/max of the checks that ran ("-" if none), then what is not counted."""
+    got, most = sum(o.score for o in ran), sum(o.max_score for o in ran)
+    skipped = sum(o.check.points for o in ran if o.status == "skipped")
+    notes = ([f"{skipped:g} skipped"] if skipped else []) + ([f"{'+' if ran else ''}{later:g} at hand-in"] if later else [])
+    points = f"{got:g}/{most:g}" if ran else "-"
+    return f"  {label(ex_id):<16}{BY_ID[ex_id].title:<42}{points:<8}{'  (' + ', '.join(notes) + ')' if notes else ''}".rstrip()
+
 
 def _gradescope_test(outcome: Outcome) -> dict[str, Any]:
     """One Gradescope test entry; a skipped check has no status (Gradescope knows passed/failed only)."""
@@ -147,6 +178,25 @@ def _gradescope_test(outcome: Outcome) -> dict[str, Any]:
     if outcome.status != "skipped":
         entry["status"] = outcome.status
     return entry
+
+
+@dataclass(frozen=True)
+class DeclaredPoints:
+    """An exercise's points as its checks declare them (the one points table every route reads)."""
+
+    public: float = 0.0  # in the student bundle's self-check ...
+    public_gpu: float = 0.0  # ... of which the CUDA checks: skipped (not counted) without a GPU
+    hidden: float = 0.0  # only at grading time
+
+
+def declared_points(checks: Iterable[Check] = CHECKS) -> dict[str, DeclaredPoints]:
+    """Exercise id -> its declared points, every exercise of the lesson, in lesson order."""
+    table = {ex.id: DeclaredPoints() for ex in EXERCISES}
+    for c in checks:
+        row, gpu = table[c.exercise], c.points if c.needs == "cuda" else 0.0
+        table[c.exercise] = (DeclaredPoints(row.public + c.points, row.public_gpu + gpu, row.hidden)
+                             if c.visibility == "public" else DeclaredPoints(row.public, row.public_gpu, row.hidden + c.points))
+    return table
 
 
 def grade(backend: Backend, checks: Iterable[Check] = CHECKS) -> Report:

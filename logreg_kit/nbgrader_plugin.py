@@ -10,7 +10,9 @@ monkeypatched `torch.allclose`) therefore decides nothing.
 
 `configure(c)` in `course/nbgrader_config.py` puts it into `Autograde.autograde_preprocessors`.
 """
+import os
 import shutil
+import sysconfig
 from pathlib import Path
 from typing import Any
 
@@ -28,19 +30,23 @@ EXECUTION_TIMEOUT_S = 600  # the kernel runs the given training cells and the st
 
 
 def _cell_result(ex_id: str, outcomes: list[Outcome], points: float) -> tuple[float, str]:
-    """(score out of `points`, report text). Checks that cannot run here (no CUDA) are left out and
-    the score is scaled to the checks that ran."""
+    """(score out of the cell's `points`, report text), by the rule of every route: each check that
+    ran and passed earns its own points (whole points, no scaling); a check this machine cannot
+    run (CUDA without a GPU) is skipped and earns nothing. nbgrader fixes a cell's max in the
+    gradebook, so the skipped points stay in its max; the report names them."""
     got = sum(o.score for o in outcomes)
     most = sum(o.max_score for o in outcomes)
-    score = points * got / most if most else 0.0
-    lines = [f"logreg-kit, Exercise {label(ex_id)} ({BY_ID[ex_id].title}): {got:g}/{most:g} check points"
-             f" -> {score:g}/{points:g}"]
+    skipped = sum(o.check.points for o in outcomes if o.status == "skipped")
+    head = f"logreg-kit, Exercise {label(ex_id)} ({BY_ID[ex_id].title}): {got:g}/{points:g} points"
+    if skipped:
+        head += f" ({got:g}/{most:g} of the checks graded here; {skipped:g} skipped, not run on this machine)"
+    lines = [head]
     for o in outcomes:
         mark = {"passed": "ok  ", "failed": "FAIL", "skipped": "skip"}[o.status]
         lines.append(f"  {mark} {o.check.name} ({o.check.points:g})")
     failures = [o.message for o in outcomes if o.status == "failed"]
     skips = {o.message for o in outcomes if o.status == "skipped"}
-    return score, "\n".join(lines + [""] + failures + sorted(skips)).rstrip() + "\n"
+    return min(got, points), "\n".join(lines + [""] + failures + sorted(skips)).rstrip() + "\n"
 
 
 def outputs_for(score: float, points: float, text: str) -> list[NotebookNode]:
@@ -50,7 +56,7 @@ def outputs_for(score: float, points: float, text: str) -> list[NotebookNode]:
                            traceback=text.splitlines())]
     outputs = [new_output("stream", name="stdout", text=text)]
     if score < points:
-        outputs.append(new_output("execute_result", data={"text/plain": f"{score:.6g}"}, execution_count=None))
+        outputs.append(new_output("execute_result", data={"text/plain": f"{score:g}"}, execution_count=None))
     return outputs
 
 
@@ -81,6 +87,8 @@ class KitGrade(Preprocessor):
             score, text = _cell_result(ex_id, by_exercise.get(ex_id, []), points)
             cell.outputs = outputs_for(score, points, text)
             self.log.info("logreg-kit: %s %s/%s", grade_id, f"{score:g}", f"{points:g}")
+        self.log.info("logreg-kit: total %s/%s graded here, as `logreg-kit grade` gives it", f"{report.score:g}",
+                      f"{report.max_score:g}")
         return nb, resources
 
 
@@ -96,11 +104,25 @@ def notebook_package_from_node(nb: NotebookNode) -> Path:
         return notebook_package(path)
 
 
+def interpreter_scripts_on_path() -> str:
+    """Put the running interpreter's own scripts folder (a venv's `bin/`) first on PATH and return it.
+
+    nbgrader runs `alembic` by name when it creates a gradebook; with an unactivated venv that
+    name would resolve to whatever PATH holds (or nothing). The scripts installed next to this
+    interpreter are the ones that belong to this nbgrader."""
+    scripts = sysconfig.get_path("scripts")
+    parts = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p != scripts]
+    os.environ["PATH"] = os.pathsep.join([scripts, *parts])
+    return scripts
+
+
 def configure(c: Any) -> None:
-    """Set up an nbgrader config object `c` for this course: KitGrade after Execute, a long timeout."""
+    """Set up an nbgrader config object `c` for this course: KitGrade after Execute, a long timeout,
+    and this interpreter's scripts (alembic) first on PATH, so no activated venv is needed."""
     from nbgrader.converters.autograde import Autograde
     from nbgrader.preprocessors import Execute
 
+    interpreter_scripts_on_path()
     c.Execute.timeout = EXECUTION_TIMEOUT_S
     steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
     steps.insert(steps.index(Execute) + 1, KitGrade)

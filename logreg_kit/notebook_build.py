@@ -217,12 +217,8 @@ def _test_cell(ex_id: str) -> dict[str, Any]:
     title = BY_ID[ex_id].title
     source = (
         f"# Exercise {label(ex_id)}: {title} ({points:g} points). Run this cell to check your code.\n"
-        f'self_check("{ex_id}", globals())\n'
-        "### BEGIN HIDDEN TESTS\n"
-        "# The autograder's score for this cell comes from logreg-kit's checks, run on the submitted\n"
-        "# solution cells outside the kernel (logreg_kit.nbgrader_plugin.KitGrade); its output is replaced.\n"
-        "### END HIDDEN TESTS"
-    )
+        f'self_check("{ex_id}", globals())'
+    )  # no hidden-tests region: the release cell equals the source cell, so its checksum does too
     meta = _grading_meta(f"{TEST_PREFIX}{ex_id}", grade=True, solution=False, locked=True, points=points)
     return _cell("code", source, f"{TEST_PREFIX}{ex_id}", meta)
 

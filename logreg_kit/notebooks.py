@@ -8,6 +8,7 @@ import ast
 import inspect
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +35,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset"""
+
+CELL_MARK = "# --- solution cell {grade_id} (exercise {label}) ---"  # opens each cell in a converted module
+_CELL_MARK = re.compile(r"^# --- solution cell (\S+) \(exercise [^)]*\) ---$")
+_MODULE_LINE = re.compile(r"\b(\w+)\.py line (\d+)\b")
 
 
 class NotebookError(ValueError):
@@ -109,9 +114,31 @@ def write_package(cells: dict[str, str], dest: Path, given: Path = ASSIGNMENTS) 
         parts = [_preamble(module, given)]
         for ex in EXERCISES:
             if ex.module == module and ex.id in cells:
-                parts.append(f"# --- solution cell of exercise {label(ex.id)} ---\n{_python(cells[ex.id])}\n")
+                mark = CELL_MARK.format(grade_id=f"{SOLUTION_PREFIX}{ex.id}", label=label(ex.id))
+                parts.append(f"{mark}\n{_python(cells[ex.id])}\n")
         (dest / f"{module}.py").write_text("\n\n".join(parts))
     return dest
+
+
+def cell_location(source: str, line: int) -> str | None:
+    """Where line `line` of a converted module came from ("solution cell ex4, line 3"); None when
+    the module is not a converted notebook or the line lies in its trusted preamble."""
+    lines = source.splitlines()
+    for i in range(min(line, len(lines)) - 1, -1, -1):
+        found = _CELL_MARK.match(lines[i])
+        if found:
+            return f"solution cell {found.group(1)}, line {line - i - 1}"
+    return None
+
+
+def in_cells(message: str, sources: dict[str, str | None]) -> str:
+    """`message` with every "MODULE.py line N" of a converted notebook module (`sources`: module
+    -> its text) named by the notebook's solution cell instead: students never see the module."""
+    def relocate(found: re.Match[str]) -> str:
+        source = sources.get(found.group(1))
+        return (cell_location(source, int(found.group(2))) if source else None) or found.group(0)
+
+    return _MODULE_LINE.sub(relocate, message)
 
 
 def notebook_package(notebook_path: Path | str, dest: Path | None = None) -> Path:
@@ -188,7 +215,8 @@ def self_check(ex_id: str, namespace: dict[str, Any]) -> None:
     backend.impl, backend.label, backend.timeout = NamespaceImplementation(namespace), "this notebook", PROBE_TIMEOUT_S
     outcomes = [run_check(c, backend) for c in CHECKS if c.exercise == ex_id]
     got, most = sum(o.score for o in outcomes), sum(o.max_score for o in outcomes)
-    print(f"Exercise {label(ex_id)}: {got:g}/{most:g} points")
+    skipped = sum(o.check.points for o in outcomes if o.status == "skipped")
+    print(f"Exercise {label(ex_id)}: {got:g}/{most:g} points" + (f" ({skipped:g} skipped: not run on this machine)" if skipped else ""))
     failed = [o.message for o in outcomes if o.status == "failed"]
     if failed:
         raise AssertionError("\n\n".join(failed))

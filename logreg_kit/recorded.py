@@ -222,6 +222,16 @@ def default_reference() -> Backend:
     return MemoBackend(LocalBackend("solutions"))
 
 
+def hidden_points(folder: Path = DATA_DIR) -> dict[str, float]:
+    """Exercise id -> points of the checks that only run at grading time (recorded by `release`);
+    empty outside a student bundle."""
+    try:
+        hidden = json.loads((folder / INDEX).read_text()).get("hidden") or {}
+    except (OSError, ValueError):
+        return {}
+    return {ex: float(points) for ex, points in (hidden.get("by_exercise") or {}).items()}
+
+
 def hidden_note(folder: Path = DATA_DIR) -> list[str]:
     """Summary line(s) on the checks that only run at grading time (how many, how many points)."""
     try:

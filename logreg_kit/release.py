@@ -15,7 +15,7 @@ from pathlib import Path
 from . import build
 from .backend import LocalBackend
 from .checks import CHECKS, SETTINGS, Check
-from .harness import run_check
+from .harness import declared_points, run_check
 from .recorded import DATA_DIR, RecordingBackend, save
 
 ROOT = build.ROOT
@@ -175,6 +175,17 @@ def record_reference(checks: Iterable[Check] = CHECKS) -> dict[str, object]:
 
 # --- the bundle ---------------------------------------------------------------------------------
 
+SETUP_COMMANDS = (
+    "python3 -m venv .venv",
+    ".venv/bin/python -m pip install torch --index-url https://download.pytorch.org/whl/cpu   # CPU PyTorch (small)",
+    ".venv/bin/python -m pip install -e .",
+)
+SELF_CHECK = ".venv/bin/python -m pytest grader/"
+CLASSROOM_FILE = "classroom.json"
+CLASSROOM_COMMAND = f"{SELF_CHECK} -q --classroom={CLASSROOM_FILE}"
+CLASSROOM_RUNNER = "selfcheck"  # the workflow step's id: the reporter reads SELFCHECK_RESULTS
+BUNDLE_DEPENDENCIES = ("torch>=2.2", "numpy>=1.24", "mlxtend>=0.22", "pytest>=7.4", "hypothesis>=6.80")
+
 STUDENT_README = """# Logistic regression from scratch: your exercises
 
 You write logistic regression from scratch in PyTorch and train it on MNIST digits. Your code goes
@@ -182,13 +193,13 @@ in `assignments/`; `pytest grader/` checks it and tells you what is right, what 
 
 ## Set up (once)
 
+With Python 3.10 or newer, in this folder:
+
 ```bash
-python3 -m venv .venv
-.venv/bin/python -m pip install torch --index-url https://download.pytorch.org/whl/cpu   # CPU PyTorch (small)
-.venv/bin/python -m pip install -e .
+{setup}
 ```
 
-(Any Python >= 3.10 with torch, numpy, mlxtend and pytest works too: run the commands below with it.)
+No venv needs to be activated: every command below calls `.venv/bin/python` directly.
 
 ## Work
 
@@ -197,27 +208,42 @@ Open `assignments/` (`losses.py`, `softmax.py`, `logreg.py`, `sgd.py`){notebooks
 dtypes, the math in one line and a hint. Do not call the library function an exercise replaces
 (`F.softmax`, `nn.Linear`, `torch.optim`, `F.nll_loss`, ...): that costs the exercise's points.
 
-| exercise | what you write |
-|----------|----------------|
+| exercise | what you write | self-check points | more points at hand-in |
+|----------|----------------|-------------------|------------------------|
 {table}
 
 ## Check yourself
 
 ```bash
-.venv/bin/python -m pytest grader/            # all exercises
-.venv/bin/python -m pytest grader/ -x -k softmax   # one exercise, stop at the first failure
+{self_check}                 # all exercises
+{self_check} -x -k softmax   # one exercise, stop at the first failure
 ```
 
 Each failure names the exercise, the function, what was checked, expected vs got and a hint. The
-summary at the end gives your points per exercise. The self-check compares your results with
-expected values recorded from a reference implementation on a few fixed inputs.
+summary at the end gives your points per exercise and the total. The self-check compares your
+results with expected values recorded from a reference implementation on a few fixed inputs.
 
-## What is graded later
+**Your `print` output is hidden here.** The self-check runs your code in a separate sandboxed
+process and shows only the checks' verdicts, so whatever your code prints (and `breakpoint()`)
+does not reach your terminal. To see it, run the exercise in the checking process itself:
+`{self_check} -k softmax --in-process -s` (`--in-process` for debugging only; `-s` shows
+the output of passing checks too). Or call your function in a Python shell:
+`.venv/bin/python -c "from assignments.softmax import softmax; import torch; print(softmax(torch.randn(2, 3)))"`.
 
-When you hand in, the same public checks run again, plus {hidden_checks} hidden check(s) worth
-{hidden_points:g} point(s) that are not in this folder. Your self-check total here is
-{public_points:g} point(s) out of {total_points:g}. Passing every public check is the best
-preparation: write general code, not code that fits the examples.
+## Points
+
+The self-check is worth {public_here:g} point(s) on a machine without a GPU; with a CUDA GPU it is
+worth {public_points:g}: its {gpu_checks} CUDA check(s) ({gpu_points:g} point(s)) are skipped without
+one and not counted. When you hand in, the same public checks run again, plus {hidden_checks}
+hidden check(s) worth {hidden_points:g} point(s) that are not in this folder: {total_points:g} point(s)
+in all. Passing every public check is the best preparation: write general code, not code that fits
+the examples.
+
+## GitHub Classroom
+
+`.github/workflows/classroom.yml` runs the self-check on every push and reports its points to
+GitHub Classroom (one test per check, with its score and max score). It runs exactly
+`{classroom}` after the set-up above; you can run the same command here.
 """
 
 BUNDLE_PYPROJECT = """[build-system]
@@ -230,7 +256,7 @@ version = "{version}"
 description = "Logistic regression from scratch in PyTorch: exercises and a self-check"
 readme = "README.md"
 requires-python = ">=3.10"
-dependencies = ["torch>=2.2", "numpy>=1.24", "mlxtend>=0.22", "pytest>=7.4"]
+dependencies = {dependencies}
 
 [tool.setuptools]
 packages = {packages}
@@ -243,14 +269,64 @@ testpaths = ["grader"]
 addopts = "-ra"
 """
 
-BUNDLE_GITIGNORE = ".venv/\n__pycache__/\n*.egg-info/\nbuild/\n.pytest_cache/\nresults*.json\n"
+BUNDLE_GITIGNORE = f".venv/\n__pycache__/\n*.egg-info/\nbuild/\n.pytest_cache/\n.hypothesis/\nresults*.json\n{CLASSROOM_FILE}\n"
+
+CLASSROOM_WORKFLOW = """# GitHub Classroom autograding: the self-check on every push, its points reported to Classroom.
+name: Autograding Tests
+on: [push, repository_dispatch, workflow_dispatch]
+permissions:
+  checks: write
+  actions: read
+  contents: read
+jobs:
+  run-autograding-tests:
+    name: Autograding Tests
+    runs-on: ubuntu-latest
+    if: github.actor != 'github-classroom[bot]'
+    timeout-minutes: 20
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.11"
+      - name: Set up (README.md)
+        run: |
+{setup}
+      - name: Self-check
+        id: {runner}
+        run: |
+          rm -f {classroom_file}
+          {classroom} || true
+          test -s {classroom_file} || echo '{no_result}' > {classroom_file}
+          echo "result=$(base64 -w0 {classroom_file})" >> "$GITHUB_OUTPUT"
+      - name: Autograding Reporter
+        uses: classroom-resources/autograding-grading-reporter@v1
+        env:
+          {runner_env}_RESULTS: "${{{{ steps.{runner}.outputs.result }}}}"
+        with:
+          runners: {runner}
+"""
 
 
-def _exercise_table() -> str:
-    from .exercises import EXERCISES, label
+def _exercise_table(checks: list[Check] = CHECKS) -> str:
+    from .exercises import BY_ID, label
 
-    return "\n".join(f"| {label(ex.id)} | {ex.title}{' (' + ', '.join(ex.names) + ')' if ex.names else ''} |"
-                     for ex in EXERCISES)
+    rows = []
+    for ex_id, points in declared_points(checks).items():
+        ex = BY_ID[ex_id]
+        what = f"{ex.title}{' (' + ', '.join(ex.names) + ')' if ex.names else ''}"
+        here = f"{points.public:g}" if points.public else "-"
+        if points.public_gpu:
+            here += f" ({points.public_gpu:g} on a GPU only)"
+        rows.append(f"| {label(ex_id)} | {what} | {here} | {points.hidden:g} |")
+    return "\n".join(rows)
+
+
+def classroom_workflow() -> str:
+    setup = "\n".join(f"          {command.split('   #')[0]}" for command in SETUP_COMMANDS)
+    no_result = '{"version": 1, "status": "error", "max_score": 0, "tests": []}'  # the grader could not start
+    return CLASSROOM_WORKFLOW.format(setup=setup, runner=CLASSROOM_RUNNER, runner_env=CLASSROOM_RUNNER.upper(),
+                                     classroom=CLASSROOM_COMMAND, classroom_file=CLASSROOM_FILE, no_result=no_result)
 
 
 def notebook_files(source: Path | None = None) -> dict[str, Path]:
@@ -278,22 +354,43 @@ def bundle_texts(checks: list[Check] = CHECKS) -> dict[str, str]:
     packages = sorted({str(Path(p).parent).replace("/", ".") for p in files if p.endswith("__init__.py")})
     from . import __version__
 
-    files["pyproject.toml"] = BUNDLE_PYPROJECT.format(version=__version__, packages=packages).replace("'", '"')
+    files["pyproject.toml"] = BUNDLE_PYPROJECT.format(version=__version__, packages=packages,
+                                                     dependencies=list(BUNDLE_DEPENDENCIES)).replace("'", '"')
     files[".gitignore"] = BUNDLE_GITIGNORE
+    files[".github/workflows/classroom.yml"] = classroom_workflow()
     return files
 
 
 def student_readme(checks: list[Check] = CHECKS) -> str:
-    public, hidden = public_checks(checks), hidden_checks(checks)
+    """The bundle's README; its points come from the same declared table as the self-check's summary."""
+    table = declared_points(checks)
+    public = sum(p.public for p in table.values())
+    gpu = sum(p.public_gpu for p in table.values())
+    hidden = hidden_checks(checks)
     notebooks = " or the notebooks in `notebooks/`" if notebook_files() else ""
     return STUDENT_README.format(
+        setup="\n".join(SETUP_COMMANDS),
+        self_check=SELF_CHECK,
+        classroom=CLASSROOM_COMMAND,
         notebooks=notebooks,
-        table=_exercise_table(),
+        table=_exercise_table(checks),
+        public_here=public - gpu,
+        public_points=public,
+        gpu_checks=sum(1 for c in public_checks(checks) if c.needs == "cuda"),
+        gpu_points=gpu,
         hidden_checks=len(hidden),
         hidden_points=sum(c.points for c in hidden),
-        public_points=sum(c.points for c in public),
         total_points=sum(c.points for c in checks),
     )
+
+
+def hidden_summary(checks: list[Check] = CHECKS) -> dict[str, object]:
+    """What the bundle may know of its hidden checks: how many, their points, points per exercise."""
+    hidden = hidden_checks(checks)
+    by_exercise: dict[str, float] = {}
+    for c in hidden:
+        by_exercise[c.exercise] = by_exercise.get(c.exercise, 0.0) + c.points
+    return {"checks": len(hidden), "points": sum(c.points for c in hidden), "by_exercise": by_exercise}
 
 
 def forbidden_in(text: str) -> list[str]:
@@ -323,5 +420,5 @@ def release(out: Path, checks: list[Check] = CHECKS) -> list[str]:
         shutil.copyfile(path, out / name)
     hidden = hidden_checks(checks)
     data = out / DATA_DIR.relative_to(ROOT)
-    save(answers, {"checks": len(hidden), "points": sum(c.points for c in hidden)}, data)
+    save(answers, hidden_summary(checks), data)
     return sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())

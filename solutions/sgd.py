@@ -10,7 +10,7 @@ def nll_loss(log_probs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
     log_probs: (N, K) float log-probabilities; y: (N,) int64 labels in [0, K)
     -> 0-d tensor (keeps the autograd graph). Math: -mean_i log_probs[i, y[i]].
-    Hint: index with log_probs[torch.arange(N), y]; no F.nll_loss.
+    Hint: pick each row's entry at its label with one index tensor per dimension; no F.nll_loss.
     """
     ### BEGIN SOLUTION
     return -log_probs[torch.arange(len(y)), y].mean()
@@ -32,7 +32,7 @@ class SGD:
         ### END SOLUTION
 
     def step(self) -> None:
-        """Update each parameter in place: p -= lr * p.grad, under torch.no_grad()."""
+        """Update each parameter in place against its gradient, scaled by lr, with autograd off."""
         ### BEGIN SOLUTION
         with torch.no_grad():
             for p in self.params:
@@ -58,8 +58,9 @@ def fit(
     """Exercise 5c: the training loop.
 
     train_dl yields (xb: (B, 784) float32, yb: (B,) int64) minibatches.
-    For each epoch and minibatch: loss = loss_fn(model(xb), yb); backward; opt.step();
-    opt.zero_grad(). Returns the loss of every minibatch, as Python floats, in order.
+    For each epoch and minibatch, in this order: the loss of the model's outputs, backpropagation,
+    an optimiser step, clearing the gradients. Returns the loss of every minibatch, as Python
+    floats, in order.
     """
     ### BEGIN SOLUTION
     losses = []
@@ -79,7 +80,7 @@ def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """Exercise 5d: the model's outputs for x, in eval mode and without autograd.
 
     x: (N, 784) float32 -> (N, 10) float32 log-probabilities (no grad_fn).
-    Hint: model.eval() and torch.no_grad().
+    Hint: evaluation mode, and no gradient tracking (see nn.Module.eval and torch.no_grad).
     """
     ### BEGIN SOLUTION
     model.eval()
@@ -92,7 +93,7 @@ def accuracy(preds: torch.Tensor, y: torch.Tensor) -> float:
     """Exercise 5d: fraction of rows whose argmax is the label.
 
     preds: (N, K) scores; y: (N,) int64 labels -> a Python float in [0, 1].
-    Math: mean(argmax(preds, dim=1) == y).
+    Math: the share of rows i whose largest score preds[i, k] is at k = y[i].
     """
     ### BEGIN SOLUTION
     return (preds.argmax(dim=1) == y).float().mean().item()

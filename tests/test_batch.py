@@ -82,7 +82,10 @@ def test_gradebook_rows_and_columns(graded) -> None:
     names = [c.name for c in CHECKS]
     assert list(rows[0]) == ["student", "status", "total", "max_score", *names, "seconds", "message"]
     bob = rows[1]
-    assert float(bob["total"]) == sum(float(bob[n]) for n in names) < float(bob["max_score"])
+    assert float(bob["total"]) == sum(float(bob[n]) for n in names if bob[n] != "skipped") < float(bob["max_score"])
+    unrun = {c.name for c in CHECKS if c.needs == "cuda" and not torch.cuda.is_available()}
+    assert {n for n in names if bob[n] == "skipped"} == unrun  # skipped, not 0: they are not in max_score
+    assert float(rows[0]["max_score"]) == sum(c.points for c in CHECKS if c.name not in unrun)
 
 
 def test_results_json_and_feedback_report(graded) -> None:

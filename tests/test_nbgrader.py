@@ -1,11 +1,13 @@
 """The nbgrader route, end to end with the real nbgrader: one course copy, one gradebook, one
-`generate_assignment`, one `autograde` run over several submissions, one `export`."""
+`generate_assignment`, one `autograde` run over several submissions, one `export`, each run as the
+README writes it (the venv's `nbgrader` script, no venv activated, the venv's bin off PATH)."""
 import csv
 import json
 import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,8 @@ from .conftest import ROOT
 
 ASSIGNMENT = "logreg"
 TOTAL = float(sum(c.points for c in CHECKS))
+UNRUN = [c for c in CHECKS if c.needs == "cuda" and not torch.cuda.is_available()]  # skipped: no points
+GRADED = TOTAL - sum(c.points for c in UNRUN)
 WRONG_SOFTMAX = '''\
 import torch
 torch.allclose = lambda *a, **k: True  # the attack: a comparison that always agrees
@@ -37,15 +41,23 @@ def log_softmax(x):
 
 
 def _env() -> dict[str, str]:
-    env = dict(os.environ)
+    """No venv activated: the interpreter's scripts folder is not on PATH."""
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p != sysconfig.get_path("scripts"))
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return env
 
 
+def exercise_graded_points(ex_id: str) -> float:
+    """An exercise's points that can be earned on this machine (its CUDA checks need a GPU)."""
+    return notebook_build.exercise_points(ex_id) - sum(c.points for c in UNRUN if c.exercise == ex_id)
+
+
 def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run one nbgrader command from the course folder (elsewhere it makes an empty gradebook)."""
-    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=_env(),
-                          capture_output=True, text=True, timeout=1500)
+    """Run one nbgrader command from the course folder (elsewhere it makes an empty gradebook),
+    as the README does: the venv's own `nbgrader` script."""
+    script = Path(sysconfig.get_path("scripts")) / "nbgrader"
+    done = subprocess.run([str(script), *args], cwd=course, env=_env(), capture_output=True, text=True, timeout=1500)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done
 
@@ -82,7 +94,8 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _submit(course, "broken2b", _set(solution, "ex2b", stub["ex2b"]))
     cheater = _set(_set(solution, "ex1", stub["ex1"]), "test_ex1", "assert True\n")
     _submit(course, "cheater", _set(cheater, "ex3", WRONG_SOFTMAX))
-    nbgrader(course, "autograde", ASSIGNMENT)
+    autograde = nbgrader(course, "autograde", ASSIGNMENT)
+    (course / "autograde.log").write_text(autograde.stdout + autograde.stderr)
     nbgrader(course, "export")
     return course
 
@@ -114,8 +127,10 @@ def test_notebook_is_current() -> None:
 def test_release_has_stubs_and_no_hidden_tests(course: Path) -> None:
     release = (course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text()
     assert "BEGIN SOLUTION" not in release and "HIDDEN TESTS" not in release
-    assert "outside the kernel (logreg_kit" not in release  # the hidden part of each test cell
-    cells = _cells(json.loads(release))
+    cells, source = _cells(json.loads(release)), _cells(json.loads(notebooks.NOTEBOOK.read_text()))
+    tests = [gid for gid in source if gid.startswith("test_ex")]
+    assert tests and all(cells[gid]["source"] == source[gid]["source"] for gid in tests)  # nothing hidden to strip
+    assert all(cells[gid]["metadata"]["nbgrader"]["checksum"] for gid in tests)
     for ex in EXERCISES:
         if ex.names and not ex.extension:
             assert "raise NotImplementedError()" in "".join(cells[f"ex{ex.id}"]["source"]), ex.id
@@ -123,25 +138,52 @@ def test_release_has_stubs_and_no_hidden_tests(course: Path) -> None:
 
 
 def test_solution_gets_full_marks_and_release_zero(course: Path) -> None:
-    assert sum(scores(course, "solution").values()) == TOTAL
+    assert sum(scores(course, "solution").values()) == GRADED  # no points for CUDA checks that did not run
     assert sum(scores(course, "untouched").values()) == 0
+
+
+def autograde_log(course: Path) -> dict[str, str]:
+    """Student id -> the lines nbgrader autograde logged while grading that student."""
+    blocks: dict[str, str] = {}
+    student = ""
+    for line in (course / "autograde.log").read_text().splitlines():
+        if "Creating/updating student with ID '" in line:
+            student = line.split("ID '", 1)[1].split("'", 1)[0]
+        blocks[student] = blocks.get(student, "") + line + "\n"
+    return blocks
+
+
+def test_untouched_release_autogrades_without_tamper_warnings(course: Path) -> None:
+    log = autograde_log(course)
+    assert "has changed" not in log["untouched"] and "has changed" not in log["solution"]
+    assert "Attribute 'checksum' for cell test_ex1 has changed" in log["cheater"]  # who did edit it
+
+
+def test_cell_scores_are_whole_check_points(course: Path) -> None:
+    graded = json.loads((course / "autograded" / "cheater" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
+    partial = [o for c in graded["cells"] for o in c.get("outputs", []) if o["output_type"] == "execute_result"]
+    assert partial and all(float("".join(o["data"]["text/plain"])).is_integer() for o in partial)
+    if UNRUN:
+        ex4 = "".join(_cells(graded)["test_ex4"]["outputs"][0]["text"])
+        assert "skip " in ex4 and "not run on this machine" in ex4
 
 
 def test_one_broken_exercise_loses_exactly_its_points(course: Path) -> None:
     got = scores(course, "broken2b")
     assert got.pop("test_ex2b") == 0
-    assert all(score == notebook_build.exercise_points(gid[len("test_ex"):]) for gid, score in got.items()), got
+    assert all(score == exercise_graded_points(gid[len("test_ex"):]) for gid, score in got.items()), got
 
 
 def test_export_writes_the_csv(course: Path) -> None:
     rows = {r["student_id"]: r for r in csv.DictReader((course / "grades.csv").open())}
-    assert float(rows["solution"]["score"]) == TOTAL and float(rows["untouched"]["score"]) == 0
-    assert float(rows["broken2b"]["score"]) == TOTAL - notebook_build.exercise_points("2b")
+    assert float(rows["solution"]["score"]) == GRADED and float(rows["untouched"]["score"]) == 0
+    assert float(rows["broken2b"]["score"]) == GRADED - exercise_graded_points("2b")
+    assert float(rows["solution"]["max_score"]) == TOTAL  # nbgrader fixes the max when it generates the assignment
 
 
 def test_editing_a_locked_test_cell_gains_nothing(course: Path) -> None:
     got = scores(course, "cheater")  # exercise 1 left as the stub, its test cell made `assert True`
-    assert got["test_ex1"] == 0 and got["test_ex2a"] == notebook_build.exercise_points("2a")
+    assert got["test_ex1"] == 0 and got["test_ex2a"] == exercise_graded_points("2a")
 
 
 def test_monkeypatching_the_comparison_gains_nothing(course: Path, tmp_path: Path) -> None:
@@ -150,8 +192,8 @@ def test_monkeypatching_the_comparison_gains_nothing(course: Path, tmp_path: Pat
     (tmp_path / "honest.ipynb").write_text(json.dumps(honest))
     backend = open_backend(str(tmp_path / "honest.ipynb"))
     table = grade(backend, [c for c in CHECKS if c.exercise in ("3", "3x")]).by_exercise()
-    expected = {ex: notebook_build.exercise_points(ex) * s / m for ex, (s, m) in table.items()}
-    assert got["test_ex3"] == pytest.approx(expected["3"], abs=1e-4) and got["test_ex3x"] == expected["3x"]
+    expected = {ex: s for ex, (s, m) in table.items()}  # whole points of the checks that passed
+    assert got["test_ex3"] == expected["3"] and got["test_ex3x"] == expected["3x"]
     assert got["test_ex3"] < notebook_build.exercise_points("3") and got["test_ex3x"] == 0
 
 
@@ -160,20 +202,6 @@ def test_autograded_cells_carry_the_kits_feedback(course: Path) -> None:
     error = _cells(graded)["test_ex2b"]["outputs"][0]
     assert error["output_type"] == "error"
     assert "Exercise 2b, categorical_loss" in "\n".join(error["traceback"])
-
-
-def test_pytest_grades_a_notebook_like_a_folder(tmp_path: Path) -> None:
-    """`pytest grader/ --impl=NOTEBOOK`: the same checks and feedback as the .py route."""
-    release = json.loads(notebooks.NOTEBOOK.read_text())
-    broken = _set(release, "ex2b", "def categorical_loss(y, p):\n    raise NotImplementedError()\n")
-    path = tmp_path / "mine.ipynb"
-    path.write_text(json.dumps(broken))
-    done = subprocess.run([sys.executable, "-m", "pytest", "grader/", f"--impl={path}", "-q", "-p", "no:cacheprovider"],
-                          cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=600)
-    assert done.returncode == 1, done.stdout[-2000:]
-    assert "Exercise 2b, categorical_loss" in done.stdout and "not implemented yet" in done.stdout
-    graded = TOTAL - (0 if torch.cuda.is_available() else sum(c.points for c in CHECKS if c.needs == "cuda"))
-    assert f"{graded - notebook_build.exercise_points('2b'):g}/{graded:g}" in done.stdout
 
 
 def test_self_check_in_the_kernel(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -204,3 +232,49 @@ def test_only_the_defining_cells_count_as_student_code() -> None:
     exec(compile("def softmax(x):\n    return x\n", "/tmp/ipykernel_1/cell_a.py", "exec"), namespace)
     impl = notebooks.NamespaceImplementation(namespace)
     assert impl.owns("/tmp/ipykernel_1/cell_a.py") and not impl.owns("/tmp/ipykernel_1/cell_b.py")
+
+
+def test_every_route_gives_the_same_total(course: Path, tmp_path: Path) -> None:
+    """One submission (exercise 2b left as the stub) through every route: the same points; the same
+    max wherever a route computes it (CUDA checks without a GPU left out); nbgrader's max is the
+    notebook's, fixed when the assignment was generated."""
+    notebook = course / "submitted" / "broken2b" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    backend = open_backend(str(notebook))
+    try:
+        report = grade(backend)  # what KitGrade and `logreg-kit check` compute
+    finally:
+        backend.close()
+    results = tmp_path / "results.json"
+    done = subprocess.run([sys.executable, "-m", "pytest", "grader/", f"--impl={notebook}", "-q", "-p", "no:cacheprovider",
+                           f"--results={results}"], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1, done.stdout[-2000:]  # `pytest grader/ --impl=NOTEBOOK`: the .py route's feedback
+    assert "Exercise 2b, categorical_loss" in done.stdout and "not implemented yet" in done.stdout
+    (summary,) = [line.split()[-1] for line in done.stdout.splitlines() if line.split()[:1] == ["total"]]
+    payload = json.loads(results.read_text())
+    (tmp_path / "class").mkdir()
+    shutil.copyfile(notebook, tmp_path / "class" / "broken2b.ipynb")
+    batch = subprocess.run([str(Path(sysconfig.get_path("scripts")) / "logreg-kit"), "grade", str(tmp_path / "class"),
+                            "--out", str(tmp_path / "graded"), "--jobs", "1"], env=_env(), capture_output=True, text=True, timeout=600)
+    assert (tmp_path / "graded" / "gradebook.csv").is_file(), batch.stdout[-2000:] + batch.stderr[-2000:]
+    (row,) = csv.DictReader((tmp_path / "graded" / "gradebook.csv").open())
+    exported = {r["student_id"]: r for r in csv.DictReader((course / "grades.csv").open())}["broken2b"]
+
+    points = GRADED - exercise_graded_points("2b")
+    assert report.score == float(summary.split("/")[0]) == payload["score"] == float(row["total"]) == points
+    assert sum(scores(course, "broken2b").values()) == float(exported["score"]) == points
+    assert report.max_score == float(summary.split("/")[1]) == sum(t["max_score"] for t in payload["tests"]) \
+        == float(row["max_score"]) == GRADED
+    assert float(exported["max_score"]) == TOTAL
+    assert [n for n in row if row[n] == "skipped"] == [c.name for c in UNRUN]
+
+
+def test_a_notebooks_violation_names_its_cell_not_the_converted_module(tmp_path: Path) -> None:
+    source = json.loads(notebooks.NOTEBOOK.read_text())
+    cell = "".join(_cells(source)["ex4"]["source"])
+    cell = cell.replace("class LogReg(nn.Module):", "class LogReg(nn.Module):\n    linear = nn.Linear(784, 10)")
+    line = cell.splitlines().index("    linear = nn.Linear(784, 10)") + 1
+    (tmp_path / "mine.ipynb").write_text(json.dumps(_set(source, "ex4", cell)))
+    backend = open_backend(str(tmp_path / "mine.ipynb"), in_process=True)
+    (outcome,) = grade(backend, [c for c in CHECKS if c.exercise == "4"][:1]).outcomes
+    assert f"solution cell ex4, line {line} uses torch.nn.Linear" in outcome.message, outcome.message
+    assert "logreg.py line" not in outcome.message

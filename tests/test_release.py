@@ -1,11 +1,12 @@
 """The student bundle (`logreg-kit release`): no answers in it, and its self-check agrees with the grader.
 
-The bundle runs here as a student's checkout would, with PYTHONPATH set to a fresh copy of it
-(installing it with pip into a fresh venv needs torch there too: minutes, for nothing more than the
-same files on sys.path); `solutions` is made unimportable in that process, so the only reference
-it can use is the recorded data.
+Most tests run the bundle with PYTHONPATH set to a fresh copy of it and `solutions` made
+unimportable, so the only reference it can use is the recorded data. One module fixture does what
+a new student does: a new venv, set up with the bundle README's own commands, no venv activated;
+the self-check and the GitHub Classroom step run there (about a minute, most of it installing torch).
 """
 import ast
+import base64
 import json
 import os
 import shutil
@@ -31,7 +32,7 @@ from .test_grading import BREAKS
 
 PUBLIC = [c.name for c in CHECKS if c.visibility == "public"]
 HIDDEN = [c for c in CHECKS if c.visibility == "hidden"]
-ALLOWED_TOP = {"assignments", "grader", "logreg_kit", "notebooks", "README.md", "pyproject.toml", ".gitignore"}
+ALLOWED_TOP = {"assignments", "grader", "logreg_kit", "notebooks", "README.md", "pyproject.toml", ".gitignore", ".github"}
 # Runs a command in the bundle with `solutions` unimportable (a student has no such package).
 NO_SOLUTIONS = (
     "import sys, importlib.abc\n"
@@ -190,7 +191,8 @@ def test_bundle_expected_data_are_plain_values(bundle: Path) -> None:
     data = bundle / "logreg_kit" / "expected"
     assert sorted(p.name for p in data.iterdir()) == ["reference.json", "reference.npz"]
     index = json.loads((data / "reference.json").read_text())
-    assert index["hidden"] == {"checks": len(HIDDEN), "points": sum(c.points for c in HIDDEN)}
+    assert index["hidden"] == {"checks": len(HIDDEN), "points": sum(c.points for c in HIDDEN),
+                               "by_exercise": {ex: sum(c.points for c in HIDDEN if c.exercise == ex) for ex in {c.exercise for c in HIDDEN}}}
     with np.load(data / "reference.npz", allow_pickle=False) as arrays:
         assert all(arrays[name].dtype != object for name in arrays.files)
     assert RecordedBackend.load(data).answers
@@ -292,27 +294,6 @@ def test_strip_hidden_removes_only_the_named_functions() -> None:
 
 # --- the self-check, as a student runs it --------------------------------------------------------
 
-def test_self_check_fails_on_the_stubs(bundle: Path, tmp_path: Path) -> None:
-    folder = fresh_copy(bundle, tmp_path / "student")
-    run = self_check(folder, tmp_path / "results.json")
-    assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-3000:]
-    payload = json.loads((tmp_path / "results.json").read_text())
-    assert payload["score"] == 0 and [t["name"] for t in payload["tests"]] == PUBLIC
-    assert f"+ {len(HIDDEN)} hidden check(s) worth" in run.stdout
-
-
-def test_self_check_passes_with_the_reference_copied_over_the_stubs(bundle: Path, tmp_path: Path) -> None:
-    folder = fresh_copy(bundle, tmp_path / "student")
-    for path in (ROOT / "solutions").glob("*.py"):
-        shutil.copyfile(path, folder / "assignments" / path.name)
-    run = self_check(folder, tmp_path / "results.json")
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    payload = json.loads((tmp_path / "results.json").read_text())
-    assert [t["name"] for t in payload["tests"]] == PUBLIC
-    assert payload["score"] == sum(t["max_score"] for t in payload["tests"]) > 30
-    assert "recorded" not in run.stdout  # the recorded reference never shows in student output
-
-
 GRADE_ALL = (
     "import json\n"
     "from logreg_kit.backend import open_backend\n"
@@ -333,3 +314,165 @@ def test_public_verdicts_agree_with_the_full_grader(bundle: Path, submission) ->
         full = {o.check.name: o.status for o in grade(backend, public).outcomes}
         assert in_bundle[target] == full, name
     assert len({json.dumps(v, sort_keys=True) for v in in_bundle.values()}) >= len(BREAKS)
+
+
+# --- a new student: the bundle's README set-up in a new venv, its self-check, its Classroom step ----
+
+def bash_block(markdown: str, heading: str) -> list[str]:
+    """The commands of the first ```bash block after `heading`, trailing comments dropped."""
+    block = markdown.split(heading, 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    return [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
+
+
+def student_env() -> dict[str, str]:
+    """This machine's environment as a new student's shell has it: no venv activated, the kit's
+    venv off PATH. PIP_RETRIES=0: PyTorch's CPU index is out of reach here, so pip takes the local
+    CPU wheel at once instead of retrying the index for every package."""
+    import sysconfig
+
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")}
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p != sysconfig.get_path("scripts"))
+    return {**env, "PIP_RETRIES": "0", "PIP_NO_INPUT": "1"}
+
+
+def sh(folder: Path, command: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", "-c", command], cwd=folder, env={**student_env(), **env},
+                          capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def student(bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the bundle, set up in a new venv by the commands of its README, as written."""
+    folder = fresh_copy(bundle, tmp_path_factory.mktemp("new-student") / "logreg-student")
+    commands = bash_block((folder / "README.md").read_text(), "## Set up (once)")
+    assert commands == [c.split("  #")[0].strip() for c in release.SETUP_COMMANDS]
+    for command in commands:
+        run = sh(folder, command)
+        assert run.returncode == 0, f"{command}\n{run.stdout[-2000:]}{run.stderr[-3000:]}"
+    return folder
+
+
+def total_line(stdout: str) -> str:
+    """"X/Y" of the summary's total line."""
+    (line,) = [l for l in stdout.splitlines() if l.split()[:1] == ["total"]]
+    return line.split()[-1]
+
+
+def classroom_step(folder: Path, tmp_path: Path) -> tuple[dict, subprocess.CompletedProcess]:
+    """Run the bundle workflow's self-check step as GitHub Actions would; decode its `result` output."""
+    yaml = pytest.importorskip("yaml")
+    workflow = yaml.safe_load((folder / ".github" / "workflows" / "classroom.yml").read_text())
+    job = workflow["jobs"]["run-autograding-tests"]
+    (step,) = [s for s in job["steps"] if s.get("id") == release.CLASSROOM_RUNNER]
+    reporter = job["steps"][-1]
+    assert reporter["uses"].startswith("classroom-resources/autograding-grading-reporter@")
+    assert reporter["with"]["runners"] == release.CLASSROOM_RUNNER
+    assert f"steps.{release.CLASSROOM_RUNNER}.outputs.result" in reporter["env"][f"{release.CLASSROOM_RUNNER.upper()}_RESULTS"]
+    outputs = tmp_path / "github_output"
+    outputs.write_text("")
+    run = sh(folder, "set -e\n" + step["run"], GITHUB_OUTPUT=str(outputs))
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    (line,) = outputs.read_text().splitlines()
+    assert line.startswith("result=")
+    result = json.loads(base64.b64decode(line[len("result="):]))
+    assert result["status"] != "error", run.stdout[-3000:] + run.stderr[-3000:]  # the grader did not even start
+    return result, run
+
+
+def assert_reporter_shape(result: dict, names: list[str]) -> None:
+    """The JSON autograding-grading-reporter reads from a runner (what its source parses)."""
+    assert result["version"] == 1 and result["status"] in ("pass", "fail", "error")
+    assert [t["name"] for t in result["tests"]] == names
+    for test in result["tests"]:
+        assert set(test) >= {"name", "status", "message", "test_code", "filename", "line_no", "execution_time", "score", "max_score"}
+        assert test["status"] in ("pass", "fail") and 0 <= test["score"] <= test["max_score"]
+        assert (test["status"] == "pass") == (test["score"] == test["max_score"] > 0)
+    assert result["max_score"] == sum(t["max_score"] for t in result["tests"])
+
+
+def readme_table(folder: Path) -> list[str]:
+    """The rows of the points table in the bundle's README."""
+    return [line for line in (folder / "README.md").read_text().splitlines()
+            if line.startswith("| ") and not line.startswith(("| exercise", "|---"))]
+
+
+def full_grader_public_total(folder: Path) -> str:
+    """The full grader's public part on `folder` (in this process, with the real reference)."""
+    report = grade(LocalBackend(str(folder)), [c for c in CHECKS if c.visibility == "public"])
+    return f"{report.score:g}/{report.max_score:g}"
+
+
+def test_new_student_set_up_and_self_check(student: Path, tmp_path: Path) -> None:
+    """Stubs: 0 points and a failing run; part of the reference: the full grader's public total;
+    the reference: full marks. Each total equals the README's and the Classroom result's."""
+    readme = " ".join((student / "README.md").read_text().split())
+    runnable = [c for c in CHECKS if c.visibility == "public" and (c.needs != "cuda" or torch.cuda.is_available())]
+    most = sum(c.points for c in runnable)
+    worth = (f"with a CUDA GPU it is worth {most:g}" if torch.cuda.is_available()
+             else f"The self-check is worth {most:g} point(s) on a machine without a GPU")
+    assert worth in readme
+
+    result, run = classroom_step(student, tmp_path)  # the untouched stubs
+    assert total_line(run.stdout) == f"0/{most:g}" == full_grader_public_total(student / "assignments")
+    assert_reporter_shape(result, [c.name for c in runnable])
+    assert result["status"] == "fail" and result["max_score"] == most and not any(t["score"] for t in result["tests"])
+    summary = run.stdout.split("logreg-kit: points per exercise", 1)[1].split("  total", 1)[0].splitlines()[1:]
+    in_readme = [row.split("|")[1].strip() for row in readme_table(student)]
+    assert [row[2:18].strip() for row in summary] == in_readme  # every exercise of the README's table, 5e included
+
+    shutil.copyfile(ROOT / "solutions" / "losses.py", student / "assignments" / "losses.py")
+    run = sh(student, f"{release.SELF_CHECK} -p no:cacheprovider --results={tmp_path / 'results.json'}")
+    assert run.returncode == 1 and total_line(run.stdout) == full_grader_public_total(student / "assignments")
+    assert json.loads((tmp_path / "results.json").read_text())["score"] == float(total_line(run.stdout).split("/")[0]) > 0
+
+    for path in (ROOT / "solutions").glob("*.py"):
+        if path.name != "__init__.py":
+            shutil.copyfile(path, student / "assignments" / path.name)
+    result, run = classroom_step(student, tmp_path)
+    assert total_line(run.stdout) == f"{most:g}/{most:g}" == full_grader_public_total(student / "assignments")
+    assert result["status"] == "pass" and sum(t["score"] for t in result["tests"]) == most
+    assert "recorded" not in run.stdout  # the recorded reference never shows in student output
+
+
+# --- hints say where to look, never the line to type -----------------------------------------------
+
+def _normalised(text: str) -> str:
+    return "".join(text.split()).removeprefix("return")
+
+
+def _solution_lines() -> list[str]:
+    """The statements inside the reference's solution regions, whitespace removed (short ones and
+    block headers left out: naming `torch.no_grad` or `model.eval()` says where to look)."""
+    lines = []
+    for path in sorted((ROOT / "solutions").glob("*.py")):
+        inside = False
+        for line in path.read_text().splitlines():
+            if line.strip() in (build.BEGIN, build.END):
+                inside = line.strip() == build.BEGIN
+            elif inside and len(_normalised(line)) >= 16 and not line.rstrip().endswith(":"):
+                lines.append(_normalised(line))  # statements, not block headers or one-word calls
+    return lines
+
+
+def gives_the_answer(text: str, line: str) -> bool:
+    """`text` holds (nearly) all of solution `line`: chunks of 3+ characters in order cover 80% of it."""
+    import difflib
+
+    blocks = difflib.SequenceMatcher(None, line, _normalised(text), autojunk=False).get_matching_blocks()
+    return sum(b.size for b in blocks if b.size >= 3) >= 0.8 * len(line)
+
+
+def test_hints_and_stub_docstrings_hold_no_solution_line() -> None:
+    lines = _solution_lines()
+    docstrings = [ast.get_docstring(n) or "" for text in build.render_assignments().values()
+                  for n in ast.walk(ast.parse(text)) if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+    texts = [(c.name, c.hint) for c in CHECKS] + [("docstring", d) for d in docstrings]
+    assert len(lines) > 10
+    assert [(name, line) for name, text in texts for line in lines if gives_the_answer(text, line)] == []
+
+
+def test_the_answer_detector_finds_answers() -> None:
+    for hint in ("return nn.Parameter(torch.randn(dims) / dims[0]); nn.Parameter makes it trainable",
+                 "-log_probs[torch.arange(N), y].mean(): pick each row's label column, average, negate",
+                 "exp(x) / exp(x).sum(dim=1)[:, None]: sum over each row (dim=1)"):
+        assert any(gives_the_answer(hint, line) for line in _solution_lines()), hint

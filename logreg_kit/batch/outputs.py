@@ -69,15 +69,21 @@ def check_names(records: list[dict[str, Any]]) -> list[str]:
     return list(names)
 
 
+def _cell(entry: dict[str, Any]) -> str:
+    """A check's gradebook cell: its points, or "skipped" for a check this machine could not run
+    (left out of max_score, so not a 0)."""
+    return "skipped" if entry["status"] == "skipped" else f"{entry['score']:g}"
+
+
 def gradebook_csv(records: list[dict[str, Any]]) -> str:
-    """student, status, total, max, one column per check (points), seconds, message."""
+    """student, status, total, max, one column per check (points or "skipped"), seconds, message."""
     names = check_names(records)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["student", "status", "total", "max_score", *names, "seconds", "message"])
     for record in sorted(records, key=lambda r: r["student"]):
         by_name = {e["name"]: e for e in record["checks"]}
-        cells = [f"{by_name[n]['score']:g}" if n in by_name else "" for n in names]
+        cells = [_cell(by_name[n]) if n in by_name else "" for n in names]
         writer.writerow([record["student"], record["status"], f"{record['score']:g}", f"{record['max_score']:g}",
                          *cells, f"{record['seconds']:.1f}", record["message"]])
     return buffer.getvalue()

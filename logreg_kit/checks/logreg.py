@@ -21,7 +21,7 @@ def model_case(seed: int, n: int = 8) -> tuple[torch.Tensor, ...]:
 
 
 @check("4", "get_weights", "returns a trainable nn.Parameter of the asked shape", 1,
-       "return nn.Parameter(torch.randn(dims) / dims[0]); nn.Parameter makes it trainable and registered")
+       "a plain tensor is neither trainable nor registered by a Module: see torch.nn.Parameter")
 def weights_are_parameters(student: Student) -> None:
     for dims in ((784, 10), (10,), (3, 4, 5)):
         got = student.probe("weights", 0, dims)
@@ -38,7 +38,7 @@ def weights_are_parameters(student: Student) -> None:
 
 
 @check("4", "get_weights", "draws randn(dims) / dims[0] from torch's generator", 1,
-       "one call torch.randn(dims), divided by the first dimension")
+       "check the scaling in the docstring, and draw all the numbers in one call, in the shape asked")
 def weights_values(student: Student) -> None:
     for seed, dims in ((0, (784, 10)), (1, (10,))):
         expected = reference().probe("weights", seed, dims)["value"]
@@ -47,7 +47,7 @@ def weights_values(student: Student) -> None:
 
 
 @check("4", "LogReg", "registers l1_w (784, 10) and l1_b (10,): 7,850 parameters", 2,
-       "in __init__: self.l1_w = get_weights(784, 10); self.l1_b = get_weights(10); call super().__init__() first")
+       "in __init__, after the parent's __init__, store the two parameters from get_weights as attributes named l1_w and l1_b")
 def logreg_parameters(student: Student) -> None:
     got = student.probe("logreg_structure", 0)
     expect(isinstance(got, dict) and all(isinstance(p, torch.Tensor) for p in got.values()),
@@ -59,7 +59,7 @@ def logreg_parameters(student: Student) -> None:
 
 
 @check("4", "LogReg", "forward accepts (N, 784), (N, 28, 28) and (N, 1, 28, 28)", 1,
-       "flatten each image with x.view(x.size(0), -1): keep the batch dimension first")
+       "flatten each image to one row of 784 and keep the batch dimension first (see Tensor.view)")
 def logreg_input_shapes(student: Student) -> None:
     w, b, x, y = model_case(0)
     expected = reference().probe("logreg_forward", w, b, x, y)["out"]
@@ -69,7 +69,7 @@ def logreg_input_shapes(student: Student) -> None:
 
 
 @check("4", "LogReg", "forward matches the reference with the same weights", 2,
-       "log_softmax(x @ l1_w + l1_b): weights (784, 10) on the right of @, bias added to every row")
+       "check the order of the matrix product (l1_w is (784, 10)), that the bias reaches every row, and that your log_softmax is applied")
 def logreg_forward_matches(student: Student) -> None:
     for seed in (0, 10):
         w, b, x, y = model_case(seed, 32)
@@ -88,7 +88,7 @@ def logreg_log_probabilities(student: Student) -> None:
 
 
 @check("4", "LogReg", "each row depends on its own image only: model(x[:5]) == model(x)[:5]", 1,
-       "reshape with x.view(x.size(0), -1); never mix rows (no transposes of x, no batch-wide sums)")
+       "look for a reshape, transpose or sum that mixes the batch dimension: each output row may use its own image only")
 def logreg_rows_independent(student: Student) -> None:
     w, b, x, y = model_case(30, 16)
     got = student.probe("logreg_forward", w, b, x, y)

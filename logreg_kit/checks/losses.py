@@ -42,7 +42,7 @@ def _has_if(student: Student, name: str) -> None:
 
 
 @check("1", "binary_loss_if", "lesson's example gives 0.164252033486018", 1,
-       "the loss of one example is -log(p) when its label is 1 and -log(1 - p) when it is 0")
+       "compare each example's term with the lesson's formula for label 1 and for label 0; the result is their mean")
 def binary_lesson_example(student: Student) -> None:
     got = student.call("binary_loss_if", LESSON_Y, LESSON_P)
     expect_float(got, LESSON_VALUE, rtol=FLOAT64_RTOL, atol=FLOAT64_ATOL, case="y=[1,0,0,1], p=[0.9,0.1,0.2,0.8]")
@@ -57,13 +57,13 @@ def binary_random(student: Student) -> None:
 
 
 @check("1", "binary_loss_if", "is written with an if on the label", 1,
-       "loop over zip(y, p) and use `if label == 1:`; do not call binary_loss")
+       "branch on each example's label with an `if` in binary_loss_if itself; do not call binary_loss")
 def binary_uses_if(student: Student) -> None:
     _has_if(student, "binary_loss_if")
 
 
 @check("2a", "categorical_loss_if", "matches the reference on random inputs", 2,
-       "for row i, only the class k == y[i] contributes -log p[i, k]; average over rows")
+       "check which class of each row contributes to the loss, the sign, and the average over rows")
 def categorical_if_random(student: Student) -> None:
     for seed in SEEDS:
         for shape in CATEGORICAL_SHAPES:
@@ -71,13 +71,13 @@ def categorical_if_random(student: Student) -> None:
 
 
 @check("2a", "categorical_loss_if", "is written with an if over the classes", 1,
-       "loop over the classes of each row and use `if k == label:`")
+       "this exercise asks for an `if` over the classes of each row")
 def categorical_if_uses_if(student: Student) -> None:
     _has_if(student, "categorical_loss_if")
 
 
 @check("2b", "categorical_loss", "matches the reference on random inputs", 2,
-       "one_hot(y, K) * log(p), summed over classes (axis 1), averaged over rows, negated", visibility="hidden")
+       "check the axis you sum over (the classes), the average over rows and the sign", visibility="hidden")
 def categorical_random(student: Student) -> None:
     for seed in SEEDS:
         for shape in CATEGORICAL_SHAPES:

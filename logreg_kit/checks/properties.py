@@ -198,7 +198,7 @@ def categorical_if_property(student: Student) -> None:
 
 
 @check("2b", "categorical_loss", "property: matches the reference for any N, K and probabilities", 1,
-       "one_hot(y, p.shape[1]) has the shape of p for any K; sum over classes, mean over rows", visibility="hidden")
+       "your one-hot matrix must have p's shape for any K, K = 1 included", visibility="hidden")
 def categorical_property(student: Student) -> None:
     _categorical_property(student, "categorical_loss")
 
@@ -216,19 +216,19 @@ def softmax_property(student: Student) -> None:
 
 
 @check("3", "log_softmax", "property: matches the reference for any shape and scale", 1,
-       "x - log(sum(exp(x))) per row; subtract the row max first for large logits", visibility="hidden")
+       "check the formula row by row; for large logits see the extension (a stable log_softmax)", visibility="hidden")
 def log_softmax_property(student: Student) -> None:
     _tensor_property(student, "log_softmax", LOG_ATOL)
 
 
 @check("5a", "nll_loss", "property: matches the reference for any N and K", 1,
-       "pick log_probs[i, y[i]] for every row i, average, negate: a 0-d tensor", visibility="hidden")
+       "only each row's label entry counts; check the average, the sign, and return a 0-d tensor", visibility="hidden")
 def nll_property(student: Student) -> None:
     _tensor_property(student, "nll_loss", FLOAT32_ATOL, labels=True)
 
 
 @check("5d", "accuracy", "property: matches argmax accuracy for any N and K", 1,
-       "argmax over the classes (dim=1), compare with y, mean, .item()", visibility="hidden")
+       "the predicted class is the largest score over dim=1, for any K; return a Python float", visibility="hidden")
 def accuracy_property(student: Student) -> None:
     for_all(student, cases(min_classes=2), "accuracy", torch_inputs, _floats(0, FLOAT32_ATOL),
             lambda case: case.describe(TORCH_RECIPE))

@@ -57,7 +57,7 @@ def plain_sgd_values(init: list[torch.Tensor], grads: list[list[torch.Tensor]], 
 
 
 @check("5a", "nll_loss", "matches the reference on random log-probabilities", 2,
-       "-log_probs[torch.arange(N), y].mean(): pick each row's label column, average, negate")
+       "for each row, take the log-probability at its label (indexing with one index tensor per dimension), then check the average and the sign")
 def nll_matches(student: Student) -> None:
     for seed, shape in enumerate(((1, 2), (8, 10), (64, 10))):
         lp, y = log_probs_case(seed, shape)
@@ -75,7 +75,7 @@ def nll_gradients(student: Student) -> None:
 
 
 @check("5b", "SGD", "matches torch.optim.SGD step for step", 3,
-       "in step(): p -= lr * p.grad for every parameter, inside torch.no_grad(); keep params as a list")
+       "in step(), move each parameter against its gradient scaled by lr, without autograd recording the update; keep params in a list so it can be iterated again")
 def sgd_matches_torch(student: Student) -> None:
     for lr in LRS:
         init, grads = sgd_case(int(lr * 10))
@@ -86,7 +86,7 @@ def sgd_matches_torch(student: Student) -> None:
 
 
 @check("5b", "SGD", "zero_grad clears every gradient", 1,
-       "for each parameter set p.grad = None (or p.grad.zero_())")
+       "after zero_grad no parameter may keep a gradient: see what Parameter.grad holds")
 def sgd_zero_grad(student: Student) -> None:
     init, grads = sgd_case(1)
     got = student.probe("sgd_trace", init, grads, 0.1, "cpu", True)
@@ -146,14 +146,14 @@ def _expect_float_list(losses: object, n_batches: int) -> None:
 
 
 @check("5c", "fit", "returns one Python float per minibatch", 1,
-       "append loss.item() for every minibatch of every epoch, and return the list")
+       "keep one Python number per minibatch of every epoch (see Tensor.item) and return the list")
 def fit_returns_losses(student: Student) -> None:
     losses = _fit(student, _fit_inputs(), FIT_CASE, _orders(FIT_CASE, FIT_EXAMPLES))["losses"]
     _expect_float_list(losses, FIT_CASE["epochs"] * math.ceil(FIT_EXAMPLES / FIT_CASE["batch"]))
 
 
 @check("5c", "fit", "trains like the reference: same losses and weights", 2,
-       "per minibatch: loss = loss_fn(model(xb), yb); loss.backward(); opt.step(); opt.zero_grad()", visibility="hidden")
+       "check the order of the steps for each minibatch: loss, backward, optimiser step, clearing the gradients", visibility="hidden")
 def fit_matches(student: Student) -> None:
     inputs, orders = _fit_inputs(), _orders(FIT_CASE, FIT_EXAMPLES)
     expected = _fit(reference(), inputs, FIT_CASE, orders)
@@ -165,7 +165,7 @@ def fit_matches(student: Student) -> None:
 
 
 @check("5c", "fit", "iterates train_dl afresh every epoch (so a shuffling loader reshuffles)", 1,
-       "write `for xb, yb in train_dl:` inside the epoch loop; do not copy the batches into a list or build a new loader")
+       "iterate over train_dl anew in every epoch; do not copy its batches into a list or build a new loader")
 def fit_reshuffles(student: Student) -> None:
     inputs, epochs = _fit_inputs(SHUFFLE_EXAMPLES), SHUFFLE_CASE["epochs"]
     fresh = _orders(SHUFFLE_CASE, SHUFFLE_EXAMPLES)
@@ -189,7 +189,7 @@ def _same_losses(a: dict, b: dict) -> bool:
 
 
 @check("5d", "predict", "returns the model's outputs in eval mode, without autograd", 1,
-       "call model.eval() and run the model under torch.no_grad()")
+       "switch the model to evaluation mode and turn gradient tracking off while it runs (see nn.Module.eval, torch.no_grad)")
 def predict_outputs(student: Student) -> None:
     w, b, x, _ = model_case(70, 20)
     got = student.probe("predict_run", w, b, x)
@@ -203,7 +203,7 @@ def predict_outputs(student: Student) -> None:
 
 
 @check("5d", "accuracy", "matches argmax accuracy and returns a Python float", 1,
-       "(preds.argmax(dim=1) == y).float().mean().item(): argmax over the classes, dim=1")
+       "the predicted class of a row is its largest score over the classes (dim=1); return the share that match y as a Python float")
 def accuracy_matches(student: Student) -> None:
     for seed, n in ((0, 1), (1, 10), (2, 1000)):
         preds, y = log_probs_case(seed, (n, 10))

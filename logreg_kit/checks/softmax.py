@@ -32,7 +32,7 @@ def _matches(student: Student, name: str, atol: float) -> None:
 
 
 @check("3", "softmax", "matches the reference on random logits", 2,
-       "exp(x) / exp(x).sum(dim=1)[:, None]: sum over each row (dim=1), keep the shape for broadcasting")
+       "check the dimension you sum over (each row's classes) and that the row sums broadcast against x")
 def softmax_matches(student: Student) -> None:
     _matches(student, "softmax", FLOAT32_ATOL)
 
@@ -69,7 +69,7 @@ def softmax_gradients(student: Student) -> None:
 
 
 @check("3", "log_softmax", "matches the reference on random logits", 2,
-       "log of the softmax: softmax(x).log() is enough here")
+       "compare with the log of your own softmax, over the same dimension")
 def log_softmax_matches(student: Student) -> None:
     _matches(student, "log_softmax", LOG_ATOL)
 
@@ -83,7 +83,7 @@ def log_softmax_normalised(student: Student) -> None:
 
 
 @check("3x", "log_softmax", "finite and right for logits as large as 1e4", 2,
-       "exp(1e4) overflows to inf: subtract each row's max before exp; log_softmax(x - c) == log_softmax(x)")
+       "exp(1e4) overflows to inf; log_softmax(x - c) equals log_softmax(x) for any constant c per row: which c keeps exp finite?")
 def log_softmax_stable(student: Student) -> None:
     for seed in (0, 1):
         x = (torch.rand((8, 10), generator=torch.Generator().manual_seed(seed)) * 2 - 1) * LARGE_LOGITS
