@@ -20,7 +20,8 @@ from .impl import REFERENCE, ImplementationError, PackageImplementation
 from .probes import PROBES, plain
 from .exercises import PROBE_TIMEOUT_S
 
-# What an untouched stub raises: NotImplementedError("Exercise 3: softmax").
+# What an untouched stub raises: NotImplementedError("Exercise 3: softmax"), or nbgrader's bare
+# NotImplementedError() in a released notebook.
 STUB_MESSAGE = re.compile(r"Exercise \d+[a-z]?: [\w.]+")
 
 
@@ -58,8 +59,8 @@ def explain(err: BaseException, owns: Any) -> str:
     """What went wrong in the student's code, pointing at its last line in their files."""
     if isinstance(err, (StudentError, ImplementationError, tripwire.FromScratchViolation)):
         return str(err)
-    if isinstance(err, NotImplementedError) and STUB_MESSAGE.fullmatch(str(err)):
-        return f"not implemented yet ({err})"
+    if isinstance(err, NotImplementedError) and (not str(err) or STUB_MESSAGE.fullmatch(str(err))):
+        return f"not implemented yet ({err})" if str(err) else "not implemented yet"
     frames = [f for f in traceback.extract_tb(err.__traceback__) if owns(f.filename)]
     where = f" at {frames[-1].filename.rsplit('/', 1)[-1]} line {frames[-1].lineno}" if frames else ""
     text = str(err).strip().splitlines()[0][:300] if str(err).strip() else ""
