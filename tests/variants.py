@@ -11,7 +11,11 @@ A variant is a set of text edits to solutions/ (as for mutants), the exercises i
 of those, and of 5e when the pipeline uses them, are graded), and whether it can be written in the
 notebook (a rewrite that needs the package, a relative import or an extra file, cannot).
 """
+import ast
 from dataclasses import dataclass
+
+from logreg_kit.build import BEGIN, END
+from logreg_kit.paths import SOLUTIONS
 
 Edits = dict[str, list[tuple[str, str]]]
 
@@ -51,67 +55,33 @@ IMPORT_LINES = {
     "sgd": "from torch import nn\n",
 }
 
-# --- the reference's regions, as they stand in solutions/ ------------------------------------------
-BINARY = """    total = 0.0
-    for label, prob in zip(y, p):
-        if label == 1:
-            total -= np.log(prob)
-        else:
-            total -= np.log(1 - prob)
-    return float(total / len(y))
-"""
-CATEGORICAL_IF = """    total = 0.0
-    for label, row in zip(y, p):
-        for k, prob in enumerate(row):
-            if k == label:
-                total -= np.log(prob)
-    return float(total / len(y))
-"""
-CATEGORICAL = """    p = np.asarray(p, dtype=np.float64)
-    targets = one_hot(y, p.shape[1])
-    return float(np.mean(-(targets * np.log(p)).sum(axis=1)))
-"""
-SOFTMAX = """    e = torch.exp(x)
-    return e / e.sum(dim=1)[:, None]
-"""
-LOG_SOFTMAX = """    shifted = x - x.max(dim=1, keepdim=True).values
-    return shifted - shifted.exp().sum(dim=1, keepdim=True).log()
-"""
-GET_WEIGHTS = "    return nn.Parameter(torch.randn(dims) / dims[0])\n"
-INIT = """        self.l1_w = get_weights(28 * 28, 10)
-        self.l1_b = get_weights(10)
-"""
-FORWARD = """        x = x.view(x.size(0), -1)
-        return log_softmax(x @ self.l1_w + self.l1_b)
-"""
-NLL = "    return -log_probs[torch.arange(len(y)), y].mean()\n"
-SGD_INIT = """        self.params = list(params)
-        self.lr = lr
-"""
-STEP = """        with torch.no_grad():
-            for p in self.params:
-                if p.grad is not None:
-                    p -= self.lr * p.grad
-"""
-ZERO_GRAD = """        for p in self.params:
-            p.grad = None
-"""
-FIT = """    losses = []
-    model.train()
-    for _ in range(epochs):
-        for xb, yb in train_dl:
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-            losses.append(loss.item())
-    return losses
-"""
-PREDICT = """    model.eval()
-    with torch.no_grad():
-        return model(x)
-"""
-ACCURACY = "    return (preds.argmax(dim=1) == y).float().mean().item()\n"
+# --- the reference's regions, read from solutions/ -----------------------------------------------
+def region(module: str, qualname: str) -> str:
+    """The text between the solution markers of `qualname` ("SGD.step") in solutions/<module>.py."""
+    source = (SOLUTIONS / f"{module}.py").read_text()
+    scope: list[ast.stmt] = ast.parse(source).body
+    for name in qualname.split("."):
+        node = next(n for n in scope if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == name)
+        scope = node.body
+    lines = source.splitlines(keepends=True)[node.lineno - 1 : node.end_lineno + 1]
+    text = "".join(lines)
+    return text[text.index(BEGIN) + len(BEGIN) : text.index(END)].split("\n", 1)[1].rsplit("\n", 1)[0] + "\n"
+
+
+BINARY = region("losses", "binary_loss_if")
+CATEGORICAL_IF = region("losses", "categorical_loss_if")
+CATEGORICAL = region("losses", "categorical_loss")
+SOFTMAX = region("softmax", "softmax")
+LOG_SOFTMAX = region("softmax", "log_softmax")
+GET_WEIGHTS = region("logreg", "get_weights")
+INIT = region("logreg", "LogReg.__init__")
+FORWARD = region("logreg", "LogReg.forward")
+NLL = region("sgd", "nll_loss")
+STEP = region("sgd", "SGD.step")
+ZERO_GRAD = region("sgd", "SGD.zero_grad")
+FIT = region("sgd", "fit")
+PREDICT = region("sgd", "predict")
+ACCURACY = region("sgd", "accuracy")
 
 # --- exercise 1 ----------------------------------------------------------------------------------
 variant("binary: np.mean of a list built with a conditional expression (returns np.float64)", "losses", BINARY,
