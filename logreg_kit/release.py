@@ -418,7 +418,6 @@ def release(out: Path, checks: list[Check] = CHECKS) -> list[str]:
             raise ReleaseError(f"{path} holds solution or hidden-check markers")
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, out / name)
-    hidden = hidden_checks(checks)
     data = out / DATA_DIR.relative_to(ROOT)
     save(answers, hidden_summary(checks), data)
     return sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
