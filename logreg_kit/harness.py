@@ -49,19 +49,17 @@ def failure_message(check: Check, detail: str) -> str:
 
 
 def static_violations(check: Check, backend: Backend) -> str:
-    """The from-scratch rule, read from the source: a check fails when an exercise it runs
-    refers to a library function that exercise replaces (the runtime tripwire backs this up)."""
-    sources = {BY_ID[ex].module: backend.source(BY_ID[ex].module) for ex in check.uses}
-    found = [v for ex in check.uses for v in scratch.violations(sources[BY_ID[ex].module], ex)]
-    return in_cells("; ".join(dict.fromkeys(found)), sources)  # a notebook's cells, not its converted modules
-
-
-def tampering(check: Check, backend: Backend) -> str:
-    """A check fails when the package's __init__.py, or the code of an exercise it runs, imports the
-    grader or reaches into the program running it (the sandbox's integrity check backs this up)."""
-    found = [scratch.tampering(backend.source("__init__"), "__init__")]
-    found += [scratch.tampering(backend.source(BY_ID[ex].module), BY_ID[ex].module, BY_ID[ex].names) for ex in check.uses]
-    return next(filter(None, found), "")
+    """The rules read from the source, each module read once: a check fails when the package's
+    __init__.py or the code of an exercise it runs imports the grader or reaches into the program
+    running it (the sandbox's integrity check backs this up), or when that code refers to a library
+    function the exercise replaces (the runtime tripwire backs this up)."""
+    sources = {"__init__": backend.source("__init__")} | {BY_ID[ex].module: backend.source(BY_ID[ex].module)
+                                                          for ex in check.uses}
+    tampered = [scratch.tampering(sources["__init__"], "__init__")]
+    tampered += [scratch.tampering(sources[BY_ID[ex].module], BY_ID[ex].module, BY_ID[ex].names) for ex in check.uses]
+    found = next(filter(None, tampered), "") or "; ".join(dict.fromkeys(
+        v for ex in check.uses for v in scratch.violations(sources[BY_ID[ex].module], ex)))
+    return in_cells(found, sources)  # a notebook's cells, not its converted modules
 
 
 def run_check(check: Check, backend: Backend) -> Outcome:
@@ -72,7 +70,7 @@ def run_check(check: Check, backend: Backend) -> Outcome:
         return Outcome(check, "skipped", reason, 0.0)
     if isinstance(backend, UnavailableBackend):
         return Outcome(check, "failed", failure_message(check, backend.why), 0.0)
-    broken = tampering(check, backend) or static_violations(check, backend)
+    broken = static_violations(check, backend)
     if broken:
         return Outcome(check, "failed", failure_message(check, broken), time.perf_counter() - start)
     token = REVEAL.set(check.visibility == "public")  # hidden checks never print expected values

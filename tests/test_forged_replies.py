@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import torch
 
-import logreg_kit.harness as harness
+import logreg_kit.scratch as scratch
 from logreg_kit.checks import CHECKS, reference
 from logreg_kit.checks.sgd import SHUFFLE_CASE, SHUFFLE_EXAMPLES, _fit_inputs, _orders
 from logreg_kit.harness import run_check
@@ -79,7 +79,7 @@ def test_init_rewriting_a_probe_fails_statically(sandbox, tmp_path: Path) -> Non
 
 @needs_bwrap
 def test_init_rewriting_a_probe_is_noticed_by_the_worker(sandbox, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(harness, "tampering", lambda check, backend: "")  # the static layer off: the worker's own
+    monkeypatch.setattr(scratch, "tampering", lambda *args: "")  # the static layer off: the worker's own
     report = graded(sandbox, forging_submission(tmp_path / "sub"), {"4"})
     assert points(report, "4") == 0
     text = failures(report)
@@ -93,7 +93,7 @@ def test_the_forger_would_score_without_both_layers(tmp_path: Path, monkeypatch)
 
     from logreg_kit import probes
 
-    monkeypatch.setattr(harness, "tampering", lambda check, backend: "")
+    monkeypatch.setattr(scratch, "tampering", lambda *args: "")
     monkeypatch.setitem(probes.PROBES, "weights", probes.PROBES["weights"])  # put back after the forger's __init__
     backend = LocalBackend(str(forging_submission(tmp_path / "sub")))
     assert probes.PROBES["weights"].__name__ == "_forged_weights"
