@@ -1,14 +1,16 @@
-"""nbgrader autograde with the kit's checks, decided outside the student's kernel.
+"""nbgrader autograde with the kit's checks, decided outside the student's kernel, run in the sandbox.
 
-`KitGrade` is an nbgrader preprocessor that runs in the `nbgrader autograde` process right after
-`Execute`: it takes the submission's solution cells (by grade_id), converts them to a package folder
-(`notebooks.notebook_package`), grades that folder with `open_backend` like `pytest grader/
---impl=DIR`, and replaces the outputs of every test cell with the kit's result for its exercise:
-a plain text report at full marks, the report plus the score (nbgrader's partial credit) when some
-checks failed, an error when none passed. Whatever ran in the kernel (an edited test cell, a
-monkeypatched `torch.allclose`) therefore decides nothing.
-
-`configure(c)` in `course/nbgrader_config.py` puts it into `Autograde.autograde_preprocessors`.
+`KitGrade` is an nbgrader preprocessor that runs in the `nbgrader autograde` process and is its only
+grading step: `configure(c)` takes nbgrader's `Execute` out of `Autograde.autograde_preprocessors`
+and puts `KitGrade` in its place, so no cell of the student's notebook runs in a kernel on the
+instructor's machine (nbgrader 0.9's autograde executes notebooks nowhere else). `KitGrade` takes the
+submission's solution cells (by grade_id), converts them to a package folder
+(`notebooks.notebook_package`: cells that are not solution cells are never part of it), grades that
+folder with `open_backend` like `pytest grader/ --impl=DIR` (in the bubblewrap sandbox), and sets
+the outputs of every test cell to the kit's result for its exercise: a plain text report at full
+marks, the report plus the score (nbgrader's partial credit) when some checks failed, an error when
+none passed. nbgrader's sanitising steps (cleared outputs, locked cells restored, checksums) run
+before it and its saving steps (`SaveAutoGrades`, late penalties) after it, as before.
 """
 import os
 import shutil
@@ -25,8 +27,6 @@ from .backend import open_backend
 from .exercises import BY_ID, label
 from .harness import Outcome, grade
 from .notebooks import TEST_PREFIX, notebook_package
-
-EXECUTION_TIMEOUT_S = 600  # the kernel runs the given training cells and the student's pipeline
 
 
 def _cell_result(ex_id: str, outcomes: list[Outcome], points: float) -> tuple[float, str]:
@@ -116,14 +116,22 @@ def interpreter_scripts_on_path() -> str:
     return scripts
 
 
+def grading_steps(defaults: list[Any], execute: type) -> list[Any]:
+    """nbgrader's autograde steps with its kernel execution (`execute`) replaced by `KitGrade`."""
+    if execute not in defaults:
+        raise ValueError("nbgrader's autograde steps have no Execute step: this nbgrader is not the 0.9 the kit knows")
+    steps = list(defaults)
+    steps[steps.index(execute)] = KitGrade
+    return steps
+
+
 def configure(c: Any) -> None:
-    """Set up an nbgrader config object `c` for this course: KitGrade after Execute, a long timeout,
-    and this interpreter's scripts (alembic) first on PATH, so no activated venv is needed."""
+    """Set up an nbgrader config object `c` for this course: `KitGrade` instead of `Execute` (no
+    student cell runs outside the sandbox), and this interpreter's scripts (alembic) first on
+    PATH, so no activated venv is needed."""
     from nbgrader.converters.autograde import Autograde
     from nbgrader.preprocessors import Execute
 
     interpreter_scripts_on_path()
-    c.Execute.timeout = EXECUTION_TIMEOUT_S
-    steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
-    steps.insert(steps.index(Execute) + 1, KitGrade)
-    c.Autograde.autograde_preprocessors = steps
+    c.Autograde.autograde_preprocessors = grading_steps(Autograde.class_traits()["autograde_preprocessors"].default(),
+                                                       Execute)

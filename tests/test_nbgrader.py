@@ -109,6 +109,23 @@ def scores(course: Path, student: str) -> dict[str, float]:
         return {g.name: g.score for g in nb.grades}
 
 
+def test_the_kits_config_runs_no_kernel() -> None:
+    """nbgrader's Execute (a kernel running every cell as the instructor) is replaced by KitGrade."""
+    pytest.importorskip("nbgrader", reason="nbgrader is not installed (pip install -e '.[nbgrader]')")
+    from nbgrader.converters.autograde import Autograde
+    from nbgrader.preprocessors import Execute
+    from traitlets.config import Config
+
+    from logreg_kit.nbgrader_plugin import KitGrade, configure
+
+    c = Config()
+    configure(c)
+    steps = c.Autograde.autograde_preprocessors
+    defaults = list(Autograde.class_traits()["autograde_preprocessors"].default())
+    assert Execute not in steps and KitGrade in steps
+    assert [s for s in steps if s is not KitGrade] == [s for s in defaults if s is not Execute]
+
+
 def test_cell_points_equal_the_kits_points() -> None:
     cells = _cells(json.loads(notebooks.NOTEBOOK.read_text()))
     for ex in EXERCISES:
