@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from logreg_kit.batch import sample
-from logreg_kit.batch.intake import IntakeError, Submission, collect, extract_zip, prepare, student_id
+from logreg_kit.batch.intake import IntakeError, Submission, collect, extract_zip, prepare, student_id, student_ids
 from logreg_kit.batch.memo import MemoBackend, stable_key
 from logreg_kit.checks import CHECKS
 
@@ -230,6 +230,15 @@ def test_student_ids_and_class_folder(tmp_path) -> None:
     (tmp_path / "notes.txt").write_text("")
     assert [s.student for s in collect([tmp_path])] == ["x_y", "z"]
     assert student_id(Path("a/b/Jo.Smith.ipynb")) == "Jo.Smith"
+
+
+def test_student_ids_are_unique_safe_and_never_an_output_name() -> None:
+    names = ["Alice", "alice", "a b", "a_b", "a_b-2", "gradebook.csv", "records", "Records.zip", "@SUM(1+1)",
+             "-2+3", ".hidden", "__x", "x.zip", "X.ipynb", "..", "=HYPERLINK(1).zip"]
+    ids = student_ids([Path(n) for n in names])
+    assert ids == ["Alice", "alice-2", "a_b", "a_b-3", "a_b-2", "student-gradebook.csv", "student-records",
+                   "student-Records-2", "SUM_1+1_", "2+3", "hidden", "x", "x-2", "X-3", "unnamed", "HYPERLINK_1_"]
+    assert len({i.casefold() for i in ids}) == len(ids)
 
 
 def test_memo_key_is_stable_and_answers_are_copies() -> None:

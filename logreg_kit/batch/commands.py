@@ -50,7 +50,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     subs = collect(args.submissions)
     records = load_records(out)
     done = {} if args.regrade else records
-    todo = [s for s in subs if s.student not in done]
+    todo = [s for s in subs if not _graded_before(done.get(s.student), s.source)]
     options = Options(args.jobs, args.timeout or SUBMISSION_TIMEOUT_S, args.data, not args.no_memo)
     jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(todo) or 1))
     print(f"{len(subs)} submission(s); {len(subs) - len(todo)} already graded in {out}; "
@@ -81,6 +81,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
     print(summary_table([records[s.student] for s in subs if s.student in records]))
     print(f"gradebook: {write_gradebook(out, list(records.values()))}; reports: {out}/STUDENT/feedback.html and results.json")
     return 0
+
+
+def _graded_before(record: dict[str, Any] | None, source: Path) -> bool:
+    """A record of this very submission (same id and same source path): resumed, not graded again."""
+    return record is not None and record.get("source") == str(source)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

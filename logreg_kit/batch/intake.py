@@ -1,11 +1,15 @@
 """Turning what students hand in into folders the grader can load.
 
-A submission is a folder (a copy of assignments/), a .zip of one, or a .ipynb notebook.
-The student id is the file or folder name without its extension. Zips are extracted with
-no path traversal, no links, no member that is both a file and a folder, size limits, and
-macOS litter (__MACOSX, ._*) ignored. A submission that is a symbolic link, or that resolves
-outside its class folder, is refused. Every failure to read one submission is an IntakeError
-for that submission only (`prepare_or_explain`).
+A submission is a folder (a copy of assignments/), a .zip of one, a .ipynb notebook, or a clone
+of a student's repository made from the release bundle (a folder holding `assignments/` beside
+`grader/` or `.github/`): of a repository only `assignments/` is graded, never its `grader/`,
+`conftest.py` or workflow. The student id is the file or folder name without its extension,
+normalised to a safe name (`student_ids`): unique among all ids of the batch once case is folded,
+never one of the batch's own output names, never starting with `.` or `_`. Zips are extracted with
+no path traversal, no links, no member that is both a file and a folder, size limits that count
+every member (litter included), and litter (__MACOSX, ._*, .git, __pycache__) left out. A
+submission that is a symbolic link, or that resolves outside its class folder, is refused. Every
+failure to read one submission is an IntakeError for that submission only (`prepare_or_explain`).
 """
 import re
 import shutil
@@ -19,6 +23,14 @@ from ..exercises import MODULES
 MAX_ZIP_FILES = 200
 MAX_ZIP_BYTES = 20 * 1024 * 1024  # uncompressed, all members together
 MAX_MEMBER_BYTES = 5 * 1024 * 1024
+MAX_ID_CHARS = 100
+LITTER_FOLDERS = ("__MACOSX", ".git", "__pycache__")  # never extracted; still counted by the limits
+REPOSITORY_MARKS = ("grader", ".github")  # beside assignments/: a clone of the release bundle
+# The batch's own output names (gradebook.csv, records/, a class overview or summary, shards, ...):
+# a student id whose stem is one of them gets a prefix, so no student's folder can take their place.
+RESERVED_IDS = frozenset({"gradebook", "records", "record", "class", "summary", "overview", "shards", "shard",
+                          "similarity", "insight", "insights", "index", "results", "feedback", "report",
+                          "reports", "work", "tmp", "students", "student"})
 
 
 class IntakeError(Exception):
@@ -33,17 +45,47 @@ class Submission:
 
 
 def student_id(path: Path) -> str:
-    """`alice.zip` -> `alice`; unsafe characters become `_`."""
+    """`alice.zip` -> `alice`; unsafe characters become `_`; no leading `.`, `_`, `-`, `+`, `@`
+    (so never a hidden name, nor a spreadsheet formula); at most MAX_ID_CHARS characters."""
     name = path.name
     for suffix in (".zip", ".ipynb"):
         if name.lower().endswith(suffix):
             name = name[: -len(suffix)]
-    return re.sub(r"[^A-Za-z0-9_.@+-]", "_", name).strip(".") or "unnamed"
+    name = re.sub(r"[^A-Za-z0-9_.@+-]", "_", name)
+    name = re.sub(r"^[^A-Za-z0-9]+", "", name)[:MAX_ID_CHARS].rstrip(".")
+    return name or "unnamed"
+
+
+def _is_reserved(sid: str) -> bool:
+    """An id whose folder or file could be taken for one of the batch's own outputs."""
+    return sid.split(".")[0].casefold() in RESERVED_IDS
+
+
+def student_ids(paths: list[Path]) -> list[str]:
+    """One id per path (`student_id`), unique once case is folded and never a reserved output name.
+
+    A reserved name gets the `student-` prefix; a later duplicate gets the first `-N` suffix that is
+    no other submission's id (checked against every id of the batch, so `a_b` from `a b` never takes
+    the row of a student really called `a_b-2`)."""
+    bases = [student_id(p) for p in paths]
+    bases = [f"student-{b}" if _is_reserved(b) else b for b in bases]
+    taken = {b.casefold() for b in bases}
+    given: set[str] = set()
+    ids = []
+    for base in bases:
+        sid, n = base, 1
+        while sid.casefold() in given or (n > 1 and (sid.casefold() in taken or _is_reserved(sid))):
+            n += 1
+            sid = f"{base}-{n}"
+        given.add(sid.casefold())
+        ids.append(sid)
+    return ids
 
 
 def collect(paths: list[str | Path]) -> list[Submission]:
     """One Submission per argument; a folder holding no module of its own but sub-folders, zips
-    or notebooks is a class folder and expands to its entries. Ids are made unique."""
+    or notebooks is a class folder and expands to its entries (a student's repository is one
+    submission). Ids are made unique (`student_ids`), in the order the entries are listed."""
     found: list[tuple[Path, Path | None]] = []
     for raw in paths:
         path = Path(raw)
@@ -51,18 +93,22 @@ def collect(paths: list[str | Path]) -> list[Submission]:
             found.extend((p, path) for p in sorted(path.iterdir()) if _is_candidate(p))
         else:
             found.append((path, None))
-    seen: dict[str, int] = {}
-    subs = []
-    for path, within in found:
-        sid = student_id(path)
-        seen[sid] = seen.get(sid, 0) + 1
-        subs.append(Submission(sid if seen[sid] == 1 else f"{sid}-{seen[sid]}", path, within))
-    return subs
+    ids = student_ids([path for path, _ in found])
+    return [Submission(sid, path, within) for sid, (path, within) in zip(ids, found)]
+
+
+def is_repository(folder: Path) -> bool:
+    """A clone of a student's repository made from the release bundle: `assignments/` beside
+    `grader/` or `.github/`."""
+    try:
+        return (folder / "assignments").is_dir() and any((folder / n).exists() for n in REPOSITORY_MARKS)
+    except OSError:
+        return False
 
 
 def _looks_like_submission(folder: Path) -> bool:
     try:
-        return any((folder / f"{m}.py").exists() for m in MODULES) or (folder / "__init__.py").exists()
+        return is_repository(folder) or any((folder / f"{m}.py").exists() for m in MODULES) or (folder / "__init__.py").exists()
     except OSError:  # unreadable: prepare says why, for that submission
         return True
 
@@ -114,7 +160,11 @@ def prepare(sub: Submission, work: Path) -> Path:
 
 
 def _package_root(folder: Path) -> Path:
-    """The folder holding the exercise modules: `folder` itself or its only sub-folder that does."""
+    """The folder holding the exercise modules: a repository's `assignments/` (nothing else of it),
+    `folder` itself, or its shallowest sub-folder that does."""
+    repository = _repository(folder)
+    if repository is not None:
+        return _assignments_of(repository)
     if _looks_like_submission(folder):
         return folder
     inner = [p for p in folder.rglob("*.py") if p.stem in MODULES and "__MACOSX" not in p.parts]
@@ -127,17 +177,38 @@ def _package_root(folder: Path) -> Path:
     return root
 
 
+def _repository(folder: Path) -> Path | None:
+    """`folder` when it is a student's repository, or its only sub-folder when that is one (a
+    repository downloaded as a zip holds one folder, `NAME-main/`)."""
+    if is_repository(folder):
+        return folder
+    inner = [p for p in folder.iterdir() if p.name not in LITTER_FOLDERS]
+    if len(inner) == 1 and inner[0].is_dir() and not inner[0].is_symlink() and is_repository(inner[0]):
+        return inner[0]
+    return None
+
+
+def _assignments_of(repository: Path) -> Path:
+    """A repository's `assignments/`, refused when it is a link or holds no exercise module."""
+    folder = repository / "assignments"
+    if folder.is_symlink():
+        raise IntakeError("assignments/ is a symbolic link: hand in the files themselves")
+    if not any((folder / f"{m}.py").is_file() for m in MODULES):
+        raise IntakeError(f"the repository's assignments/ holds no exercise module ({', '.join(m + '.py' for m in MODULES)})")
+    return folder
+
+
 def _safe_member(info: zipfile.ZipInfo) -> str | None:
     """The member's relative path, None for litter; IntakeError for traversal or links."""
     name = info.filename.replace("\\", "/")
     parts = [p for p in name.split("/") if p not in ("", ".")]
-    if not parts or "__MACOSX" in parts or parts[-1].startswith("._") or parts[-1] == ".DS_Store":
-        return None
     if name.startswith("/") or ".." in parts or re.match(r"^[A-Za-z]:", name):
         raise IntakeError(f"zip member {info.filename!r} points outside the submission")
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
         raise IntakeError(f"zip member {info.filename!r} is a symbolic link")
+    if not parts or any(p in LITTER_FOLDERS for p in parts) or parts[-1].startswith("._") or parts[-1] == ".DS_Store":
+        return None
     return "/".join(parts)
 
 
@@ -145,13 +216,14 @@ def extract_zip(archive: Path, dest: Path) -> None:
     """Extract a submission zip safely into `dest` (limits: MAX_ZIP_FILES, MAX_ZIP_BYTES)."""
     try:
         with zipfile.ZipFile(archive) as zf:
-            members = [(info, _safe_member(info)) for info in zf.infolist()]
-            members = [(i, n) for i, n in members if n is not None and not i.is_dir()]
-            if len(members) > MAX_ZIP_FILES:
-                raise IntakeError(f"{archive.name}: {len(members)} files, more than the limit of {MAX_ZIP_FILES}")
-            declared = sum(i.file_size for i, _ in members)
+            every = zf.infolist()  # the limits count every member: litter and folders too
+            if len(every) > MAX_ZIP_FILES:
+                raise IntakeError(f"{archive.name}: {len(every)} members, more than the limit of {MAX_ZIP_FILES}")
+            declared = sum(i.file_size for i in every)
             if declared > MAX_ZIP_BYTES:
                 raise IntakeError(f"{archive.name}: {declared} bytes uncompressed, more than the limit of {MAX_ZIP_BYTES}")
+            members = [(info, _safe_member(info)) for info in every]
+            members = [(i, n) for i, n in members if n is not None and not i.is_dir()]
             _refuse_file_folder_clash(archive, [n for _, n in members])
             dest.mkdir(parents=True)
             total = 0

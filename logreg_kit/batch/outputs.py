@@ -5,6 +5,9 @@ Layout of OUT:
   STUDENT/results.json     Gradescope format
   STUDENT/feedback.html    the student's report (see html.py)
   gradebook.csv            one row per record, rebuilt after every finished submission
+                           (text cells that start like a formula get a leading ', see csv_text)
+Student ids are made safe and unique by intake.student_ids: no id is `records`, `gradebook`,
+hidden (`.`) or another's id with another case, so no two students share a folder.
 """
 import csv
 import io
@@ -30,7 +33,8 @@ def load_records(out: Path) -> dict[str, dict[str, Any]]:
             record = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        found[record["student"]] = record
+        if isinstance(record, dict) and record.get("student") == path.stem:
+            found[record["student"]] = record
     return found
 
 
@@ -75,6 +79,15 @@ def _cell(entry: dict[str, Any]) -> str:
     return "skipped" if entry["status"] == "skipped" else f"{entry['score']:g}"
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: what a spreadsheet may run
+
+
+def csv_text(value: str) -> str:
+    """A text cell a student controls (id, message), made inert for spreadsheets: a cell that
+    starts like a formula gets a leading `'` (OWASP's advice), so it is shown, never evaluated."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def gradebook_csv(records: list[dict[str, Any]]) -> str:
     """student, status, total, max, one column per check (points or "skipped"), seconds, message."""
     names = check_names(records)
@@ -84,8 +97,8 @@ def gradebook_csv(records: list[dict[str, Any]]) -> str:
     for record in sorted(records, key=lambda r: r["student"]):
         by_name = {e["name"]: e for e in record["checks"]}
         cells = [_cell(by_name[n]) if n in by_name else "" for n in names]
-        writer.writerow([record["student"], record["status"], f"{record['score']:g}", f"{record['max_score']:g}",
-                         *cells, f"{record['seconds']:.1f}", record["message"]])
+        writer.writerow([csv_text(record["student"]), csv_text(record["status"]), f"{record['score']:g}",
+                         f"{record['max_score']:g}", *cells, f"{record['seconds']:.1f}", csv_text(record["message"])])
     return buffer.getvalue()
 
 
