@@ -244,6 +244,9 @@ the examples.
 `.github/workflows/classroom.yml` runs the self-check on every push and reports its points to
 GitHub Classroom (one test per check, with its score and max score). It runs exactly
 `{classroom}` after the set-up above; you can run the same command here.
+Those points are a self-check, not your grade: your instructor grades your `assignments/` folder
+with the full grader (the hidden checks too), and nothing else of this repository (`grader/`, the
+workflow, a `conftest.py`) is read for it, so changing those changes nothing but the self-check.
 """
 
 BUNDLE_PYPROJECT = """[build-system]
