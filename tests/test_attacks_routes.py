@@ -202,7 +202,7 @@ LOST = {"correct": set(), "softmax_dim0": {"3"}}  # the others lose their own ex
 
 
 @pytest.fixture(scope="module")
-def hostile_names(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, subprocess.CompletedProcess, subprocess.CompletedProcess]:
+def hostile_names(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Any, Any]:
     """One batch over a class of hostile names and litter bombs plus a Classroom repository given
     on its own, then the same command again (the documented resume)."""
     base = tmp_path_factory.mktemp("names")

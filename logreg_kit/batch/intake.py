@@ -108,7 +108,8 @@ def is_repository(folder: Path) -> bool:
 
 def _looks_like_submission(folder: Path) -> bool:
     try:
-        return is_repository(folder) or any((folder / f"{m}.py").exists() for m in MODULES) or (folder / "__init__.py").exists()
+        modules = any((folder / f"{m}.py").exists() for m in MODULES) or (folder / "__init__.py").exists()
+        return modules or is_repository(folder)
     except OSError:  # unreadable: prepare says why, for that submission
         return True
 
@@ -194,7 +195,8 @@ def _assignments_of(repository: Path) -> Path:
     if folder.is_symlink():
         raise IntakeError("assignments/ is a symbolic link: hand in the files themselves")
     if not any((folder / f"{m}.py").is_file() for m in MODULES):
-        raise IntakeError(f"the repository's assignments/ holds no exercise module ({', '.join(m + '.py' for m in MODULES)})")
+        names = ", ".join(m + ".py" for m in MODULES)
+        raise IntakeError(f"the repository's assignments/ holds no exercise module ({names})")
     return folder
 
 
