@@ -6,4 +6,5 @@ from logreg_kit.pytest_plugin import (  # noqa: F401
     pytest_sessionfinish,
     pytest_sessionstart,
     pytest_terminal_summary,
+    pytest_unconfigure,
 )
