@@ -25,6 +25,7 @@ ENTRY_MODULES = (
     "logreg_kit/__init__.py",
     "logreg_kit/pytest_plugin.py",
     "logreg_kit/recorded.py",
+    "logreg_kit/watch.py",  # the warm loop: `python -m logreg_kit.watch`
     "logreg_kit/sandbox/template.py",  # started as `python -m logreg_kit.sandbox.template`, never imported
 )
 NEVER_SHIPPED = ("logreg_kit/build.py", "logreg_kit/notebook_build.py", "logreg_kit/cli.py", "logreg_kit/__main__.py", "logreg_kit/release.py")
