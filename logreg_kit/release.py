@@ -238,7 +238,11 @@ with the same checks and feedback as the files.
 ```
 
 Each failure names the exercise, the function, what was checked, expected vs got and a hint. The
-summary at the end gives your points per exercise and the total. The self-check compares your
+summary at the end gives your points per exercise and the total.
+
+To have it re-check as you work, start `.venv/bin/python -m logreg_kit.watch` once (or
+`... -m logreg_kit.watch {notebook}`): it grades everything, then on every save re-grades only the
+exercises your change can affect, with the same points table, without starting Python and torch again. The self-check compares your
 results with expected values recorded from a reference implementation on a few fixed inputs.
 
 **Your `print` output is hidden here.** The self-check runs your code in a separate sandboxed
