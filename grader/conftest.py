@@ -4,5 +4,7 @@ from logreg_kit.pytest_plugin import (  # noqa: F401
     pytest_addoption,
     pytest_configure,
     pytest_sessionfinish,
+    pytest_sessionstart,
     pytest_terminal_summary,
+    pytest_unconfigure,
 )

@@ -112,32 +112,34 @@ class UnavailableBackend:
         pass
 
 
-def open_backend_or_explain(target: str, in_process: bool = False) -> Backend:
+def open_backend_or_explain(target: str, in_process: bool = False, sandbox: Any = None) -> Backend:
     """open_backend, but a target that cannot be opened becomes an UnavailableBackend."""
     try:
-        return open_backend(target, in_process)
+        return open_backend(target, in_process, sandbox)
     except (ValueError, ImplementationError, OSError) as err:
         return UnavailableBackend(target, f"the submission could not be opened: {err}")
 
 
-def open_backend(target: str, in_process: bool = False) -> Backend:
+def open_backend(target: str, in_process: bool = False, sandbox: Any = None) -> Backend:
     """The backend for a --impl target. The kit's own reference (the bare name `solutions`,
     found by the kit's own path, never in the working directory) runs in this process; anything
     else, a folder called `solutions` given as a path included, runs in the hardened sandbox (logreg_kit.sandbox) unless
     `in_process` is asked for (debugging only: student code then shares the grader's process).
-    A notebook (.ipynb) is graded as the package folder its solution cells convert to."""
+    A notebook (.ipynb) is graded as the package folder its solution cells convert to. `sandbox`: a
+    `sandbox.Sandbox` already started (say, while this process imported torch) for the sandboxed
+    route to use; its owner closes it."""
     if str(target).endswith(".ipynb"):
         from .notebooks import notebook_package
 
         folder = str(notebook_package(target))
-        backend = open_backend(folder, in_process)
+        backend = open_backend(folder, in_process, sandbox)
         backend.label = backend.label.replace(folder, str(target))
         return backend
     if in_process or (isinstance(target, str) and target == REFERENCE):  # the kit's own, by its path
         return LocalBackend(target)
     from .sandbox import RemoteBackend
 
-    return RemoteBackend(target)
+    return RemoteBackend(target, sandbox=sandbox)
 
 
 def _feed(h: "hashlib._Hash", value: Any) -> None:

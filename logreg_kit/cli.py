@@ -35,6 +35,13 @@ def cmd_release(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    """Grade a folder or notebook, then re-grade the changed exercises on every save."""
+    from . import watch
+
+    return watch.main([args.target, "--data", args.data, "--poll", str(args.poll)])
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="logreg-kit", description=__doc__)
     verbs = top.add_subparsers(dest="verb", required=True)
@@ -44,6 +51,11 @@ def parser() -> argparse.ArgumentParser:
     r = verbs.add_parser("release", help="build the student bundle: stubs, public checks, no solutions")
     r.add_argument("--out", required=True, type=Path, help="a new or empty folder")
     r.set_defaults(run=cmd_release)
+    w = verbs.add_parser("watch", help="grade your folder or notebook, then re-grade what you change on every save")
+    w.add_argument("target", nargs="?", default="assignments", help="folder or .ipynb (default: assignments)")
+    w.add_argument("--data", default="embedded", help="'embedded' (default) or a folder of MNIST IDX files")
+    w.add_argument("--poll", type=float, default=0.3, help="seconds between looks at the files")
+    w.set_defaults(run=cmd_watch)
     from .batch.commands import add_parsers as add_batch_parsers  # grade, check, sample-class, gradescope-bundle
 
     add_batch_parsers(verbs)

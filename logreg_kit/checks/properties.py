@@ -6,14 +6,19 @@ generators, and a failure names it so the student can rebuild the exact input:
 `torch.randn(shape, generator=torch.Generator().manual_seed(seed)) * scale` (numpy cases:
 `np.random.default_rng(seed)`, as in `case_inputs` below).
 """
+from __future__ import annotations  # hypothesis's types in signatures stay names: hypothesis loads on first use
+
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
+
+if TYPE_CHECKING:
+    from hypothesis import settings
+    from hypothesis import strategies as st
 
 from ..backend import StudentError
 from ..feedback import (
@@ -36,15 +41,23 @@ MIN_PROB = 1e-4  # binary probabilities stay in [MIN_PROB, 1 - MIN_PROB]
 LOG_ATOL = 1e-5  # log of float32 probabilities (as in checks/softmax.py)
 FLAKY_MESSAGE = ("your function failed on a case and then passed on the same case when it was run again: "
                  "it must give the same result for the same input (no global random state, no state kept between calls)")
-PROPERTY_SETTINGS = settings(
-    max_examples=EXAMPLES,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    phases=(Phase.explicit, Phase.generate),  # no shrinking: each shrink step would run the student's code again
-    suppress_health_check=tuple(HealthCheck),
-    report_multiple_bugs=False,  # one failure, raised as itself (never an ExceptionGroup)
-)
+
+
+@lru_cache(maxsize=1)
+def property_settings() -> settings:
+    """Hypothesis's settings for every property. hypothesis is imported here, when the first property
+    check runs, not when the checks are registered: it costs about a second of every start-up."""
+    from hypothesis import HealthCheck, Phase, settings
+
+    return settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=(Phase.explicit, Phase.generate),  # no shrinking: each shrink step would run the student's code again
+        suppress_health_check=tuple(HealthCheck),
+        report_multiple_bugs=False,  # one failure, raised as itself (never an ExceptionGroup)
+    )
 
 
 @dataclass(frozen=True)
@@ -66,6 +79,8 @@ NUMPY_RECIPE = "logreg_kit.checks.properties.case_inputs(Case(seed, rows, classe
 
 
 def cases(min_classes: int = 1) -> st.SearchStrategy[Case]:
+    from hypothesis import strategies as st  # on first use (see property_settings)
+
     return st.builds(
         Case,
         seed=st.integers(0, 2**31 - 1),
@@ -96,13 +111,15 @@ def torch_inputs(case: Case) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def drawn(strategy: st.SearchStrategy[Case]) -> list[Case]:
-    """The cases hypothesis draws from `strategy` under PROPERTY_SETTINGS (derandomised: the same
+    """The cases hypothesis draws from `strategy` under property_settings() (derandomised: the same
     list in every run), drawn once per process per strategy."""
     key = repr(strategy)
     if key not in _DRAWN:
+        from hypothesis import given  # on first use (see property_settings)
+
         found: list[Case] = []
 
-        @PROPERTY_SETTINGS
+        @property_settings()
         @given(strategy)
         def collect(case: Case) -> None:
             found.append(case)

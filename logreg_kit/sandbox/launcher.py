@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exercises import PROBE_TIMEOUT_S
+from .availability import bwrap_status, drop_privileges, hand_over, plain_worker_ids
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
 SANDBOX_ROOT = "/submission"
@@ -165,10 +166,15 @@ class Sandbox:
         a batch running several sandboxes gives each its share of the cores)."""
         self.limits = limits
         self.threads = threads
-        self.use_bwrap = bwrap_path() is not None if use_bwrap is None else use_bwrap
+        self.use_bwrap = bwrap_status().usable if use_bwrap is None else use_bwrap  # probed once (availability.py)
+        self.run_as = None if self.use_bwrap else plain_worker_ids()  # root without bwrap: the worker is `nobody`
         self.isolation = "bwrap sandbox" if self.use_bwrap else "plain subprocess, no bwrap: weaker isolation"
+        if self.run_as is not None:
+            self.isolation = "plain subprocess as user nobody, no bwrap: weaker isolation"
         self.slot = Path(tempfile.mkdtemp(prefix="logreg_kit_slot_"))
         self.tmp = Path(tempfile.mkdtemp(prefix="logreg_kit_tmp_")) if not self.use_bwrap else None
+        if self.run_as is not None and self.tmp is not None:
+            hand_over(str(self.slot), str(self.tmp), self.run_as)
         self.owner: object | None = None
         self.cgroup = PidsCgroup(limits.processes)
         self.process: subprocess.Popen | None = None
@@ -192,12 +198,19 @@ class Sandbox:
         cmd = bwrap_command(self.slot, self.limits) + args if self.use_bwrap else args
         self.process = subprocess.Popen(cmd, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE if self.use_bwrap else subprocess.DEVNULL,
-                                        preexec_fn=self.cgroup.join, start_new_session=True)
+                                        preexec_fn=self._child_setup, start_new_session=True,
+                                        env=None if self.run_as is None else dict(os.environ, HOME=str(self.tmp)))
         theirs.close()
         self.control = ours
         self.launcher_pid = os.getpid()
         self.starts += 1
         self.pending = True
+
+    def _child_setup(self) -> None:
+        """Between fork and exec: join the pids cgroup, then (root without bwrap) drop to `nobody`."""
+        self.cgroup.join()
+        if self.run_as is not None:
+            drop_privileges(self.run_as)
 
     def ready(self) -> None:
         """Wait until the template has imported torch and said so (at once if it already has)."""

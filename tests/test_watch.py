@@ -1,0 +1,59 @@
+"""`logreg-kit watch`: a save re-grades only what it can change, in a warm sandbox, with the same table."""
+import os
+import shutil
+import time
+from pathlib import Path
+
+from logreg_kit.exercises import MODULES
+from logreg_kit.watch import Watcher, affected_exercises, module_texts
+
+from .conftest import ROOT
+
+
+def texts_of(**sources: str) -> dict[str, str]:
+    return {m: sources.get(m, "") for m in MODULES}
+
+
+def test_a_change_reaches_the_modules_that_import_it() -> None:
+    texts = texts_of(logreg="from .softmax import log_softmax\n", sgd="import torch\n")
+    assert affected_exercises({"losses"}, texts) == {"1", "2a", "2b"}
+    assert affected_exercises({"softmax"}, texts) == {"3", "3x", "4", "5e"}  # logreg imports softmax
+    assert affected_exercises({"sgd"}, texts) == {"5a", "5b", "5c", "5d", "5e"}
+    assert affected_exercises({"softmax"}, texts_of()) == {"3", "3x"}
+
+
+def save(path: Path, text: str) -> None:
+    """Write and move the mtime on, as an editor's save does (two saves within a tick still differ)."""
+    before = path.stat().st_mtime_ns
+    path.write_text(text)
+    os.utime(path, ns=(before + 10**9, before + 10**9))
+
+
+def test_watcher_regrades_only_the_changed_exercise(tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    shutil.copytree(ROOT / "solutions", folder, ignore=shutil.ignore_patterns("__pycache__"))
+    watcher = Watcher(folder)
+    try:
+        first = watcher.grade()
+        full = watcher.report()
+        assert full.score == full.max_score > 0 and len(first) == len(full.outcomes)
+        assert watcher.changed() is None
+
+        softmax = folder / "softmax.py"
+        save(softmax, softmax.read_text().replace("e.sum(dim=1)[:, None]", "e.sum(dim=0)[None, :]"))
+        changed = watcher.changed()
+        assert changed == {"softmax"}
+        exercises = affected_exercises(changed, module_texts(folder))
+        ran = watcher.grade(exercises)
+        assert {o.check.exercise for o in ran} == exercises and len(ran) < len(first)
+        report = watcher.report()
+        lost = {ex for ex, (got, most) in report.by_exercise().items() if got < most}
+        assert "3" in lost and not lost & {"1", "2a", "2b", "5a", "5b", "5c", "5d"}
+        assert len(report.outcomes) == len(full.outcomes) and "points per exercise" in "\n".join(report.summary_lines())
+
+        save(softmax, (ROOT / "solutions" / "softmax.py").read_text())
+        start = time.monotonic()
+        watcher.grade(affected_exercises(watcher.changed() or set(), module_texts(folder)))
+        assert watcher.report().score == full.score, time.monotonic() - start
+    finally:
+        watcher.close()

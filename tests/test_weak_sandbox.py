@@ -1,0 +1,216 @@
+"""When bwrap cannot start: detected once, the student's routes fall back with one line, instructor
+grading refuses unless allowed, and the Gradescope container runs student code as `nobody`.
+
+The failure is simulated the way Ubuntu 24.04's AppArmor makes it: a `bwrap` first on PATH that
+prints "bwrap: setting up uid map: Permission denied" and exits 1; and with no `bwrap` at all.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from logreg_kit.sandbox import availability
+from logreg_kit.sandbox.availability import BwrapStatus, WeakSandboxError, check_bwrap, require_sandbox
+
+from .conftest import ROOT
+
+APPARMOR_ERROR = "bwrap: setting up uid map: Permission denied"
+SOFTMAX_ONLY = "softmax"  # a few checks are enough to see a points table with real points
+
+
+@pytest.fixture(scope="module")
+def apparmor_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder whose `bwrap` fails like AppArmor's restriction makes the real one fail."""
+    folder = tmp_path_factory.mktemp("apparmor-bin")
+    fake = folder / "bwrap"
+    fake.write_text(f"#!/bin/sh\necho '{APPARMOR_ERROR}' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    return folder
+
+
+def env_with(path_first: Path | None, **extra: str) -> dict[str, str]:
+    """This environment with `path_first` first on PATH; None: a PATH without any bwrap."""
+    env = {k: v for k, v in os.environ.items() if k != availability.ALLOW_WEAK_ENV}
+    if path_first is None:
+        dirs = [d for d in env.get("PATH", "").split(os.pathsep) if d and not (Path(d) / "bwrap").exists()]
+    else:
+        dirs = [str(path_first)] + env.get("PATH", "").split(os.pathsep)
+    return {**env, "PATH": os.pathsep.join(dirs), **extra}
+
+
+def kit(*args: str, env: dict[str, str], cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+
+
+# --- the detection ------------------------------------------------------------------------------
+
+def test_apparmor_failure_is_detected_with_the_fix(apparmor_bin: Path) -> None:
+    status = check_bwrap(str(apparmor_bin / "bwrap"))
+    assert not status.usable and "setting up uid map: Permission denied" in status.why
+    assert "kernel.apparmor_restrict_unprivileged_userns=0" in status.fix and "AppArmor profile" in status.fix
+    line = status.weak_line()
+    assert "\n" not in line and "weaker isolation" in line and "plain subprocess" in line
+
+
+def test_missing_bwrap_is_detected_with_the_fix() -> None:
+    status = check_bwrap(None)
+    assert not status.usable and "not installed" in status.why and "apt-get install -y bubblewrap" in status.fix
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed here")
+def test_a_working_bwrap_is_usable() -> None:
+    status = check_bwrap(shutil.which("bwrap"))
+    assert status.usable and status.weak_line() == "" and require_sandbox(False, "--flag") == status
+
+
+def test_instructor_grading_refuses_unless_allowed(monkeypatch: pytest.MonkeyPatch, apparmor_bin: Path) -> None:
+    broken = check_bwrap(str(apparmor_bin / "bwrap"))
+    monkeypatch.setattr(availability, "bwrap_status", lambda: broken)
+    monkeypatch.delenv(availability.ALLOW_WEAK_ENV, raising=False)
+    with pytest.raises(WeakSandboxError, match="--allow-weak-sandbox") as refused:
+        require_sandbox(False, "--allow-weak-sandbox")
+    assert "apparmor_restrict_unprivileged_userns=0" in str(refused.value)
+    assert require_sandbox(True, "--allow-weak-sandbox") is broken
+    monkeypatch.setenv(availability.ALLOW_WEAK_ENV, "1")
+    assert require_sandbox(False, "--allow-weak-sandbox") is broken
+
+
+def test_nbgrader_kitgrade_refuses_unless_allowed(monkeypatch: pytest.MonkeyPatch, apparmor_bin: Path) -> None:
+    pytest.importorskip("nbgrader")
+    import nbformat
+
+    from logreg_kit import nbgrader_plugin
+
+    broken = check_bwrap(str(apparmor_bin / "bwrap"))
+    monkeypatch.setattr(availability, "bwrap_status", lambda: broken)
+    monkeypatch.delenv(availability.ALLOW_WEAK_ENV, raising=False)
+    with pytest.raises(WeakSandboxError, match="allow_weak_sandbox"):
+        nbgrader_plugin.KitGrade().preprocess(nbformat.v4.new_notebook(), {})
+    assert nbgrader_plugin.KitGrade(allow_weak_sandbox=True).allow_weak_sandbox
+
+
+# --- the routes, end to end ---------------------------------------------------------------------
+
+def reference_copy(tmp_path: Path) -> Path:
+    dest = tmp_path / "submission"
+    shutil.copytree(ROOT / "solutions", dest, ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+@pytest.mark.parametrize("bwrap", ["apparmor", "missing"])
+def test_self_check_and_classroom_fall_back_with_one_line(bwrap: str, apparmor_bin: Path, tmp_path: Path) -> None:
+    """`pytest grader/` as a student (and the Classroom step) runs it: a points table and real points."""
+    env = env_with(apparmor_bin if bwrap == "apparmor" else None)
+    classroom = tmp_path / "classroom.json"
+    run = kit("-m", "pytest", "grader/", "-q", "-p", "no:cacheprovider", "-k", SOFTMAX_ONLY,
+              f"--impl={reference_copy(tmp_path)}", f"--classroom={classroom}", env=env)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    notes = [line for line in run.stdout.splitlines() if "weaker isolation: your code runs" in line]
+    assert len(notes) == 1, run.stdout[-3000:]
+    assert ("setting up uid map" in notes[0]) == (bwrap == "apparmor") and "fix:" in notes[0]
+    assert "points per exercise" in run.stdout and "Traceback" not in run.stdout
+    result = json.loads(classroom.read_text())
+    assert result["status"] == "pass" and result["max_score"] > 0
+    assert sum(t["score"] for t in result["tests"]) == result["max_score"]
+
+
+def test_grade_command_refuses_then_grades_with_the_flag(apparmor_bin: Path, tmp_path: Path) -> None:
+    env = env_with(apparmor_bin)
+    subs = tmp_path / "class"
+    subs.mkdir()
+    shutil.copytree(ROOT / "solutions", subs / "alice", ignore=shutil.ignore_patterns("__pycache__"))
+    refused = kit("-m", "logreg_kit", "grade", str(subs), "--out", str(tmp_path / "out"), "--quiet", env=env)
+    assert refused.returncode == 2 and "refusing to grade" in refused.stderr
+    assert "setting up uid map" in refused.stderr and "--allow-weak-sandbox" in refused.stderr
+    assert not (tmp_path / "out" / "gradebook.csv").exists()
+    graded = kit("-m", "logreg_kit", "grade", str(subs), "--out", str(tmp_path / "out"), "--quiet", "--jobs", "1",
+                 "--allow-weak-sandbox", env=env)
+    assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
+    assert "weaker isolation" in graded.stderr
+    record = json.loads((tmp_path / "out" / "alice" / "results.json").read_text())
+    assert record["score"] > 0 and record["score"] == sum(t["max_score"] for t in record["tests"])
+
+
+WRITER = """
+
+def _try_writes() -> None:  # run at import, in the worker: what a hostile submission would do
+    for path in {paths!r}:
+        try:
+            with open(path, "w") as handle:
+                handle.write("0")
+        except OSError:
+            pass
+
+
+_try_writes()
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="Gradescope runs the autograder as root; the drop needs root")
+def test_gradescope_says_when_it_cannot_drop_to_nobody(apparmor_bin: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from logreg_kit.batch import autograder
+
+    broken = check_bwrap(str(apparmor_bin / "bwrap"))
+    monkeypatch.setattr(autograder, "bwrap_status", lambda: broken)
+    monkeypatch.setattr(autograder, "plain_worker_ids", lambda: None)
+    assert "as root (`nobody` cannot run this Python)" in autograder.gradescope_note()
+    monkeypatch.setattr(autograder, "plain_worker_ids", lambda: (65534, 65534))
+    assert "as the unprivileged user `nobody`" in autograder.gradescope_note()
+
+
+def python_for_nobody(folder: Path) -> str:
+    """An interpreter with this one's packages that `nobody` can run, as in Gradescope's image: this
+    one, or (when it lives under /root, as pyenv's does) a venv of the system's Python of the same
+    version whose .pth file adds this interpreter's site-packages."""
+    if availability.plain_worker_ids() is not None:
+        return sys.executable
+    import sysconfig
+
+    base = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
+    if not base.is_file():
+        pytest.skip(f"`nobody` cannot run {sys.executable}, and there is no {base}")
+    made = subprocess.run([str(base), "-m", "venv", "--without-pip", str(folder)], capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"no venv of {base}: {made.stderr[-300:]}")
+    site = folder / "lib" / base.name / "site-packages"
+    (site / "kit.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    return str(folder / "bin" / "python")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="Gradescope runs the autograder as root; the drop needs root")
+def test_gradescope_runs_student_code_as_nobody(apparmor_bin: Path, tmp_path: Path) -> None:
+    """Without bwrap in the container, student code cannot write the results or the autograder's folder."""
+    autograder = Path(tempfile.mkdtemp(prefix="logreg_autograder_"))  # root's, 0755, like /autograder
+    try:
+        autograder.chmod(0o755)
+        python = python_for_nobody(autograder / "venv")
+        autograder.chmod(0o755)
+        results = autograder / "results" / "results.json"
+        results.parent.mkdir()
+        submission = reference_copy(tmp_path)
+        targets = [str(results), str(autograder / "planted.txt")]
+        with open(submission / "losses.py", "a") as handle:
+            handle.write(WRITER.format(paths=targets))
+        env = env_with(apparmor_bin, LOGREG_KIT_SUBMISSION=str(submission), LOGREG_KIT_RESULTS=str(results))
+        run = subprocess.run([python, "-m", "logreg_kit.batch.autograder"], cwd=ROOT, env=env, capture_output=True,
+                             text=True, timeout=900)
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        assert "as the unprivileged user `nobody`" in run.stdout and "setting up uid map" in run.stdout
+        payload = json.loads(results.read_text())
+        assert payload["score"] > 0 and "nobody" in payload["output"]
+        assert not (autograder / "planted.txt").exists()
+    finally:
+        shutil.rmtree(autograder, ignore_errors=True)
+
+
+def test_the_write_probe_would_write_as_root(tmp_path: Path) -> None:
+    """The Gradescope test's hostile code does write where it may (so its 'not written' means something)."""
+    target = tmp_path / "planted.txt"
+    namespace: dict[str, object] = {}
+    exec(WRITER.format(paths=[str(target)]), namespace)  # noqa: S102 - our own fixed text
+    assert target.read_text() == "0"
