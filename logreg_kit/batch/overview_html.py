@@ -10,6 +10,7 @@ from .html import CSS as REPORT_CSS
 
 BAR_W, BAR_GAP, HIST_H, HIST_MARGIN = 48, 6, 180, 28
 SIMILAR_SHOWN = 20  # pairs drawn side by side; class.json lists them all
+ROWS_SHOWN = 10  # rows of a long table shown open; the rest fold under <details>
 CSS = REPORT_CSS + """
 body{max-width:80rem} .bar{fill:#4a78c2} .pair{display:grid;grid-template-columns:1fr 1fr;gap:.8rem}
 .pair pre{background:#f7f7f7;padding:.5rem;overflow:auto;font-size:.8rem;max-height:24rem}
@@ -38,11 +39,18 @@ def histogram_svg(bins: list[dict[str, Any]]) -> str:
     return "".join(parts) + "</svg>"
 
 
-def _table(table_id: str, head: list[str], rows: list[list[str]]) -> str:
-    """A table whose cells are already escaped."""
-    header = "".join(f"<th>{h}</th>" for h in head)
-    body = "".join("<tr>" + "".join(rows_cell for rows_cell in row) + "</tr>" for row in rows)
-    return f"<table id='{table_id}'><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>"
+def _table(table_id: str, head: list[str], rows: list[list[str]], shown: int = ROWS_SHOWN) -> str:
+    """A table whose cells are already escaped; rows past ROWS_SHOWN fold under <details>."""
+    header = "<thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead>"
+
+    def body(part: list[list[str]]) -> str:
+        return "<tbody>" + "".join("<tr>" + "".join(row) + "</tr>" for row in part) + "</tbody>"
+
+    page = f"<table id='{table_id}'>{header}{body(rows[:shown])}</table>"
+    if len(rows) > shown:
+        page += (f"<details><summary>{len(rows) - shown} more</summary>"
+                 f"<table class='{table_id}-more'>{header}{body(rows[shown:])}</table></details>")
+    return page
 
 
 def _td(value: Any, number: bool = False) -> str:
@@ -52,7 +60,7 @@ def _td(value: Any, number: bool = False) -> str:
 def exercises_table(summary: dict[str, Any]) -> str:
     rows = [[_td(e["exercise"]), _td(e["title"]), _td(f"{e['mean']:.2f}", True), _td(f"{e['full_share']:.0%}", True)]
             for e in summary["exercises"]]
-    return _table("exercises", ["exercise", "", "mean points", "full marks"], rows)
+    return _table("exercises", ["exercise", "", "mean points", "full marks"], rows, shown=len(rows))
 
 
 def failures_table(summary: dict[str, Any]) -> str:
