@@ -56,9 +56,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[30, 100])
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--keep", default=None, help="build and grade in this folder and keep it (default: a temporary one)")
     args = parser.parse_args()
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = args.keep or scratch
         for size in args.sizes:
             folder, out = Path(tmp) / f"class{size}", Path(tmp) / f"out{size}"
             build(folder, size)
@@ -72,7 +74,8 @@ def main() -> None:
             (Path(tmp) / "class.html").write_text(page)
             rest = time.perf_counter() - start
             rows.append((size, graded, similarity, rest, similar["compared"], len(similar["pairs"])))
-            shutil.rmtree(folder)
+            if not args.keep:
+                shutil.rmtree(folder)
     print(f"{'class':>6} {'grading s':>10} {'similarity s':>13} {'overview s':>11} {'sim/grade':>10} "
           f"{'overview/grade':>15} {'compared':>9} {'pairs':>6}")
     for size, graded, similarity, rest, compared, pairs in rows:

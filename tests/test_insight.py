@@ -7,6 +7,7 @@ its submissions again, in one run and in 3 shards.
 import csv
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -260,3 +261,26 @@ def test_class_html_renders_in_headless_chromium(graded, tmp_path) -> None:
     subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1200,1600", url],
                    capture_output=True, timeout=120)
     assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+SIMILARITY_SCRIPT = """
+import json, sys
+from pathlib import Path
+from logreg_kit.batch.regions import regions_of
+from logreg_kit.batch.similarity import compare_class
+found = compare_class({p.name: regions_of(p) for p in Path(sys.argv[1]).iterdir()})
+print(json.dumps([(p["a"], p["b"], p["similarity"]) for p in found["pairs"]]))
+"""
+
+
+def test_similarity_is_the_same_in_every_process(tmp_path) -> None:
+    """copydetect hashes with Python's salted hash(): shards merged must still report what one run reports."""
+    build_class(tmp_path / "class", 12)
+    seen = set()
+    for seed in ("1", "2", "3", "4"):
+        run = subprocess.run([sys.executable, "-c", SIMILARITY_SCRIPT, str(tmp_path / "class")], cwd=ROOT,
+                             capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONHASHSEED": seed})
+        assert run.returncode == 0, run.stderr[-2000:]
+        seen.add(run.stdout)
+    assert len(seen) == 1, seen
+    assert [tuple(p[:2]) for p in json.loads(seen.pop())][:1] == [("planted_a", "planted_b")]

@@ -37,7 +37,7 @@ def write_overview(out: Path, records: list[dict[str, Any]]) -> str:
     """class.json and class.html in `out` for `records`; the terminal table."""
     from .similarity import compare_class  # copydetect and numpy: only when an overview is written
 
-    similar = compare_class({r["student"]: r.get("regions") or {} for r in records if r["status"] != "malformed"})
+    similar = compare_class({r["student"]: r["regions"] for r in records if isinstance(r.get("regions"), dict)})
     summary = summarise(records, similar)
     write_json_atomic(out / "class.json", summary)
     write_text_atomic(out / "class.html", render_class(summary))

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from ..sandbox.launcher import Sandbox
 from .intake import Submission, prepare_or_explain
+from .regions import regions_of
 
 SUBMISSION_TIMEOUT_S = 120.0
 POLL_S = 0.5
@@ -202,6 +203,12 @@ def _receive(w: Worker, plan: Plan, on_record: Callable[[dict[str, Any]], None])
     return False
 
 
+def _code_of(job: Job) -> dict[str, Any]:
+    """The student's code of a submission whose worker never said done (read here, never run),
+    so that similarity compares it too."""
+    return {"regions": regions_of(Path(job.folder))}
+
+
 def _service(w: Worker, ready: bool, options: Options, ctx: Any, threads: int, plan: Plan,
              on_record: Callable[[dict[str, Any]], None], workers: list[Worker]) -> Worker:
     """Handle the worker's messages; finish its job on done, error, death or timeout."""
@@ -222,11 +229,11 @@ def _service(w: Worker, ready: bool, options: Options, ctx: Any, threads: int, p
     elapsed = time.perf_counter() - job.started
     if not w.process.is_alive():
         message = f"the grading process died (exit code {w.process.exitcode}) while {plan.current(job)}"
-        on_record(plan.record(job.sub, "crashed", message, job.entries, elapsed, redo=job.redo))
+        on_record(plan.record(job.sub, "crashed", message, job.entries, elapsed, _code_of(job), job.redo))
     elif elapsed > options.timeout:
         message = (f"stopped after {options.timeout:g} s while {plan.current(job)}: your code hung or ran too long"
                    " (checks not finished by then score 0)")
-        on_record(plan.record(job.sub, "timeout", message, job.entries, elapsed, redo=job.redo))
+        on_record(plan.record(job.sub, "timeout", message, job.entries, elapsed, _code_of(job), job.redo))
     else:
         return w
     w.kill()

@@ -18,7 +18,7 @@ from itertools import combinations
 from typing import Any
 
 from copydetect import CodeFingerprint, compare_files
-from copydetect.utils import filter_code
+from copydetect.utils import filter_code, get_token_coverage
 from pygments import token
 from pygments.lexers import PythonLexer
 
@@ -44,8 +44,15 @@ class Doc:
     fingerprint: Any
 
 
-def _fingerprint(code: str, boilerplate: list[int]) -> Any:
-    return CodeFingerprint(NAME, NOISE_TOKENS, WINDOW, boilerplate=boilerplate, fp=io.StringIO(code))
+def _fingerprint(code: str, boilerplate: frozenset[int] = frozenset()) -> Any:
+    """copydetect's fingerprint of `code` without the k-grams in `boilerplate`. Removed here, not
+    by copydetect's own `boilerplate=` (its set intersection assumes unique hashes, which a
+    window of 1 does not give, and then keeps some boilerplate depending on hash order)."""
+    found = CodeFingerprint(NAME, NOISE_TOKENS, WINDOW, fp=io.StringIO(code))
+    found.hashes = found.hashes - boilerplate
+    found.hash_idx = {h: i for h, i in found.hash_idx.items() if h not in boilerplate}
+    found.token_coverage = get_token_coverage(found.hash_idx, NOISE_TOKENS, len(found.filtered_code))
+    return found
 
 
 def normalised(code: str) -> str:
@@ -60,10 +67,10 @@ def layout_free(code: str) -> str:
     return " ".join(kept)
 
 
-def reference_boilerplate() -> tuple[str, list[int]]:
+def reference_boilerplate() -> tuple[str, frozenset[int]]:
     """The reference's code without layout, and its fingerprints (dropped from every submission)."""
     code = as_document(reference_regions())
-    return layout_free(code), sorted(_fingerprint(code, []).hashes)
+    return layout_free(code), frozenset(_fingerprint(code).hashes)
 
 
 def _slices(raw: Any) -> list[list[int]]:
