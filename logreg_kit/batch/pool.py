@@ -54,6 +54,14 @@ class Redo:
     why: str
     previous: dict[str, Any]
 
+    def extra(self, new: dict[str, Any] | None) -> dict[str, Any]:
+        """The previous record's extra fields (artifacts, regions, ...) updated with this run's."""
+        merged = {**self.previous, **(new or {}), "regraded": self.names, "regrade_reason": self.why,
+                  "artifacts": {**self.previous.get("artifacts", {}), **(new or {}).get("artifacts", {})}}
+        for key in ("student", "source", "status", "message", "score", "max_score", "seconds", "checks"):
+            merged.pop(key, None)
+        return merged
+
 
 # decide(submission, planned entries) -> None: grade it all; False: its record is current, skip it;
 # a Redo: grade only those checks again (see commands.py)
@@ -80,10 +88,7 @@ class Plan:
         entries = [dict(e, fingerprint=prints.get(e["name"])) for e in entries]
         if redo is not None:
             entries += [e for e in redo.previous["checks"] if e["name"] not in redo.names]
-            extra = {**redo.previous, **(extra or {}), "regraded": redo.names, "regrade_reason": redo.why,
-                     "artifacts": {**redo.previous.get("artifacts", {}), **(extra or {}).get("artifacts", {})}}
-            for key in ("student", "source", "status", "message", "score", "max_score", "seconds", "checks"):
-                extra.pop(key, None)
+            extra = redo.extra(extra)
         done = {e["name"] for e in entries}
         entries = entries + [e for e in self.failed(f"not graded: {message}") if e["name"] not in done]
         order = {e["name"]: i for i, e in enumerate(self.entries)}
