@@ -10,7 +10,7 @@ def add_parsers(verbs: Any) -> None:
     """Register the batch subcommands on the kit's argparse subparsers."""
     g = verbs.add_parser("grade", help="grade a class of submissions (folders, .zip, .ipynb) in parallel")
     g.add_argument("submissions", nargs="+", help="submission folders, .zip files, .ipynb notebooks, or folders of them")
-    g.add_argument("--out", required=True, help="output folder (gradebook.csv, per-student results.json and feedback.html)")
+    g.add_argument("--out", required=True, help="output folder (gradebook.csv, class.html and class.json, per-student results.json and feedback.html)")
     g.add_argument("--jobs", type=int, default=0, help="submissions graded at once (default: number of cores)")
     g.add_argument("--timeout", type=float, default=None, help="seconds per submission before it is stopped (default 120)")
     g.add_argument("--data", default="embedded", help="'embedded' (default) or a folder of MNIST IDX files")

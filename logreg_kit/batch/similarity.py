@@ -12,7 +12,6 @@ A submission whose code is the reference's (layout and comments aside) or is emp
 stubs) is marked as such and paired with no one. A flag is a prompt to look, not a verdict.
 """
 import io
-import logging
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
@@ -32,8 +31,6 @@ WINDOW = 1
 THRESHOLD = 0.5  # a pair is flagged when both submissions share at least this share of their own code
 MIN_OVERLAP_TOKENS = 20  # ... and at least this many tokens: tiny fragments are not flagged
 NAME = "submission.py"  # tells pygments the language
-
-logging.getLogger().setLevel(logging.ERROR)  # copydetect logs a warning per untokenised file
 
 
 @dataclass
