@@ -10,11 +10,14 @@ def add_parsers(verbs: Any) -> None:
     """Register the batch subcommands on the kit's argparse subparsers."""
     g = verbs.add_parser("grade", help="grade a class of submissions (folders, .zip, .ipynb) in parallel")
     g.add_argument("submissions", nargs="+", help="submission folders, .zip files, .ipynb notebooks, or folders of them")
-    g.add_argument("--out", required=True, help="output folder (gradebook.csv, per-student results.json and feedback.html)")
+    g.add_argument("--out", required=True, help="output folder (gradebook.csv, class.html and class.json, per-student results.json and feedback.html)")
     g.add_argument("--jobs", type=int, default=0, help="submissions graded at once (default: number of cores)")
     g.add_argument("--timeout", type=float, default=None, help="seconds per submission before it is stopped (default 120)")
     g.add_argument("--data", default="embedded", help="'embedded' (default) or a folder of MNIST IDX files")
-    g.add_argument("--regrade", action="store_true", help="grade again submissions already graded in --out")
+    g.add_argument("--regrade", nargs="?", const="all", default=None, metavar="CHECK",
+                   help="grade again everything already graded in --out, or only the checks whose name contains CHECK "
+                        "(without it, a resumed run regrades the checks whose code, reference or settings changed)")
+    g.add_argument("--shard", default=None, metavar="K/N", help="grade only the K-th of N deterministic slices of the class")
     g.add_argument("--no-memo", action="store_true", help="do not memoise the reference's answers (for benchmarks)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.add_argument("--allow-weak-sandbox", action="store_true",
@@ -31,6 +34,11 @@ def add_parsers(verbs: Any) -> None:
     s.add_argument("--n", type=int, default=10)
     s.set_defaults(run=cmd_sample_class)
 
+    m = verbs.add_parser("merge", help="join the outputs of `grade --shard K/N` into one gradebook and overview")
+    m.add_argument("outs", nargs="+", help="the --out folders of the shards")
+    m.add_argument("--out", required=True, help="the folder to write the joined output to")
+    m.set_defaults(run=cmd_merge)
+
     b = verbs.add_parser("gradescope-bundle", help="write a Gradescope autograder zip (setup.sh, run_autograder)")
     b.add_argument("--out", required=True, help="the zip to write")
     b.set_defaults(run=cmd_bundle)
@@ -42,6 +50,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     import tqdm as tqdm_module
 
     from .html import render
+    from .insight import Regrades, in_shard, parse_shard, write_overview
     from .intake import collect
     from .outputs import load_records, summary_table, write_gradebook, write_record
     from .pool import SUBMISSION_TIMEOUT_S, BatchError, Options, grade_class
@@ -59,14 +68,27 @@ def cmd_grade(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     subs = collect(args.submissions)
+    if args.shard:
+        try:
+            k, n = parse_shard(args.shard)
+        except ValueError as err:
+            print(f"logreg-kit grade: {err}", file=sys.stderr)
+            return 2
+        subs = [s for s in subs if in_shard(s.student, k, n)]
     records = load_records(out)
-    done = {} if args.regrade else records
-    todo = [s for s in subs if not _graded_before(done.get(s.student), s.source)]
+    regrades = Regrades({s.student: records[s.student] for s in subs if _graded_before(records.get(s.student), s.source)},
+                        args.regrade)
+    todo = subs  # regrades decides, once the checks are known, which records are current
+    named = {e["name"] for r in regrades.previous.values() for e in r["checks"]}
+    if args.regrade not in (None, "all") and named and not any(args.regrade.lower() in n.lower() for n in named):
+        print(f"logreg-kit grade: --regrade {args.regrade!r}: no check name contains it", file=sys.stderr)
+        return 2
     options = Options(args.jobs, args.timeout or SUBMISSION_TIMEOUT_S, args.data, not args.no_memo)
     jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(todo) or 1))
-    print(f"{len(subs)} submission(s); {len(subs) - len(todo)} already graded in {out}; "
-          f"grading {len(todo)} with {jobs} job(s)", flush=True)
+    print(f"{len(subs)} submission(s); {len(regrades.previous)} already graded in {out} (checked for changes); "
+          f"grading up to {len(todo)} with {jobs} job(s)", flush=True)
     bar = tqdm_module.tqdm(total=len(todo), unit="sub", disable=args.quiet or not todo, dynamic_ncols=True)
+    regrades.on_current = lambda: bar.update(1)
 
     def on_record(record: dict[str, Any]) -> None:
         try:
@@ -83,14 +105,33 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
     try:
         if todo:
-            grade_class(todo, out, options, on_record)
+            grade_class(todo, out, options, on_record, regrades)
     except BatchError as err:
         bar.close()
         print(f"logreg-kit grade: {err}", file=sys.stderr)
         return 2
     bar.close()
     print(summary_table([records[s.student] for s in subs if s.student in records]))
-    print(f"gradebook: {write_gradebook(out, list(records.values()))}; reports: {out}/STUDENT/feedback.html and results.json")
+    print(f"resumed: {regrades.summary()}")
+    print(write_overview(out, [records[s.student] for s in subs if s.student in records]))
+    print(f"gradebook: {write_gradebook(out, list(records.values()))}; reports: {out}/STUDENT/feedback.html and results.json; "
+          f"class overview: {out}/class.html and class.json")
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from .insight import MergeError, merge, write_overview
+    from .outputs import summary_table
+
+    out = Path(args.out)
+    try:
+        records = merge([Path(o) for o in args.outs], out)
+    except (MergeError, OSError, ValueError) as err:
+        print(f"logreg-kit merge: {err}", file=sys.stderr)
+        return 2
+    print(summary_table(records))
+    print(write_overview(out, records))
+    print(f"gradebook: {out / 'gradebook.csv'}; class overview: {out}/class.html and class.json")
     return 0
 
 

@@ -12,8 +12,10 @@ from ..checks import CHECKS, SETTINGS
 from ..checks.registry import grader_data
 from ..harness import Outcome, Report, run_check, skip_reason
 from ..sandbox import RemoteBackend
+from ..paths import SOLUTIONS
+from .fingerprint import check_fingerprint
 from .memo import memoise_reference
-from .refcache import ReferenceCache
+from .refcache import ReferenceCache, fingerprint
 
 MISCLASSIFIED_KEPT = 24
 CALL_TIMEOUT_S = 60.0  # one probe call; generous: a loaded 2-core machine slows the pipeline tenfold
@@ -23,12 +25,15 @@ def planned_entries() -> list[dict[str, Any]]:
     """Every check as not yet graded: failed with no message, or skipped with the reason this
     machine cannot run it (the parent fills in the message of a submission that never ran)."""
     entries = []
+    reference = fingerprint(SETTINGS.data, sorted(SOLUTIONS.glob("*.py")))
     for check in CHECKS:
         reason = skip_reason(check)
         entries.append({
             "name": check.name, "exercise": check.exercise, "score": 0.0,
             "max_score": 0.0 if reason else check.points, "status": "skipped" if reason else "failed",
             "output": reason, "visibility": "visible", "seconds": 0.0,
+            "fingerprint": {"check": check_fingerprint(check.fn), "reference": reference,
+                            "settings": f"data={SETTINGS.data}"},
         })
     return entries
 
@@ -66,14 +71,17 @@ def digit_bytes(x: torch.Tensor) -> bytes:
     return bytes(scaled.round().clamp(0, 255).to(torch.uint8).tolist())
 
 
-def grade_streaming(folder: str, send: Any, sandbox: Any = None) -> tuple[dict[str, Any], str]:
-    """Grade `folder` check by check, sending each entry as soon as it is known; returns the
-    artifacts and why the submission could not be loaded ("" when it could).
-    With `sandbox`, the submission runs in a worker forked from that warm template."""
+def grade_streaming(folder: str, send: Any, sandbox: Any = None,
+                    names: list[str] | None = None) -> tuple[dict[str, Any], str]:
+    """Grade `folder` check by check (only the checks in `names` when given), sending each entry
+    as soon as it is known; returns the artifacts and why the submission could not be loaded
+    ("" when it could). With `sandbox`, the submission runs in a worker forked from that warm template."""
     backend = RemoteBackend(folder, sandbox=sandbox, timeout=CALL_TIMEOUT_S) if sandbox else open_backend(folder)
     artifacts: dict[str, Any] = {}
     try:
         for check in CHECKS:
+            if names is not None and check.name not in names:
+                continue
             outcome = run_check(check, backend)
             artifacts.update(plain_artifacts(outcome))
             send(("outcome", check_entry(outcome)))

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from ..sandbox.launcher import Sandbox
 from .intake import Submission, prepare_or_explain
+from .regions import regions_of
 
 SUBMISSION_TIMEOUT_S = 120.0
 POLL_S = 0.5
@@ -42,6 +43,29 @@ class Job:
     folder: str
     started: float
     entries: list[dict[str, Any]] = field(default_factory=list)
+    redo: "Redo | None" = None
+
+
+@dataclass(frozen=True)
+class Redo:
+    """Part of a graded record to grade again: the checks in `names` (the others keep their
+    entries from `previous`), and why."""
+    names: list[str]
+    why: str
+    previous: dict[str, Any]
+
+    def extra(self, new: dict[str, Any] | None) -> dict[str, Any]:
+        """The previous record's extra fields (artifacts, regions, ...) updated with this run's."""
+        merged = {**self.previous, **(new or {}), "regraded": self.names, "regrade_reason": self.why,
+                  "artifacts": {**self.previous.get("artifacts", {}), **(new or {}).get("artifacts", {})}}
+        for key in ("student", "source", "status", "message", "score", "max_score", "seconds", "checks"):
+            merged.pop(key, None)
+        return merged
+
+
+# decide(submission, planned entries) -> None: grade it all; False: its record is current, skip it;
+# a Redo: grade only those checks again (see commands.py)
+Decide = Callable[[Submission, list[dict[str, Any]]], "Redo | bool | None"]
 
 
 class Plan:
@@ -56,10 +80,19 @@ class Plan:
         return [dict(e, output=e["output"] or message) for e in self.entries]
 
     def record(self, sub: Submission, status: str, message: str, entries: list[dict[str, Any]],
-               seconds: float, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        """A submission's record; checks that never reported get `message` as their failure."""
+               seconds: float, extra: dict[str, Any] | None = None, redo: Redo | None = None) -> dict[str, Any]:
+        """A submission's record; checks that never reported get `message` as their failure
+        (in a partial regrade, the checks not asked for keep their previous entries). Each entry
+        carries the fingerprint of what graded it (fingerprint.py)."""
+        prints = {e["name"]: e.get("fingerprint") for e in self.entries}
+        entries = [dict(e, fingerprint=prints.get(e["name"])) for e in entries]
+        if redo is not None:
+            entries += [e for e in redo.previous["checks"] if e["name"] not in redo.names]
+            extra = redo.extra(extra)
         done = {e["name"] for e in entries}
         entries = entries + [e for e in self.failed(f"not graded: {message}") if e["name"] not in done]
+        order = {e["name"]: i for i, e in enumerate(self.entries)}
+        entries.sort(key=lambda e: order.get(e["name"], len(order)))
         return {
             "student": sub.student, "source": str(sub.source), "status": status, "message": message,
             "score": sum(e["score"] for e in entries), "max_score": sum(e["max_score"] for e in entries),
@@ -110,8 +143,9 @@ class Worker:
 
 
 def grade_class(subs: list[Submission], out: Path, options: Options,
-                on_record: Callable[[dict[str, Any]], None]) -> None:
-    """Grade `subs`, calling on_record(record) for each as it finishes (in completion order)."""
+                on_record: Callable[[dict[str, Any]], None], decide: Decide | None = None) -> None:
+    """Grade `subs`, calling on_record(record) for each as it finishes (in completion order).
+    `decide` is asked, once the checks are known, what to do with each submission (Decide)."""
     jobs = max(1, min(options.jobs or os.cpu_count() or 1, len(subs)))
     options = replace(options, jobs=jobs)
     threads = 1  # workers run side by side on small tensors: no intra-op threads
@@ -128,7 +162,7 @@ def grade_class(subs: list[Submission], out: Path, options: Options,
         while queue or any(w.job for w in workers):
             for w in workers:
                 while w.ready and w.job is None and queue:  # a malformed submission is recorded at once; take the next
-                    _dispatch(w, queue.popleft(), work, plan, on_record)
+                    _dispatch(w, queue.popleft(), work, plan, on_record, decide)
             ready = wait([w.conn for w in workers] + [w.process.sentinel for w in workers], timeout=POLL_S)
             for i, w in enumerate(workers):
                 workers[i] = _service(w, w.conn in ready or w.process.sentinel in ready,
@@ -139,14 +173,18 @@ def grade_class(subs: list[Submission], out: Path, options: Options,
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _dispatch(w: Worker, sub: Submission, work: Path, plan: Plan, on_record: Callable[[dict[str, Any]], None]) -> None:
+def _dispatch(w: Worker, sub: Submission, work: Path, plan: Plan, on_record: Callable[[dict[str, Any]], None],
+              decide: Decide | None) -> None:
     start = time.perf_counter()
+    redo = decide(sub, plan.entries) if decide else None
+    if redo is False:
+        return
     folder, why = prepare_or_explain(sub, work)
     if folder is None:
         on_record(plan.record(sub, "malformed", why, [], time.perf_counter() - start))
         return
-    w.job = Job(sub, str(folder), start)
-    w.conn.send(str(folder))
+    w.job = Job(sub, str(folder), start, redo=redo if isinstance(redo, Redo) else None)
+    w.conn.send((str(folder), w.job.redo.names if w.job.redo else None))
 
 
 def _receive(w: Worker, plan: Plan, on_record: Callable[[dict[str, Any]], None]) -> bool:
@@ -164,9 +202,16 @@ def _receive(w: Worker, plan: Plan, on_record: Callable[[dict[str, Any]], None])
         elif kind in ("done", "error"):
             job, w.job = w.job, None
             status, message, extra = ("graded", "", payload) if kind == "done" else ("malformed", payload, None)
-            on_record(plan.record(job.sub, status, message, job.entries, time.perf_counter() - job.started, extra))
+            on_record(plan.record(job.sub, status, message, job.entries, time.perf_counter() - job.started, extra,
+                                  job.redo))
             return True
     return False
+
+
+def _code_of(job: Job) -> dict[str, Any]:
+    """The student's code of a submission whose worker never said done (read here, never run),
+    so that similarity compares it too."""
+    return {"regions": regions_of(Path(job.folder))}
 
 
 def _service(w: Worker, ready: bool, options: Options, ctx: Any, threads: int, plan: Plan,
@@ -189,11 +234,11 @@ def _service(w: Worker, ready: bool, options: Options, ctx: Any, threads: int, p
     elapsed = time.perf_counter() - job.started
     if not w.process.is_alive():
         message = f"the grading process died (exit code {w.process.exitcode}) while {plan.current(job)}"
-        on_record(plan.record(job.sub, "crashed", message, job.entries, elapsed))
+        on_record(plan.record(job.sub, "crashed", message, job.entries, elapsed, _code_of(job), job.redo))
     elif elapsed > options.timeout:
         message = (f"stopped after {options.timeout:g} s while {plan.current(job)}: your code hung or ran too long"
                    " (checks not finished by then score 0)")
-        on_record(plan.record(job.sub, "timeout", message, job.entries, elapsed))
+        on_record(plan.record(job.sub, "timeout", message, job.entries, elapsed, _code_of(job), job.redo))
     else:
         return w
     w.kill()

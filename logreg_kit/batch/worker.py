@@ -9,8 +9,8 @@ submissions; every submission costs a fork from the warm template, not an import
 This module stays torch-free (the parent imports it for `worker_main`); the grading itself is
 in grading.py. Messages sent to the parent, in order:
 ("ready", planned entries) once, when warm (or ("fatal", message) when it cannot start);
-then per submission ("outcome", entry) per check and ("done", extra), or ("error", message)
-when the submission cannot be opened at all.
+then per request (folder, check names or None for all) ("outcome", entry) per check and
+("done", extra), or ("error", message) when the submission cannot be opened at all.
 """
 import ctypes
 import os
@@ -18,7 +18,10 @@ import resource
 import signal
 import traceback
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
+
+from .regions import regions_of
 
 PR_SET_PDEATHSIG = 1
 # RLIMIT_AS of this trusted grading process (the checks, the reference, the data): a warm one
@@ -70,11 +73,11 @@ def worker_main(conn: Connection, sandbox: Any, data: str, threads: int, memo: b
 def _serve(conn: Connection, sandbox: Any, memo_backend: Any, answers: Any, grade_streaming: Any) -> None:
     while True:
         try:
-            folder = conn.recv()
+            folder, names = conn.recv()  # names: the checks to grade, None for all
         except (EOFError, OSError):
             return
         try:
-            artifacts, load_error = grade_streaming(folder, conn.send, sandbox)
+            artifacts, load_error = grade_streaming(folder, conn.send, sandbox, names)
         except (EOFError, BrokenPipeError):
             return
         except Exception as err:  # noqa: BLE001 - the submission could not be opened
@@ -84,6 +87,7 @@ def _serve(conn: Connection, sandbox: Any, memo_backend: Any, answers: Any, grad
             "artifacts": artifacts,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "memo_hits": memo_backend.hits if memo_backend else 0,
+            "regions": regions_of(Path(folder)),  # the code the student wrote, for similarity (read, never run)
         }
         if load_error:
             extra["message"] = load_error  # the gradebook's message column says why every check failed

@@ -1,0 +1,172 @@
+"""The class overview: what a class got right and wrong, from the records of a batch.
+
+`summarise(records, similar)` gives the plain data written as `class.json` (and drawn as
+`class.html` by overview_html.py, printed by `terminal_table`):
+
+- `histogram`: the share of students per band of the total score;
+- `exercises`: per exercise, mean points and the share with full marks;
+- `checks`: per check, how many students it ran for and how many failed it, by failure rate;
+- `mistakes`: a check's failures grouped by what went wrong: the message's kind (wrong shape,
+  NaN, time-out, from-scratch call, ...) and its text with numbers and identifiers normalised,
+  so that the same mistake made by 31 students is one line with 31 names;
+- `incidents`: submissions that timed out, crashed or could not be read, with the message;
+- `similarity`: what similarity.py found (pairs, submissions marked reference or stubs).
+
+Torch-free: it runs in the `grade` parent and in `merge`.
+"""
+import re
+from collections import defaultdict
+from typing import Any
+
+from .outputs import STATUSES, pass_rates
+
+HISTOGRAM_BINS = 10
+INCIDENTS = ("timeout", "crashed", "malformed", "error")
+NOT_GRADED = "not graded: "  # pool.py's prefix for a check a stopped or dead submission never ran
+FACTOR_TOLERANCE = 1e-3  # a ratio this close to a whole number (not 0 or 1) is "off by a factor"
+MAX_GROUP_TEXT = 300
+
+_NUMBER = re.compile(r"(?<![A-Za-z_])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![A-Za-z_])")
+_QUOTED = re.compile(r"`[^`]*`|'[^']*'|\"[^\"]*\"")
+_EXPECTED_GOT = re.compile(r"expected ([-+]?[\d.]+(?:[eE][-+]?\d+)?), got ([-+]?[\d.]+(?:[eE][-+]?\d+)?)")
+# (kind, words that name it), tried in order on the lower-cased message
+KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("time-out", ("timed out", "took more than", "stopped after", "time limit")),
+    ("not implemented", ("notimplementederror", "not implemented")),
+    ("from-scratch call", ("asks you to write yourself", "must be plain code", "library function", "from scratch")),
+    ("tampering", ("reaches into the running grader", "may not inspect", "imports the grader")),
+    ("crash", ("died", "exit code", "killed", "crashed", "signal")),
+    ("exception", ("your code raised", "error:", "exception")),
+    ("missing structure", ("has no `", "has no registered")),
+    ("NaN or inf", ("nan", "inf at", "not finite", "non-finite")),
+    ("wrong shape", ("shape",)),
+    ("wrong dtype", ("dtype", "float64", "expected a python float")),
+    ("wrong device", ("device", "meta")),
+    ("wrong dim", ("dim=", "dim ", "over dim", "sum to one", "sums to")),
+    ("wrong type", ("expected a torch.tensor", "expected a numpy", "got none", "returned none")),
+)
+_CASE = re.compile(r"\s*(\[[^\]]*\]|\(hypothesis case:.*)$")  # which case failed: not what went wrong
+
+
+def detail(output: str) -> str:
+    """The part of a check's message that says what went wrong: without the header line
+    ("Exercise 3, softmax: ...") and the hint, whatever their wording."""
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].startswith("Exercise "):
+        lines = lines[1:]
+    return " ".join(line for line in lines if not line.lower().startswith("hint:"))
+
+
+def normalise(text: str) -> str:
+    """Identifiers in quotes become X and numbers #, so messages that differ only there match."""
+    return _NUMBER.sub("#", _QUOTED.sub("X", text))[:MAX_GROUP_TEXT]
+
+
+def factor(text: str) -> str | None:
+    """"x2", "x1/2", ... when `expected E, got G` has G/E (or E/G) a whole number other than 1."""
+    for want, got in _EXPECTED_GOT.findall(text):
+        try:
+            e, g = float(want), float(got)
+        except ValueError:
+            continue
+        if e == 0 or g == 0:
+            continue
+        for ratio, shown in ((g / e, "x{}"), (e / g, "x1/{}")):
+            whole = round(ratio)
+            if abs(whole) > 1 and abs(ratio - whole) <= FACTOR_TOLERANCE * abs(whole):
+                return shown.format(whole)
+    return None
+
+
+def mistake_kind(text: str) -> str:
+    """The kind of a failure message (KINDS), "off by a factor xN", or "wrong values"."""
+    text = _CASE.sub("", text)
+    lowered = text.lower()
+    for kind, words in KINDS:
+        if any(w in lowered for w in words):
+            return kind
+    found = factor(text)
+    return f"off by a factor {found}" if found else "wrong values"
+
+
+def histogram(records: list[dict[str, Any]], bins: int = HISTOGRAM_BINS) -> list[dict[str, Any]]:
+    """Students per band of the share of points: [{"low": 0.0, "high": 0.1, "count": n}, ...]
+    (the last band includes full marks)."""
+    counts = [0] * bins
+    for record in records:
+        share = record["score"] / record["max_score"] if record["max_score"] else 0.0
+        counts[min(bins - 1, int(share * bins))] += 1
+    return [{"low": i / bins, "high": (i + 1) / bins, "count": c} for i, c in enumerate(counts)]
+
+
+def _ran(entry: dict[str, Any]) -> bool:
+    return entry["status"] in ("passed", "failed") and not str(entry.get("output", "")).startswith(NOT_GRADED)
+
+
+def check_failures(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per check that ran: students it ran for, who failed it, the rate; highest rate first."""
+    ran: dict[str, int] = defaultdict(int)
+    failed: dict[str, list[str]] = defaultdict(list)
+    exercise: dict[str, str] = {}
+    for record in records:
+        for entry in record["checks"]:
+            if _ran(entry):
+                ran[entry["name"]] += 1
+                exercise[entry["name"]] = entry["exercise"]
+                if entry["status"] == "failed":
+                    failed[entry["name"]].append(record["student"])
+    rows = [{"check": name, "exercise": exercise[name], "ran": n, "failed": len(failed[name]),
+             "rate": round(len(failed[name]) / n, 4), "students": sorted(failed[name])} for name, n in ran.items()]
+    return sorted(rows, key=lambda r: (-r["rate"], -r["failed"], r["check"]))
+
+
+def mistakes(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Failures grouped by (check, kind, normalised message); largest group first."""
+    groups: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    example: dict[tuple[str, str, str], str] = {}
+    for record in records:
+        for entry in record["checks"]:
+            if _ran(entry) and entry["status"] == "failed":
+                text = detail(str(entry.get("output", "")))
+                key = (entry["name"], mistake_kind(text), normalise(text))
+                groups[key].append(record["student"])
+                example.setdefault(key, text[:MAX_GROUP_TEXT])
+    rows = [{"check": c, "kind": k, "message": m, "example": example[(c, k, m)], "count": len(s),
+             "students": sorted(s)} for (c, k, m), s in groups.items()]
+    return sorted(rows, key=lambda r: (-r["count"], r["check"], r["message"]))
+
+
+def summarise(records: list[dict[str, Any]], similar: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything class.json holds (see the module docstring)."""
+    records = sorted(records, key=lambda r: r["student"])
+    scored = [r for r in records if r["status"] != "malformed"]
+    return {
+        "students": len(records),
+        "statuses": {s: sum(1 for r in records if r["status"] == s) for s in STATUSES},
+        "max_score": max((r["max_score"] for r in records), default=0),
+        "mean_score": round(sum(r["score"] for r in records) / len(records), 3) if records else 0.0,
+        "histogram": histogram(records),
+        "exercises": [{"exercise": ex, "title": title, "full_share": round(full, 4), "mean": round(mean, 3)}
+                      for ex, title, full, mean in pass_rates(scored)],
+        "checks": check_failures(scored),
+        "mistakes": mistakes(scored),
+        "incidents": [{"student": r["student"], "status": r["status"], "message": r["message"]}
+                      for r in records if r["status"] in INCIDENTS],
+        "similarity": similar or {"marks": {}, "pairs": [], "compared": 0},
+    }
+
+
+def terminal_table(summary: dict[str, Any], top: int = 5) -> str:
+    """A few lines for the terminal: the most failed checks, the largest mistake groups, incidents."""
+    lines = ["most failed checks:"]
+    lines += [f"  {row['failed']:>4}/{row['ran']:<4} {row['check']}" for row in summary["checks"][:top] if row["failed"]]
+    lines.append("largest mistakes:")
+    lines += [f"  {row['count']:>4}  {row['check']}: {row['kind']}: {row['example'][:90]}"
+              for row in summary["mistakes"][:top]]
+    for incident in summary["incidents"]:
+        lines.append(f"  {incident['status']}: {incident['student']}: {incident['message'][:100]}")
+    similar = summary["similarity"]
+    lines.append(f"similar pairs: {len(similar['pairs'])} above {similar.get('threshold', 0):g} "
+                 f"(of {similar['compared']} compared; a prompt to look, not a verdict)")
+    lines += [f"  {p['similarity']:.0%}  {p['a']} ~ {p['b']}" for p in similar["pairs"][:top]]
+    return "\n".join(lines)
