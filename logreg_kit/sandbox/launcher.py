@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..exercises import PROBE_TIMEOUT_S
+from ..exercises import IMPORT_TIMEOUT_S, PROBE_TIMEOUT_S
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
 SANDBOX_ROOT = "/submission"
@@ -32,7 +32,7 @@ CGROUP_BASES = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
 class Limits:
     """Per-call and per-worker limits (a worker serves one submission until it is killed)."""
 
-    timeout_s: float = PROBE_TIMEOUT_S  # wall clock per call
+    timeout_s: float = PROBE_TIMEOUT_S  # CPU seconds per call (the worker's, threads included); wall: WALL_FACTOR x
     memory_bytes: int = 3 * 1024**3  # RLIMIT_AS of a worker; torch needs about 1 GiB (bench/RESULTS.md)
     cpu_seconds: int = 600  # RLIMIT_CPU of a worker (all its calls)
     output_bytes: int = 8 * 1024**2  # the worker's stdout+stderr file, and any file it writes
@@ -256,12 +256,14 @@ class Sandbox:
         self.owner = owner
         return SANDBOX_ROOT if self.use_bwrap else str(self.slot)
 
-    def spawn(self, root: str) -> socket.socket:
-        """A fresh worker for the submission at `root`; the socket to talk to it."""
+    def spawn(self, root: str, import_cpu_s: float = IMPORT_TIMEOUT_S) -> socket.socket:
+        """A fresh worker for the submission at `root`, which may spend `import_cpu_s` seconds of CPU
+        time importing it; the socket to talk to it."""
         self.ready()
         for attempt in range(2):
             try:
-                self.control.sendall(json.dumps({"op": "spawn", "root": root}).encode() + b"\n")
+                request = {"op": "spawn", "root": root, "import_cpu_s": import_cpu_s}
+                self.control.sendall(json.dumps(request).encode() + b"\n")
                 self.control.settimeout(CONTROL_TIMEOUT_S)
                 msg, fds, _, _ = socket.recv_fds(self.control, 1024, 1)
                 if fds and msg.startswith(b'{"ok"'):

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..backend import StudentError
-from ..exercises import IMPORT_TIMEOUT_S
+from ..backend import StudentError, cpu_timeout_message, wall_timeout_message
+from ..exercises import IMPORT_TIMEOUT_S, WALL_FACTOR
 from ..impl import ImplementationError
 from . import wire
 from .launcher import MAX_SOURCE_BYTES, Limits, Sandbox
@@ -20,6 +20,7 @@ PROBE_SUBJECT = {"fit_run": "fit", "predict_run": "predict", "sgd_trace": "SGD",
                  "logreg_forward": "LogReg", "logreg_structure": "LogReg", "logreg_meta": "LogReg",
                  "pipeline": "the training pipeline (LogReg, SGD, fit, predict)"}
 CALL_PROBES = ("call", "call_many", "call_on", "gradient", "on_meta")
+CPU_SIGNAL = "SIGXCPU"  # how the worker ends when a call (or the import) used up its CPU time (template.describe_status)
 
 
 def submission_folder(target: str | Path) -> Path:
@@ -62,7 +63,7 @@ class RemoteBackend:
         if self.broken:
             raise StudentError(self.broken)
         if self.sock is None:
-            self.sock = self.sandbox.spawn(self.root)
+            self.sock = self.sandbox.spawn(self.root, min(self.timeout, IMPORT_TIMEOUT_S))
             self._await_import()
         return self.sock
 
@@ -71,15 +72,18 @@ class RemoteBackend:
         at once (each would fail the same way), instead of one timeout per check."""
         limit = min(self.timeout, IMPORT_TIMEOUT_S)
         try:
-            reply = wire.recv(self.sock, 1 << 20, time.monotonic() + limit)
+            reply = wire.recv(self.sock, 1 << 20, time.monotonic() + limit * WALL_FACTOR)
             if isinstance(reply, tuple) and reply and reply[0] == "loaded":
                 return
             why = "it sent something else than the expected greeting"
         except (socket.timeout, TimeoutError):
             self._drop()
-            why = f"importing your modules took more than {limit:g} s (a loop or a long computation at import?)"
+            why = (f"importing your modules took more than {limit * WALL_FACTOR:g} s of wall-clock time "
+                   f"({WALL_FACTOR:g}x the {limit:g} s CPU limit: does it sleep or wait at import?)")
         except (EOFError, ConnectionError, wire.WireError):
-            why = f"the process ended while importing your modules: {self._drop(ended=True)}"
+            status = self._drop(ended=True)
+            why = (f"importing your modules took more than {limit:g} s of CPU time (a loop or a long computation at import?)"
+                   if CPU_SIGNAL in status else f"the process ended while importing your modules: {status}")
         if self.sock is not None:
             self._drop()
         self.broken = f"your submission could not be loaded: {why}"
@@ -96,13 +100,15 @@ class RemoteBackend:
         what = subject(probe, args)
         sock = self._worker()
         try:
-            wire.send(sock, (tuple(exercises), probe, tuple(args)))
-            reply = wire.recv(sock, self.sandbox.limits.result_bytes, time.monotonic() + self.timeout)
+            wire.send(sock, (tuple(exercises), probe, tuple(args), self.timeout))  # the call's CPU budget last
+            reply = wire.recv(sock, self.sandbox.limits.result_bytes, time.monotonic() + self.timeout * WALL_FACTOR)
         except (socket.timeout, TimeoutError):
             self._drop()
-            raise StudentError(f"timed out after {self.timeout:g} s in {what}") from None
+            raise StudentError(wall_timeout_message(self.timeout, what)) from None
         except (EOFError, ConnectionError, BrokenPipeError):
             status = self._drop(ended=True)
+            if CPU_SIGNAL in status:
+                raise StudentError(cpu_timeout_message(self.timeout, what)) from None
             raise StudentError(f"the process running your code ended during {what}: {status}") from None
         except wire.UnsafeValue as err:  # the frame was read whole: the worker can go on
             raise StudentError(f"{what} returned {err}") from None
