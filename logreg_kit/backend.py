@@ -20,7 +20,7 @@ from .exercises import BY_ID
 from .feedback import NOT_IMPLEMENTED
 from .impl import REFERENCE, ImplementationError, PackageImplementation
 from .probes import PROBES, plain
-from .exercises import PROBE_TIMEOUT_S, WALL_FACTOR
+from .exercises import MIN_CPU_SHARE, PROBE_TIMEOUT_S, WALL_FACTOR
 
 # What an untouched stub raises: NotImplementedError("Exercise 3: softmax"), or nbgrader's bare
 # NotImplementedError() in a released notebook.
@@ -52,20 +52,32 @@ def wall_timeout_message(seconds: float, what: str, used: float | None = None) -
     """The message of a call stopped by the far wall-clock backstop (it slept, waited or blocked)."""
     spent = f", of which {used:.1f} s of CPU time" if used is not None else ""
     return (f"timed out after {seconds * WALL_FACTOR:g} s of wall-clock time in {what}{spent} (the far wall-clock "
-            f"limit per call, {WALL_FACTOR:g}x the {seconds:g} s CPU limit: a call that sleeps or waits)")
+            f"limit per call, {WALL_FACTOR:g}x the {seconds:g} s CPU limit, for a call that sleeps or waits "
+            f"instead of computing)")
+
+
+def still_working(cpu_seconds: float, wall_seconds: float) -> bool:
+    """Whether a call that used `cpu_seconds` in `wall_seconds` is computing (slowly, on a busy
+    machine) rather than sleeping or blocked: the wall-clock backstop lets such a call go on."""
+    return cpu_seconds >= MIN_CPU_SHARE * wall_seconds
 
 
 @contextmanager
 def time_limit(seconds: float, what: str) -> Iterator[None]:
     """Raise StudentError after `seconds` of this process's CPU time (ITIMER_PROF: user + system,
-    every thread), or after WALL_FACTOR times that of wall-clock time (main thread, POSIX only)."""
-    start = time.process_time()
+    every thread), or, for a call that sleeps or blocks (below MIN_CPU_SHARE of a core), after
+    WALL_FACTOR times that of wall-clock time (main thread, POSIX only)."""
+    start, wall_start = time.process_time(), time.monotonic()
 
     def out_of_cpu(signum: int, frame: Any) -> None:
         raise StudentError(cpu_timeout_message(seconds, what, time.process_time() - start))
 
     def out_of_wall(signum: int, frame: Any) -> None:
-        raise StudentError(wall_timeout_message(seconds, what, time.process_time() - start))
+        used, elapsed = time.process_time() - start, time.monotonic() - wall_start
+        if still_working(used, elapsed):  # slow because the machine is busy: the CPU limit decides
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+            return
+        raise StudentError(wall_timeout_message(seconds, what, used))
 
     previous = signal.signal(signal.SIGPROF, out_of_cpu), signal.signal(signal.SIGALRM, out_of_wall)
     signal.setitimer(signal.ITIMER_PROF, seconds)

@@ -101,6 +101,18 @@ def logreg_mistakes(w: torch.Tensor, b: torch.Tensor, x: torch.Tensor) -> Mistak
     )
 
 
+def weights_mistakes(seed: int, dims: tuple[int, ...]) -> Mistakes:
+    """get_weights(*dims) after torch.manual_seed(seed): the known wrong versions (the same stream of
+    numbers, from a generator of the grader's own seeded alike)."""
+    draw = lambda how: how(dims, generator=torch.Generator().manual_seed(seed))  # noqa: E731
+    return (
+        ("your weights are uniform draws in [0, 1) (torch.rand), where the lesson draws from a normal distribution",
+         lambda: draw(torch.rand) / dims[0]),
+        ("your weights are not scaled: the draws are not divided by dims[0]", lambda: draw(torch.randn)),
+        ("your weights are divided by the last dim, where the lesson divides by the first", lambda: draw(torch.randn) / dims[-1]),
+    )
+
+
 def nll_mistakes(log_probs: torch.Tensor, y: torch.Tensor) -> Mistakes:
     """nll_loss, log_probs: (N, K), y: (N,): the known wrong versions."""
     picked = lambda shift=0: log_probs[torch.arange(len(y)), (y + shift) % log_probs.shape[1]]  # noqa: E731

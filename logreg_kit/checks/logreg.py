@@ -1,7 +1,7 @@
 """Checks for exercise 4: get_weights and the LogReg module."""
 import torch
 
-from ..diagnosis import logreg_mistakes
+from ..diagnosis import logreg_mistakes, weights_mistakes
 from ..feedback import (DEVICE_ATOL, DEVICE_RTOL, FLOAT32_ATOL, FLOAT32_RTOL, CheckFailure, describe, expect, expect_on_meta,
                         expect_tensor, recognised)
 from ..probes import WEIGHT_STEP
@@ -46,7 +46,8 @@ def weights_values(student: Student) -> None:
     for seed, dims in ((0, (784, 10)), (1, (10,))):
         expected = reference().probe("weights", seed, dims)["value"]
         got = student.probe("weights", seed, dims)["value"]
-        expect_tensor(got, expected, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, case=f"torch.manual_seed({seed}), dims {dims}")
+        expect_tensor(got, expected, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, case=f"torch.manual_seed({seed}), dims {dims}",
+                      mistakes=weights_mistakes(seed, dims))
 
 
 @check("4", "LogReg", "registers l1_w (784, 10) and l1_b (10,): 7,850 parameters", 2,

@@ -256,6 +256,12 @@ class Sandbox:
         self.owner = owner
         return SANDBOX_ROOT if self.use_bwrap else str(self.slot)
 
+    def cpu_seconds(self) -> float:
+        """CPU seconds used so far by the sandbox's processes (the template, its workers and theirs,
+        reaped children included), read from /proc by the grader; the template idles while a
+        worker computes, so a difference across one call is the worker's. 0.0 where unreadable."""
+        return sum(_cpu_of(pid) for pid in _tree(self.process.pid)) if self.process is not None else 0.0
+
     def spawn(self, root: str, import_cpu_s: float = IMPORT_TIMEOUT_S) -> socket.socket:
         """A fresh worker for the submission at `root`, which may spend `import_cpu_s` seconds of CPU
         time importing it; the socket to talk to it."""
@@ -296,6 +302,34 @@ class Sandbox:
         shutil.rmtree(self.slot, ignore_errors=True)
         if self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _tree(root: int) -> list[int]:
+    """`root` and its descendants (host pids), from /proc/PID/task/TID/children."""
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as f:
+                    todo.extend(int(child) for child in f.read().split())
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def _cpu_of(pid: int) -> float:
+    """utime + stime + cutime + cstime of a process, in seconds (0.0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return sum(int(v) for v in fields[11:15]) / CLOCK_TICKS
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def _clear(folder: Path) -> None:

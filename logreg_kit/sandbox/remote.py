@@ -4,12 +4,13 @@ The checks, the reference and the expected values stay in this (trusted) process
 runs in the worker and only its plain result comes back, loaded as data (weights_only).
 """
 import importlib.util
+import select
 import socket
 import time
 from pathlib import Path
 from typing import Any
 
-from ..backend import StudentError, cpu_timeout_message, wall_timeout_message
+from ..backend import StudentError, cpu_timeout_message, still_working, wall_timeout_message
 from ..exercises import IMPORT_TIMEOUT_S, WALL_FACTOR
 from ..impl import ImplementationError
 from . import wire
@@ -72,6 +73,7 @@ class RemoteBackend:
         at once (each would fail the same way), instead of one timeout per check."""
         limit = min(self.timeout, IMPORT_TIMEOUT_S)
         try:
+            self._await_reply(self.sock, limit)
             reply = wire.recv(self.sock, 1 << 20, time.monotonic() + limit * WALL_FACTOR)
             if isinstance(reply, tuple) and reply and reply[0] == "loaded":
                 return
@@ -101,6 +103,7 @@ class RemoteBackend:
         sock = self._worker()
         try:
             wire.send(sock, (tuple(exercises), probe, tuple(args), self.timeout))  # the call's CPU budget last
+            self._await_reply(sock)
             reply = wire.recv(sock, self.sandbox.limits.result_bytes, time.monotonic() + self.timeout * WALL_FACTOR)
         except (socket.timeout, TimeoutError):
             self._drop()
@@ -122,6 +125,19 @@ class RemoteBackend:
         if kind == "error":
             raise StudentError(str(value)[:2000])
         return value
+
+    def _await_reply(self, sock: socket.socket, budget: float | None = None) -> None:
+        """Wait until the worker answers (or ends). The worker's CPU limit ends a computing call; this
+        is the far wall-clock backstop: after WALL_FACTOR x the limit, a call that got less than
+        MIN_CPU_SHARE of a core (sleeping, blocked) times out, one that computes slowly on a busy
+        machine waits on (socket.timeout when it is given up)."""
+        budget = self.timeout if budget is None else budget
+        cpu_start, wall_start = self.sandbox.cpu_seconds(), time.monotonic()
+        wait = budget * WALL_FACTOR
+        while not select.select([sock], [], [], wait)[0]:
+            if not still_working(self.sandbox.cpu_seconds() - cpu_start, time.monotonic() - wall_start):
+                raise socket.timeout("no answer")
+            wait = budget
 
     def source(self, module: str) -> str | None:
         """The submitted source as text, read here and never executed here."""
