@@ -7,6 +7,7 @@ softmax.py, logreg.py and sgd.py, so every route grades it with the same checks 
 import ast
 import inspect
 import json
+import linecache
 import os
 import re
 import tempfile
@@ -204,14 +205,17 @@ class NamespaceImplementation:
         return self.ns[name]
 
     def source(self, module: str) -> str | None:
-        texts = []
+        """The whole cells that define the module's names (so the helpers a cell defines beside an
+        exercise are read with it, as in the converted module), each cell once."""
+        texts: dict[str, str] = {}
         for name, home in MODULE_OF.items():
             if home == module and name in self.ns:
                 try:
-                    texts.append(inspect.getsource(self.ns[name]))
+                    filename = inspect.getsourcefile(self.ns[name]) or ""
+                    texts.setdefault(filename, "".join(linecache.getlines(filename)) or inspect.getsource(self.ns[name]))
                 except (OSError, TypeError):
                     continue
-        return "\n\n".join(texts) if texts else None
+        return "\n\n".join(texts.values()) if texts else None
 
     def owns(self, filename: str) -> bool:
         """Files (notebook cells) that define the exercise names; not the cell calling the checks."""
