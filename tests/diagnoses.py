@@ -41,6 +41,16 @@ FIRST_MESSAGE_NAMES: dict[str, str] = {
     "accuracy: argmax over dim 0": "must match the size of tensor",
 }
 
+# Hints of causes a mutant does not have: words that must not appear in any of its hints (issue 16: a
+# dtype hint on a softmax that fails on values; "got no gradient" on every check of a missing bias).
+UNRELATED_HINTS: dict[str, tuple[str, ...]] = {
+    "softmax: over dim 0": ("dtype", "device"),
+    "softmax: sums the whole tensor": ("dtype", "device"),
+    "LogReg: missing bias": ("gradient", "flatten", "view"),
+    "nll_loss: returns a float": ("index", "sign"),
+    "get_weights: float64 weights": ("distribution", "scaling"),
+}
+
 # Feedback that dictates: an imperative "do X, not Y", "do not ...", an assignment or a dim= argument.
 FIX_PATTERNS = (
     re.compile(r"\b(normalise|use|return|take|call|keep|iterate|divide|create|switch|run|store|flatten|move|"

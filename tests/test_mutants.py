@@ -7,7 +7,7 @@ prints the kill count per exercise.
 import pytest
 import torch
 
-from .diagnoses import FIRST_MESSAGE_NAMES, dictates, first_message
+from .diagnoses import FIRST_MESSAGE_NAMES, UNRELATED_HINTS, dictates, first_message
 from .mutants import MUTANTS
 from .conftest import ROOT
 from .soundness import Verdict, judge, report_lines
@@ -63,3 +63,5 @@ def test_mutant_loses_exactly_its_points(mutant, tmp_path) -> None:
     assert words in first, f"the first failure does not say {words!r}:\n{first}"
     hints = [line for line in verdict.feedback.splitlines() if line.startswith("  hint: ")]
     assert not [h for h in hints if dictates(h)], f"a hint dictates the fix: {[h for h in hints if dictates(h)]}"
+    unrelated = [h for h in hints for w in UNRELATED_HINTS.get(mutant.name, ()) if w in h.lower()]
+    assert not unrelated, f"hints of a cause this mistake does not have: {unrelated}"
