@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from logreg_kit.backend import LocalBackend, time_limit
+from logreg_kit.backend import LocalBackend, StudentError, time_limit
 from logreg_kit.checks import CHECKS
 from logreg_kit.exercises import WALL_FACTOR
 from logreg_kit.harness import grade
@@ -66,7 +66,7 @@ def test_reference_full_marks_in_the_sandbox_on_a_saturated_machine(saturated, t
 
 def test_cpu_limit_stops_a_busy_call_and_says_how_much_cpu_it_used() -> None:
     start = time.monotonic()
-    with pytest.raises(Exception) as err, time_limit(0.3, "fit"):
+    with pytest.raises(StudentError) as err, time_limit(0.3, "fit"):
         while True:
             pass
     assert "timed out after 0.3 s of CPU time in fit" in str(err.value) and "it used 0." in str(err.value)
@@ -75,7 +75,7 @@ def test_cpu_limit_stops_a_busy_call_and_says_how_much_cpu_it_used() -> None:
 
 def test_wall_backstop_stops_a_sleeping_call() -> None:
     start = time.monotonic()
-    with pytest.raises(Exception) as err, time_limit(0.1, "fit"):
+    with pytest.raises(StudentError) as err, time_limit(0.1, "fit"):
         time.sleep(5)
     assert f"timed out after {0.1 * WALL_FACTOR:g} s of wall-clock time in fit" in str(err.value)
     assert time.monotonic() - start < 3
