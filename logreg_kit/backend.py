@@ -6,6 +6,7 @@ import copy
 import hashlib
 import re
 import signal
+import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,9 +17,10 @@ import numpy as np
 import torch
 
 from .exercises import BY_ID
+from .feedback import NOT_IMPLEMENTED
 from .impl import REFERENCE, ImplementationError, PackageImplementation
 from .probes import PROBES, plain
-from .exercises import PROBE_TIMEOUT_S
+from .exercises import MIN_CPU_SHARE, PROBE_TIMEOUT_S, WALL_FACTOR
 
 # What an untouched stub raises: NotImplementedError("Exercise 3: softmax"), or nbgrader's bare
 # NotImplementedError() in a released notebook.
@@ -39,20 +41,54 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
+def cpu_timeout_message(seconds: float, what: str, used: float | None = None) -> str:
+    """The message of a call stopped by the per-call CPU limit (every route words it the same)."""
+    spent = f"; it used {used:.1f} s" if used is not None else ""
+    return (f"timed out after {seconds:g} s of CPU time in {what} (the CPU-time limit per call{spent}; "
+            "time spent waiting for a busy machine does not count)")
+
+
+def wall_timeout_message(seconds: float, what: str, used: float | None = None) -> str:
+    """The message of a call stopped by the far wall-clock backstop (it slept, waited or blocked)."""
+    spent = f", of which {used:.1f} s of CPU time" if used is not None else ""
+    return (f"timed out after {seconds * WALL_FACTOR:g} s of wall-clock time in {what}{spent} (the far wall-clock "
+            f"limit per call, {WALL_FACTOR:g}x the {seconds:g} s CPU limit, for a call that sleeps or waits "
+            f"instead of computing)")
+
+
+def still_working(cpu_seconds: float, wall_seconds: float) -> bool:
+    """Whether a call that used `cpu_seconds` in `wall_seconds` is computing (slowly, on a busy
+    machine) rather than sleeping or blocked: the wall-clock backstop lets such a call go on."""
+    return cpu_seconds >= MIN_CPU_SHARE * wall_seconds
+
+
 @contextmanager
 def time_limit(seconds: float, what: str) -> Iterator[None]:
-    """Raise StudentError after `seconds` of wall-clock time (main thread, POSIX only)."""
+    """Raise StudentError after `seconds` of this process's CPU time (ITIMER_PROF: user + system,
+    every thread), or, for a call that sleeps or blocks (below MIN_CPU_SHARE of a core), after
+    WALL_FACTOR times that of wall-clock time (main thread, POSIX only)."""
+    start, wall_start = time.process_time(), time.monotonic()
 
-    def expire(signum: int, frame: Any) -> None:
-        raise StudentError(f"timed out after {seconds:g} s in {what}")
+    def out_of_cpu(signum: int, frame: Any) -> None:
+        raise StudentError(cpu_timeout_message(seconds, what, time.process_time() - start))
 
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    def out_of_wall(signum: int, frame: Any) -> None:
+        used, elapsed = time.process_time() - start, time.monotonic() - wall_start
+        if still_working(used, elapsed):  # slow because the machine is busy: the CPU limit decides
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+            return
+        raise StudentError(wall_timeout_message(seconds, what, used))
+
+    previous = signal.signal(signal.SIGPROF, out_of_cpu), signal.signal(signal.SIGALRM, out_of_wall)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds * WALL_FACTOR)
     try:
         yield
     finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.signal(signal.SIGPROF, previous[0])
+        signal.signal(signal.SIGALRM, previous[1])
 
 
 def explain(err: BaseException, owns: Any) -> str:
@@ -60,7 +96,7 @@ def explain(err: BaseException, owns: Any) -> str:
     if isinstance(err, (StudentError, ImplementationError, tripwire.FromScratchViolation)):
         return str(err)
     if isinstance(err, NotImplementedError) and (not str(err) or STUB_MESSAGE.fullmatch(str(err))):
-        return f"not implemented yet ({err})" if str(err) else "not implemented yet"
+        return f"{NOT_IMPLEMENTED} ({err})" if str(err) else NOT_IMPLEMENTED
     frames = [f for f in traceback.extract_tb(err.__traceback__) if owns(f.filename)]
     where = f" at {frames[-1].filename.rsplit('/', 1)[-1]} line {frames[-1].lineno}" if frames else ""
     text = str(err).strip().splitlines()[0][:300] if str(err).strip() else ""

@@ -5,8 +5,13 @@ Exercise ids are the thread through stubs, checks, messages and reports
 """
 from dataclasses import dataclass
 
-PROBE_TIMEOUT_S = 60.0  # wall clock for one call into student code (generous: a loaded 2-core machine)
-IMPORT_TIMEOUT_S = 10.0  # importing a submission's modules (torch is already imported): a loop there fails fast
+# Time limits are CPU time (user + system, all threads) of the process running the student's code, so
+# a busy machine (a grading server at a deadline: load 8-14 on 2 cores) never costs an honest answer.
+PROBE_TIMEOUT_S = 60.0  # CPU seconds for one call into student code
+IMPORT_TIMEOUT_S = 10.0  # CPU seconds to import a submission's modules (torch is already imported): a loop fails fast
+WALL_FACTOR = 10.0  # the far wall-clock backstop, as a multiple of the CPU limit: a call that sleeps or blocks ...
+MIN_CPU_SHARE = 0.02  # ... is one that got less than this share of a core since it started (a working call on a
+# machine with load 14 on 2 cores still gets about 0.14); a call above it runs on until its CPU limit
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,11 @@ from typing import Any
 
 import torch
 
-from . import scratch
+from . import scratch, tripwire
 from .backend import Backend, StudentError, UnavailableBackend
 from .checks import CHECKS, Check, Student
-from .exercises import BY_ID, EXERCISES, label
-from .feedback import REVEAL, CheckFailure
+from .exercises import BY_ID, EXERCISES, MODULES, label
+from .feedback import NOT_IMPLEMENTED, REVEAL, CheckFailure
 from .notebooks import in_cells
 from .paths import write_json_atomic  # noqa: F401 - re-exported (pytest plugin, Gradescope)
 
@@ -38,14 +38,51 @@ def skip_reason(check: Check) -> str | None:
     return None
 
 
-def failure_message(check: Check, detail: str) -> str:
-    """Exercise -> function -> what was checked -> expected vs got -> hint."""
+STUB_HINT = "this function is still the exercise's stub: replace its `raise NotImplementedError(...)` with your code"
+# The hint of a failure that is not of a kind the check's own hint speaks about (Check.hint_for).
+KIND_HINTS = {
+    "type": "look at what your function returns: the docstring gives the type",
+    "shape": "look at the shape your function returns: the docstring gives it",
+    "dtype": "look at the dtype your function returns: the docstring gives it",
+    "device": "look for a tensor your code creates or moves to one fixed device",
+    "values": "your result differs on the case shown: work that case by hand with the docstring's formula",
+    "nonfinite": "look for a log of 0, a division by 0 or an exp that overflows",
+    "error": "your code raised or stopped on the case shown: read the error above",
+    "scratch": "this exercise is to write that computation yourself, from the operations its docstring names",
+}
+STATUS_STUBS = "not started: every exercise is still its stub (not implemented yet)"
+
+
+def hint_for(check: Check, detail: str, kind: str = "other", diagnosis: str = "") -> str:
+    """The hint a failure gets: what a recognised mistake does, the stub's note, the check's own
+    hint when the failure is of a kind it speaks about, else a hint about that kind of failure."""
+    if diagnosis:
+        return diagnosis
+    if kind == "scratch":
+        return KIND_HINTS[kind]
+    if detail.startswith(NOT_IMPLEMENTED):
+        return STUB_HINT
+    if not check.hint_for or kind in check.hint_for:
+        return check.hint
+    return KIND_HINTS.get(kind, check.hint)
+
+
+def failure_message(check: Check, detail: str, kind: str = "other", diagnosis: str = "") -> str:
+    """Exercise -> function -> what was checked -> expected vs got -> hint (or what the code does)."""
     ex = BY_ID[check.exercise]
     return (
         f"Exercise {label(ex.id)}, {check.function}: {check.title}\n"
         f"  {detail}\n"
-        f"  hint: {check.hint}"
+        f"  hint: {hint_for(check, detail, kind, diagnosis)}"
     )
+
+
+def _in_cells(detail: str, backend: Backend) -> str:
+    """A notebook's solution cells named instead of its converted modules' lines (cheap when no
+    "MODULE.py ... line N" is in the text)."""
+    if ".py" not in detail:
+        return detail
+    return in_cells(detail, {m: backend.source(m) for m in MODULES})
 
 
 def static_violations(check: Check, backend: Backend) -> str:
@@ -72,13 +109,18 @@ def run_check(check: Check, backend: Backend) -> Outcome:
         return Outcome(check, "failed", failure_message(check, backend.why), 0.0)
     broken = static_violations(check, backend)
     if broken:
-        return Outcome(check, "failed", failure_message(check, broken), time.perf_counter() - start)
+        return Outcome(check, "failed", failure_message(check, broken, "scratch"), time.perf_counter() - start)
     token = REVEAL.set(check.visibility == "public")  # hidden checks never print expected values
     student = Student(backend, check.uses)
     try:
         check.fn(student)
-    except (CheckFailure, StudentError) as err:
-        return Outcome(check, "failed", failure_message(check, str(err)), time.perf_counter() - start, student.artifacts)
+    except CheckFailure as err:
+        message = failure_message(check, _in_cells(str(err), backend), err.kind, err.diagnosis)
+        return Outcome(check, "failed", message, time.perf_counter() - start, student.artifacts)
+    except StudentError as err:
+        kind = "scratch" if tripwire.VIOLATION_WORDS in str(err) else "error"  # the runtime tripwire's verdict
+        message = failure_message(check, _in_cells(str(err), backend), kind)
+        return Outcome(check, "failed", message, time.perf_counter() - start, student.artifacts)
     except Exception as err:  # noqa: BLE001 - a returned value the check could not even inspect
         detail = f"the check could not use what your code returned ({type(err).__name__}: {str(err)[:200]})"
         return Outcome(check, "failed", failure_message(check, detail), time.perf_counter() - start, student.artifacts)
@@ -100,6 +142,12 @@ class Report:
     def max_score(self) -> float:
         return sum(o.max_score for o in self.outcomes)
 
+    @property
+    def all_stubs(self) -> bool:
+        """Nothing passed and every failure is an untouched stub: a submission not started."""
+        ran = [o for o in self.outcomes if o.status != "skipped"]
+        return bool(ran) and all(o.status == "failed" and f"\n  {NOT_IMPLEMENTED}" in o.message for o in ran)
+
     def by_exercise(self) -> dict[str, tuple[float, float]]:
         """Exercise id -> (score, max score), in lesson order."""
         table = {ex.id: (0.0, 0.0) for ex in EXERCISES}
@@ -120,6 +168,8 @@ class Report:
             if ran or (later.get(ex.id) and not any(c.exercise == ex.id for c in CHECKS)):  # not deselected
                 lines.append(_exercise_row(ex.id, ran, later.get(ex.id, 0.0)))
         lines.append(f"  {'total':<58}{self.score:g}/{self.max_score:g}")
+        if self.all_stubs:
+            lines.append(f"  {STATUS_STUBS}")
         skipped = [o for o in self.outcomes if o.status == "skipped"]
         if skipped:
             points, why = sum(o.check.points for o in skipped), skipped[0].message.removeprefix("skipped: ")

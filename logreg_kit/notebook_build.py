@@ -188,7 +188,8 @@ def _chunks(source: str) -> Iterator[tuple[str | None, str]]:
             owner = exercise_of(name).id if name else None
         except KeyError:
             owner = None
-        text = "\n".join(lines[node.lineno - 1 : _end(lines, node)])
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])  # decorators too
+        text = "\n".join(lines[first - 1 : _end(lines, node)])
         if owner_text and owner_text[-1][0] == owner:
             owner_text[-1] = (owner, owner_text[-1][1] + "\n\n\n" + text)
         else:

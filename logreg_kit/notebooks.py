@@ -7,6 +7,7 @@ softmax.py, logreg.py and sgd.py, so every route grades it with the same checks 
 import ast
 import inspect
 import json
+import linecache
 import os
 import re
 import tempfile
@@ -38,7 +39,9 @@ from torch.utils.data import DataLoader, TensorDataset"""
 
 CELL_MARK = "# --- solution cell {grade_id} (exercise {label}) ---"  # opens each cell in a converted module
 _CELL_MARK = re.compile(r"^# --- solution cell (\S+) \(exercise [^)]*\) ---$")
-_MODULE_LINE = re.compile(r"\b(\w+)\.py line (\d+)\b")
+# "logreg.py line 16", "logreg.py has a syntax error at line 16", "logreg.py could not be imported: ... (line 16)"
+_MODULE_LINE = re.compile(r"\b(\w+)\.py( |\b[^\n]*?\b)line (\d+)\b")
+FUTURE_MARK = "# (moved to the top of the module: from __future__ must come first) "
 
 
 class NotebookError(ValueError):
@@ -56,13 +59,14 @@ def _preamble(module: str, given: Path = ASSIGNMENTS) -> str:
     for node in tree.body:
         owner = None
         name = getattr(node, "name", None)
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
         if name:
             try:
                 owner = exercise_of(name).id
             except KeyError:
                 owner = None
         if owner is None and not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
-            keep.append("\n".join(lines[node.lineno - 1 : node.end_lineno]))
+            keep.append("\n".join(lines[first - 1 : node.end_lineno]))
     earlier = [f"from .{m} import *  # noqa: F403" for m in MODULES[: MODULES.index(module)]]
     return "\n".join([KERNEL_IMPORTS] + earlier + keep) + "\n"
 
@@ -74,6 +78,26 @@ def _python(cell_source: str) -> str:
         stripped = line.lstrip()
         out.append(f"# {line}" if stripped.startswith(("%", "!")) else line)
     return "\n".join(out)
+
+
+def future_imports(cell: str) -> tuple[list[str], str]:
+    """A cell's `from __future__ import ...` statements, and the cell with each of their lines
+    turned into a comment (line numbers kept). In a notebook they open the cell; in the converted
+    module they must open the module, above the kit's preamble. A cell that does not parse is
+    left as it is (its syntax error is reported by the import)."""
+    try:
+        tree = ast.parse(cell)
+    except (SyntaxError, ValueError):
+        return [], cell
+    lines = cell.splitlines()
+    futures: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            span = range(node.lineno - 1, node.end_lineno or node.lineno)
+            futures.append(" ".join(lines[i].strip() for i in span))
+            for i in span:
+                lines[i] = FUTURE_MARK + lines[i]
+    return futures, "\n".join(lines)
 
 
 def solution_cells(notebook_path: Path | str) -> dict[str, str]:
@@ -111,32 +135,47 @@ def write_package(cells: dict[str, str], dest: Path, given: Path = ASSIGNMENTS) 
     dest.mkdir(parents=True, exist_ok=True)
     (dest / "__init__.py").write_text('"""A notebook submission, converted by logreg-kit."""\n')
     for module in MODULES:
+        futures: list[str] = []
         parts = [_preamble(module, given)]
         for ex in EXERCISES:
             if ex.module == module and ex.id in cells:
                 mark = CELL_MARK.format(grade_id=f"{SOLUTION_PREFIX}{ex.id}", label=label(ex.id))
-                parts.append(f"{mark}\n{_python(cells[ex.id])}\n")
-        (dest / f"{module}.py").write_text("\n\n".join(parts))
+                found, code = future_imports(_python(cells[ex.id]))
+                futures += found
+                parts.append(f"{mark}\n{code}\n")
+        head = "".join(f"{line}\n" for line in dict.fromkeys(futures))
+        (dest / f"{module}.py").write_text(head + "\n\n".join(parts))
     return dest
 
 
-def cell_location(source: str, line: int) -> str | None:
-    """Where line `line` of a converted module came from ("solution cell ex4, line 3"); None when
-    the module is not a converted notebook or the line lies in its trusted preamble."""
+def cell_line(source: str, line: int) -> tuple[str, int] | None:
+    """The solution cell (grade id) and its line that line `line` of a converted module came from;
+    None when the module is not a converted notebook or the line lies in its trusted preamble."""
     lines = source.splitlines()
     for i in range(min(line, len(lines)) - 1, -1, -1):
         found = _CELL_MARK.match(lines[i])
         if found:
-            return f"solution cell {found.group(1)}, line {line - i - 1}"
+            return found.group(1), line - i - 1
     return None
 
 
+def cell_location(source: str, line: int) -> str | None:
+    """Where line `line` of a converted module came from ("solution cell ex4, line 3"), or None."""
+    found = cell_line(source, line)
+    return f"solution cell {found[0]}, line {found[1]}" if found else None
+
+
 def in_cells(message: str, sources: dict[str, str | None]) -> str:
-    """`message` with every "MODULE.py line N" of a converted notebook module (`sources`: module
-    -> its text) named by the notebook's solution cell instead: students never see the module."""
+    """`message` with every "MODULE.py line N" (also "MODULE.py has a syntax error at line N") of a
+    converted notebook module (`sources`: module -> its text) named by the notebook's solution cell
+    instead: students never see the module."""
     def relocate(found: re.Match[str]) -> str:
         source = sources.get(found.group(1))
-        return (cell_location(source, int(found.group(2))) if source else None) or found.group(0)
+        where = cell_line(source, int(found.group(3))) if source else None
+        if where is None:
+            return found.group(0)
+        between = ", " if found.group(2) == " " else found.group(2)
+        return f"solution cell {where[0]}{between}line {where[1]}"
 
     return _MODULE_LINE.sub(relocate, message)
 
@@ -166,14 +205,17 @@ class NamespaceImplementation:
         return self.ns[name]
 
     def source(self, module: str) -> str | None:
-        texts = []
+        """The whole cells that define the module's names (so the helpers a cell defines beside an
+        exercise are read with it, as in the converted module), each cell once."""
+        texts: dict[str, str] = {}
         for name, home in MODULE_OF.items():
             if home == module and name in self.ns:
                 try:
-                    texts.append(inspect.getsource(self.ns[name]))
+                    filename = inspect.getsourcefile(self.ns[name]) or ""
+                    texts.setdefault(filename, "".join(linecache.getlines(filename)) or inspect.getsource(self.ns[name]))
                 except (OSError, TypeError):
                     continue
-        return "\n\n".join(texts) if texts else None
+        return "\n\n".join(texts.values()) if texts else None
 
     def owns(self, filename: str) -> bool:
         """Files (notebook cells) that define the exercise names; not the cell calling the checks."""

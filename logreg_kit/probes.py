@@ -241,25 +241,17 @@ def logreg_forward(impl: Any, w: torch.Tensor, b: torch.Tensor, x: torch.Tensor,
         out = model(x.to(device))
         trusted_nll(out, y.to(device)).backward()
         first5 = model(x[:5].to(device))
-    grad_w, grad_b = (_gradient_of(p, name) for p, name in zip(_parameters(model, ("l1_w", "l1_b")), ("l1_w", "l1_b")))
-    return {"out": out.cpu(), "first5": first5.cpu(), "grad_w": grad_w.cpu(), "grad_b": grad_b.cpu()}
-
-
-def _gradient_of(param: torch.Tensor, name: str) -> torch.Tensor:
-    if param.grad is None:
-        raise ImplementationError(
-            f"{name} got no gradient from the loss: forward must use the parameter itself "
-            f"(no .data, .detach() or copies)"
-        )
-    return param.grad
+    grad_w, grad_b = (None if p.grad is None else p.grad.cpu() for p in _parameters(model, ("l1_w", "l1_b")))
+    return {"out": out.cpu(), "first5": first5.cpu(), "grad_w": grad_w, "grad_b": grad_b}  # None: no gradient
 
 
 @probe
 def logreg_meta(impl: Any) -> Any:
-    """The output of a LogReg built and run under torch.device('meta'), as it is."""
-    with impl.substituted(log_softmax=trusted_log_softmax), torch.device("meta"):
-        model = impl.get("LogReg")()
-        return model(torch.empty(3, 784))
+    """The output of a LogReg built as the lesson builds it (on the CPU), then moved to the `meta`
+    device as the lesson moves it (`LogReg().cuda()`), and run on a meta input; as it is."""
+    with impl.substituted(log_softmax=trusted_log_softmax):
+        model = impl.get("LogReg")().to("meta")
+        return model(torch.empty(3, 784, device="meta"))
 
 
 def _to_host(t: torch.Tensor | None, device: str) -> torch.Tensor | None:

@@ -49,13 +49,16 @@ PRIVATE_SPELLINGS = {
 
 
 
+VIOLATION_WORDS = "which this exercise asks you to write yourself"  # how the grader tells a violation from other errors
+
+
 class FromScratchViolation(Exception):
     """Student code called a library function that its exercise replaces."""
 
 
 def _violation(dotted: str, via: str = "") -> FromScratchViolation:
     how = f" (through {via})" if via and via != dotted else ""
-    return FromScratchViolation(f"your code calls {dotted}{how}, which this exercise asks you to write yourself")
+    return FromScratchViolation(f"your code calls {dotted}{how}, {VIOLATION_WORDS}")
 
 
 def _resolve(dotted: str) -> tuple[Any, str]:

@@ -205,3 +205,127 @@ def test_not_implemented_yet_only_for_a_stub(tmp_path) -> None:
     with pytest.raises(CheckFailure) as info:
         expect_float(Foreign("set"), 0.5, rtol=0, atol=0)
     assert "got set" in str(info.value) and "Foreign" not in str(info.value)
+
+
+# --- issue 16: feedback that diagnoses, hints tied to their causes, stubs, notebook cells ---------
+def _diagnosis_words() -> list[str]:
+    """The words of every known mistake (logreg_kit.diagnosis), gathered on small inputs."""
+    from logreg_kit import diagnosis as d
+
+    y, p = np.array([1, 0]), np.array([0.7, 0.2])
+    x = torch.randn(3, 4)
+    w, b = torch.randn(784, 10), torch.randn(10)
+    groups = [d.binary_loss_mistakes(y, p), d.categorical_loss_mistakes(y, np.array([[0.3, 0.7], [0.6, 0.4]])),
+              d.softmax_mistakes(x), d.log_softmax_mistakes(x), d.logreg_mistakes(w, b, torch.randn(2, 784)),
+              d.weights_mistakes(0, (3, 4)), d.nll_mistakes(x, torch.tensor([0, 1, 2])),
+              d.sgd_mistakes([torch.zeros(2)], [[torch.ones(2)]], 0.1, 1)]
+    return [words for group in groups for words, _ in group] + [d.NO_UPDATE, d.ONE_ORDER, d.DATASET_ORDER]
+
+
+def test_no_hint_or_diagnosis_hands_over_the_fix() -> None:
+    from logreg_kit.harness import KIND_HINTS, STUB_HINT
+
+    from .diagnoses import dictates
+
+    texts = [c.hint for c in CHECKS] + list(KIND_HINTS.values()) + [STUB_HINT] + _diagnosis_words()
+    found = {t: dictates(t) for t in texts if dictates(t)}
+    assert not found, found
+    assert dictates("normalise along dim=1 (the classes), not dim=0 (the batch)")  # the patterns can fail
+
+
+def test_a_recognised_mistake_stands_in_for_the_hint() -> None:
+    from logreg_kit.diagnosis import softmax_mistakes
+
+    x = torch.randn(4, 3, generator=torch.Generator().manual_seed(0))
+    by_columns = x.exp() / x.exp().sum(dim=0, keepdim=True)
+    with pytest.raises(CheckFailure) as info:
+        expect_tensor(by_columns, x.exp() / x.exp().sum(dim=1, keepdim=True), rtol=1e-5, atol=1e-6, mistakes=softmax_mistakes(x))
+    assert info.value.kind == "values" and "normalises down the batch (dim 0)" in info.value.diagnosis
+    text = failure_message(CHECKS[0], str(info.value), info.value.kind, info.value.diagnosis)
+    assert text.splitlines()[-1] == f"  hint: {info.value.diagnosis}"
+    with pytest.raises(CheckFailure) as other:  # a difference no known mistake makes: no diagnosis
+        expect_tensor(by_columns + 1, by_columns, rtol=1e-5, atol=1e-6, mistakes=softmax_mistakes(x))
+    assert other.value.diagnosis == ""
+
+
+def test_a_check_hint_is_shown_only_for_the_kind_of_failure_it_is_about() -> None:
+    from logreg_kit.harness import KIND_HINTS
+
+    dtype_check = next(c for c in CHECKS if c.fn.__name__ == "softmax_keeps_dtype")
+    on_values = failure_message(dtype_check, "values differ at 3 of 24 elements", "values")
+    assert dtype_check.hint not in on_values and KIND_HINTS["values"] in on_values
+    assert dtype_check.hint in failure_message(dtype_check, "dtype: expected torch.float64, got torch.float32", "dtype")
+
+
+def test_an_untouched_stub_reads_not_implemented_yet_on_every_check_and_nothing_else() -> None:
+    from logreg_kit.backend import LocalBackend
+    from logreg_kit.harness import STATUS_STUBS, STUB_HINT, grade
+
+    report = grade(LocalBackend("assignments"))
+    ran = [o for o in report.outcomes if o.status != "skipped"]
+    details = {o.check.name: o.message.splitlines()[1].strip() for o in ran}
+    assert all(d.startswith("not implemented yet") for d in details.values()), details
+    assert all(o.message.splitlines()[-1] == f"  hint: {STUB_HINT}" for o in ran)
+    assert report.all_stubs and STATUS_STUBS in "\n".join(report.summary_lines())
+    one_done = grade(LocalBackend("solutions"), [c for c in CHECKS if c.exercise == "1"])
+    assert not one_done.all_stubs
+
+
+def test_batch_status_of_a_submission_that_is_all_stubs() -> None:
+    from logreg_kit.batch.pool import NOT_STARTED, graded_status
+
+    stub = {"status": "failed", "output": "Exercise 1, binary_loss_if: x\n  not implemented yet (Exercise 1: binary_loss_if)\n  hint: h"}
+    other = {"status": "failed", "output": "Exercise 1, binary_loss_if: x\n  expected 1, got 2\n  hint: h"}
+    assert graded_status([stub, stub, {"status": "skipped", "output": "skipped: no CUDA"}])[0] == NOT_STARTED
+    assert graded_status([stub, other]) == ("graded", "")
+    assert graded_status([stub, {"status": "passed", "output": ""}]) == ("graded", "")
+
+
+def test_if_check_names_what_each_exercise_branches_on(tmp_path) -> None:
+    from logreg_kit.backend import LocalBackend
+    from logreg_kit.harness import grade
+
+    from .conftest import make_submission
+
+    from .mutants import MUTANTS
+
+    vectorised = next(m for m in MUTANTS if m.name == "categorical if: vectorised, no if")
+    folder = make_submission(tmp_path / "sub", vectorised.edits)
+    (outcome,) = grade(LocalBackend(str(folder)), [c for c in CHECKS if c.fn.__name__ == "categorical_if_uses_if"]).outcomes
+    assert "branches on the classes of each row" in outcome.message and "label" not in outcome.message.splitlines()[1]
+
+
+def test_notebook_messages_name_the_solution_cell_and_its_line(tmp_path) -> None:
+    import json
+
+    from logreg_kit.backend import LocalBackend
+    from logreg_kit.harness import grade
+    from logreg_kit.notebook_build import render_notebook
+    from logreg_kit.notebooks import notebook_package
+
+    notebook = json.loads(render_notebook())
+    for cell in notebook["cells"]:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id == "ex5a":
+            cell["source"] = ["from __future__ import annotations\n", "def nll_loss(log_probs, y):\n",
+                              "    raise ValueError('boom')\n"]
+        if grade_id == "ex4":
+            cell["source"] = ["from __future__ import annotations\n", "def get_weights(*dims):\n", "    return (\n"]
+    path = tmp_path / "logreg.ipynb"
+    path.write_text(json.dumps(notebook))
+    backend = LocalBackend(str(notebook_package(path, tmp_path / "converted")))
+    report = grade(backend, [c for c in CHECKS if c.exercise in ("4", "5a")])
+    texts = "\n".join(o.message for o in report.outcomes if o.status == "failed")
+    assert "at solution cell ex5a, line 3: boom" in texts, texts
+    assert "solution cell ex4 has a syntax error at line" in texts, texts
+    assert "sgd.py" not in texts and "logreg.py" not in texts, texts
+
+
+def test_future_imports_move_to_the_top_and_lines_keep_their_numbers() -> None:
+    from logreg_kit.notebooks import future_imports
+
+    cell = '"""My cell."""\nfrom __future__ import (\n    annotations,\n)\n\nx: int = 1\n'
+    found, code = future_imports(cell)
+    assert found == ["from __future__ import ( annotations, )"]
+    assert code.splitlines()[5] == "x: int = 1" and code.splitlines()[1].startswith("# ")
+    compile("\n".join(found) + "\n" + code, "cell", "exec")

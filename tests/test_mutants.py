@@ -7,6 +7,7 @@ prints the kill count per exercise.
 import pytest
 import torch
 
+from .diagnoses import FIRST_MESSAGE_NAMES, UNRELATED_HINTS, dictates, first_message
 from .mutants import MUTANTS
 from .conftest import ROOT
 from .soundness import Verdict, judge, report_lines
@@ -57,3 +58,10 @@ def test_mutant_loses_exactly_its_points(mutant, tmp_path) -> None:
     shown = "\n".join(line for line in verdict.feedback.splitlines() if not line.startswith("  hint: "))
     leaked = [line for line in SOLUTION_LINES if line in shown]  # hints are written by hand, reviewed apart
     assert not leaked, f"feedback shows reference source: {leaked}"
+    first = first_message(verdict.feedback)  # issue 16: the first failure names the mistake, in words
+    words = FIRST_MESSAGE_NAMES.get(mutant.name, mutant.message)
+    assert words in first, f"the first failure does not say {words!r}:\n{first}"
+    hints = [line for line in verdict.feedback.splitlines() if line.startswith("  hint: ")]
+    assert not [h for h in hints if dictates(h)], f"a hint dictates the fix: {[h for h in hints if dictates(h)]}"
+    unrelated = [h for h in hints for w in UNRELATED_HINTS.get(mutant.name, ()) if w in h.lower()]
+    assert not unrelated, f"hints of a cause this mistake does not have: {unrelated}"

@@ -48,9 +48,15 @@ def checks_of(v: Variant) -> list[Any]:
     return [c for c in CHECKS if c.exercise in v.graded]
 
 
-def notebook_of(folder: Path, dest: Path) -> Path:
-    """The course notebook as a student would hand it in, with the variant's solution cells."""
-    dest.write_text(render_notebook(folder))
+def notebook_of(folder: Path, dest: Path, v: Variant | None = None) -> Path:
+    """The course notebook as a student would hand it in, with the variant's solution cells (each
+    rewritten exercise's cell opened by the variant's cell_head: a `from __future__` line, a docstring, ...)."""
+    notebook = json.loads(render_notebook(folder))
+    for cell in notebook["cells"]:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+        if v is not None and v.cell_head and grade_id in {f"ex{ex}" for ex in v.rewrites}:
+            cell["source"] = (v.cell_head + "".join(cell["source"])).splitlines(keepends=True)
+    dest.write_text(json.dumps(notebook, indent=1))
     return dest
 
 
@@ -87,6 +93,18 @@ def test_variant_gets_full_marks_in_process(v: Variant, tmp_path: Path) -> None:
     assert_full_marks(report, "in-process")
 
 
+NOTEBOOK_VARIANTS = [v for v in VARIANTS if v.notebook]
+
+
+@pytest.mark.parametrize("v", NOTEBOOK_VARIANTS, ids=[v.name for v in NOTEBOOK_VARIANTS])
+def test_variant_notebook_gets_full_marks_in_process(v: Variant, tmp_path: Path) -> None:
+    """The notebook route's converter without the sandbox (runs where bwrap does not): the cells as
+    pasted, `from __future__` lines and decorators included, grade like the .py folder."""
+    notebook = notebook_of(variant_folder(v, tmp_path / "sub"), tmp_path / "logreg.ipynb", v)
+    report = grade(LocalBackend(str(notebook_package(notebook, tmp_path / "converted"))), checks_of(v))
+    assert_full_marks(report, "notebook converted, in-process")
+
+
 needs_bwrap = pytest.mark.skipif(bwrap_path() is None, reason="bubblewrap (bwrap) is not installed: "
                                  "the sandboxed routes need it (.ci/run installs it)")
 
@@ -98,7 +116,7 @@ def test_variant_gets_full_marks_in_every_other_route(v: Variant, tmp_path: Path
     checks = checks_of(v)
     routes = {"sandbox": graded(sandbox, folder, v.graded)}
     if v.notebook:
-        notebook = notebook_of(folder, tmp_path / "logreg.ipynb")
+        notebook = notebook_of(folder, tmp_path / "logreg.ipynb", v)
         routes["notebook (sandboxed, as KitGrade)"] = graded(sandbox, notebook_package(notebook), v.graded)
         routes["notebook kernel self-check"] = kernel_report(kernel_namespace(notebook), checks)
     for route, report in routes.items():

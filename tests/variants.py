@@ -27,6 +27,7 @@ class Variant:
     rewrites: frozenset[str]
     notebook: bool = True
     files: tuple[tuple[str, str], ...] = ()  # extra files of the submission folder: (name, text)
+    cell_head: str = ""  # text that opens the rewritten exercise's solution cell in the notebook routes
 
     @property
     def graded(self) -> frozenset[str]:
@@ -250,3 +251,93 @@ variant("accuracy: numpy mean of the matches (returns np.float64)", "sgd", ACCUR
         "    return np.mean(preds.argmax(dim=1).numpy() == y.numpy())\n", {"5d"}, top="import numpy as np\n")
 variant("accuracy: count / N with torch.max", "sgd", ACCURACY,
         "    _, best = torch.max(preds, 1)\n    return (best == y).sum().item() / y.shape[0]\n", {"5d"})
+
+
+# --- cells as students paste them (issue 16): `from __future__` first, a docstring first, decorators,
+# annotated classes, a dataclass, helpers in the cell. In the .py route the same lines open the module
+# (after its docstring); in the notebook they open the exercise's solution cell.
+FUTURE = "from __future__ import annotations\n"
+MODULE_DOCSTRINGS = {module: '"""' + (SOLUTIONS / f"{module}.py").read_text().split('"""')[1] + '"""\n'
+                     for module in IMPORT_LINES}
+
+
+def definition(module: str, qualname: str) -> str:
+    """The whole text of a top-level def or class in solutions/<module>.py, decorators and the
+    `### END SOLUTION` lines that close it included."""
+    source = (SOLUTIONS / f"{module}.py").read_text()
+    node = next(n for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == qualname)
+    lines = source.splitlines(keepends=True)
+    end = node.end_lineno
+    while end < len(lines) and lines[end].strip() == END:
+        end += 1
+    first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+    return "".join(lines[first - 1 : end])
+
+
+def pasted(name: str, module: str, old: str, new: str, rewrites: set[str], head: str, cell_head: str = "",
+           top: str = "") -> None:
+    """A variant whose module opens with `head` (after its docstring: `from __future__ ...` lines) and
+    whose notebook cell opens with `cell_head` (default: `head`, then `top`), `old` -> `new` as in variant()."""
+    docstring = MODULE_DOCSTRINGS[module]
+    edits = [(docstring, docstring + head), (old, new)]
+    if top:
+        edits.append((IMPORT_LINES[module], IMPORT_LINES[module] + top))
+    VARIANTS.append(Variant(name, {module: edits}, frozenset(rewrites), True, (), cell_head or head + top))
+
+
+SGD_CLASS = definition("sgd", "SGD")
+pasted("LogReg: from __future__ import annotations above a class with annotated attributes", "logreg",
+       "class LogReg(nn.Module):\n", "class LogReg(nn.Module):\n    l1_w: nn.Parameter\n    l1_b: nn.Parameter\n\n",
+       {"4"}, FUTURE)
+pasted("SGD: a dataclass under from __future__ import annotations", "sgd", SGD_CLASS,
+       """@dataclass
+class SGD:
+    \"\"\"Plain SGD as a dataclass.\"\"\"
+
+    params: Iterable[nn.Parameter]
+    lr: float
+    history: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.params = list(self.params)
+
+    def step(self) -> None:
+        with torch.no_grad():
+            for p in self.params:
+                if p.grad is not None:
+                    p -= self.lr * p.grad
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+""", {"5b"}, FUTURE, top="from dataclasses import dataclass, field\n")
+pasted("predict: decorated with @torch.no_grad(), a docstring first in the cell", "sgd", definition("sgd", "predict"),
+       """@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    model.eval()
+    return model(x)
+""", {"5d"}, "", cell_head='"""Exercise 5d: my predict."""\n\n')
+pasted("softmax: a docstring, then from __future__ import annotations, opening the cell", "softmax", SOFTMAX,
+       "    e = torch.exp(x - x.amax(dim=1, keepdim=True))\n    return e / e.sum(dim=1, keepdim=True)\n", {"3"},
+       FUTURE, cell_head='"""Exercise 3, my way."""\n' + FUTURE)
+pasted("binary: the `if` in a module-level helper the function calls, annotated", "losses", BINARY,
+       "    return float(np.mean([_term(int(t), float(q)) for t, q in zip(y, p)]))\n", {"1"}, FUTURE,
+       top="\n\ndef _term(label: int, prob: float) -> float:\n    if label == 1:\n        return -np.log(prob)\n"
+           "    return -np.log(1 - prob)\n")
+pasted("categorical if: the `if` two helpers deep", "losses", CATEGORICAL_IF,
+       "    return float(np.mean([_row_loss(int(t), row) for t, row in zip(y, p)]))\n", {"2a"}, "",
+       top="\n\ndef _pick(row: np.ndarray, label: int) -> float:\n    for k, prob in enumerate(row):\n"
+           "        if k == label:\n            return prob\n    raise IndexError(label)\n\n\n"
+           "def _row_loss(label: int, row: np.ndarray) -> float:\n    return -np.log(_pick(row, label))\n")
+variant("get_weights: torch.normal(0, 1, size=dims) * (1 / dims[0]) (the same draws as randn)", "logreg", GET_WEIGHTS,
+        "    return nn.Parameter(torch.normal(0, 1, size=dims) * (1 / dims[0]))\n", {"4"})
+variant("binary: computed in float32 (np.float32 arrays)", "losses", BINARY,
+        """    y32, p32 = np.asarray(y, dtype=np.float32), np.asarray(p, dtype=np.float32)
+    total = np.float32(0)
+    for label, prob in zip(y32, p32):
+        if label == 1:
+            total -= np.log(prob)
+        else:
+            total -= np.log(np.float32(1) - prob)
+    return float(total / np.float32(len(y32)))
+""", {"1"})

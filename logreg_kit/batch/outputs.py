@@ -18,7 +18,7 @@ from typing import Any
 from ..exercises import BY_ID, EXERCISES, label
 from ..paths import write_json_atomic, write_text_atomic
 
-STATUSES = ("graded", "timeout", "crashed", "malformed", "error")
+STATUSES = ("graded", "not started", "timeout", "crashed", "malformed", "error")
 
 
 def record_path(out: Path, student: str) -> Path:

@@ -201,7 +201,7 @@ def _receive(w: Worker, plan: Plan, on_record: Callable[[dict[str, Any]], None])
             w.job.entries.append(payload)
         elif kind in ("done", "error"):
             job, w.job = w.job, None
-            status, message, extra = ("graded", "", payload) if kind == "done" else ("malformed", payload, None)
+            status, message, extra = (*graded_status(job.entries), payload) if kind == "done" else ("malformed", payload, None)
             on_record(plan.record(job.sub, status, message, job.entries, time.perf_counter() - job.started, extra,
                                   job.redo))
             return True
@@ -212,6 +212,19 @@ def _code_of(job: Job) -> dict[str, Any]:
     """The student's code of a submission whose worker never said done (read here, never run),
     so that similarity compares it too."""
     return {"regions": regions_of(Path(job.folder))}
+
+
+NOT_STARTED = "not started"  # the status of a submission that is all stubs
+STUB_DETAIL = "\n  not implemented yet"  # the detail line every route gives an untouched stub (feedback.NOT_IMPLEMENTED)
+
+
+def graded_status(entries: list[dict[str, Any]]) -> tuple[str, str]:
+    """("graded", "") or, when nothing passed and every check failed on an untouched stub,
+    ("not started", why): a submission that is all stubs says so in the gradebook."""
+    ran = [e for e in entries if e.get("status") != "skipped"]
+    if ran and all(e.get("status") == "failed" and STUB_DETAIL in str(e.get("output", "")) for e in ran):
+        return NOT_STARTED, "every exercise is still its stub (not implemented yet)"
+    return "graded", ""
 
 
 def _service(w: Worker, ready: bool, options: Options, ctx: Any, threads: int, plan: Plan,

@@ -1,9 +1,11 @@
 """Checks for exercise 4: get_weights and the LogReg module."""
 import torch
 
-from ..feedback import DEVICE_ATOL, DEVICE_RTOL, FLOAT32_ATOL, FLOAT32_RTOL, describe, expect, expect_on_meta, expect_tensor
+from ..diagnosis import logreg_mistakes, weights_mistakes
+from ..feedback import (DEVICE_ATOL, DEVICE_RTOL, FLOAT32_ATOL, FLOAT32_RTOL, CheckFailure, describe, expect, expect_on_meta,
+                        expect_tensor, recognised)
 from ..probes import WEIGHT_STEP
-from .registry import Student, check, random_tensor, reference
+from .registry import Student, check, on_meta, random_tensor, reference
 
 N_PARAMS = 28 * 28 * 10 + 10  # 7,850
 EXPECTED_PARAMS = {"l1_w": ((784, 10), "torch.float32"), "l1_b": ((10,), "torch.float32")}
@@ -38,12 +40,14 @@ def weights_are_parameters(student: Student) -> None:
 
 
 @check("4", "get_weights", "draws randn(dims) / dims[0] from torch's generator", 1,
-       "check the scaling in the docstring, and draw all the numbers in one call, in the shape asked")
+       "compare with the docstring: the distribution, the scaling, one draw of all the numbers in the shape asked",
+       hint_for=("values",))
 def weights_values(student: Student) -> None:
     for seed, dims in ((0, (784, 10)), (1, (10,))):
         expected = reference().probe("weights", seed, dims)["value"]
         got = student.probe("weights", seed, dims)["value"]
-        expect_tensor(got, expected, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, case=f"torch.manual_seed({seed}), dims {dims}")
+        expect_tensor(got, expected, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, case=f"torch.manual_seed({seed}), dims {dims}",
+                      mistakes=weights_mistakes(seed, dims))
 
 
 @check("4", "LogReg", "registers l1_w (784, 10) and l1_b (10,): 7,850 parameters", 2,
@@ -59,32 +63,37 @@ def logreg_parameters(student: Student) -> None:
 
 
 @check("4", "LogReg", "forward accepts (N, 784), (N, 28, 28) and (N, 1, 28, 28)", 1,
-       "flatten each image to one row of 784 and keep the batch dimension first (see Tensor.view)")
+       "each image becomes one row of 784, the batch dimension first (see Tensor.view)", hint_for=("shape", "values"))
 def logreg_input_shapes(student: Student) -> None:
     w, b, x, y = model_case(0)
     expected = reference().probe("logreg_forward", w, b, x, y)["out"]
     for shape in INPUT_SHAPES:
         got = student.probe("logreg_forward", w, b, x.reshape(shape), y)["out"]
-        expect_tensor(got, expected, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, case=f"x: {shape}")
+        expect_tensor(got, expected, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, case=f"x: {shape}", mistakes=logreg_mistakes(w, b, x))
 
 
 @check("4", "LogReg", "forward matches the reference with the same weights", 2,
-       "check the order of the matrix product (l1_w is (784, 10)), that the bias reaches every row, and that your log_softmax is applied")
+       "compare your forward with the docstring's formula, log_softmax(x W + b), on the case shown", hint_for=("shape", "values"))
 def logreg_forward_matches(student: Student) -> None:
     for seed in (0, 10):
         w, b, x, y = model_case(seed, 32)
         expected = reference().probe("logreg_forward", w, b, x, y)["out"]
         got = student.probe("logreg_forward", w, b, x, y)["out"]
-        expect_tensor(got, expected, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, case=f"seed {seed}, x: (32, 784)")
+        expect_tensor(got, expected, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, case=f"seed {seed}, x: (32, 784)",
+                      mistakes=logreg_mistakes(w, b, x))
 
 
 @check("4", "LogReg", "outputs are log-probabilities (exp rows sum to one)", 1,
-       "return the log_softmax of the linear layer, not the raw scores or the softmax")
+       "the model's outputs are log-probabilities: the exp of each row should sum to one")
 def logreg_log_probabilities(student: Student) -> None:
     w, b, x, y = model_case(20)
     out = student.probe("logreg_forward", w, b, x, y)["out"]
-    expect(isinstance(out, torch.Tensor) and out.ndim == 2, f"forward returned {describe(out)}, expected Tensor (N, 10)")
-    expect_tensor(out.exp().sum(dim=1), torch.ones(len(x)), rtol=FLOAT32_RTOL, atol=1e-5, case="exp(model(x)) row sums")
+    expect(isinstance(out, torch.Tensor) and out.ndim == 2, f"forward returned {describe(out)}, expected Tensor (N, 10)", "shape")
+    diagnosis = recognised(out, logreg_mistakes(w, b, x), FLOAT32_RTOL, FLOAT32_ATOL)
+    try:
+        expect_tensor(out.exp().sum(dim=1), torch.ones(len(x)), rtol=FLOAT32_RTOL, atol=1e-5, case="exp(model(x)) row sums")
+    except CheckFailure as err:
+        raise CheckFailure(str(err), err.kind, diagnosis) from None
 
 
 @check("4", "LogReg", "each row depends on its own image only: model(x[:5]) == model(x)[:5]", 1,
@@ -96,23 +105,26 @@ def logreg_rows_independent(student: Student) -> None:
 
 
 @check("4", "LogReg", "gradients of l1_w and l1_b match the reference", 1,
-       "use differentiable torch operations on the parameters themselves (no .data, no in-place edits)", visibility="hidden")
+       "a .data, a .detach(), a copy or an in-place edit of a parameter cuts or changes its autograd path", visibility="hidden")
 def logreg_gradients(student: Student) -> None:
     w, b, x, y = model_case(40, 16)
     expected = reference().probe("logreg_forward", w, b, x, y)
     got = student.probe("logreg_forward", w, b, x, y)
-    for name in ("grad_w", "grad_b"):
+    for name, param in (("grad_w", "l1_w"), ("grad_b", "l1_b")):
+        expect(got[name] is not None, f"{param} got no gradient from the loss: your model's output does not depend on "
+               f"{param} through autograd (it is not used, or used through .data, .detach() or a copy)")
         expect_tensor(got[name], expected[name], rtol=GRAD_RTOL, atol=FLOAT32_ATOL, case=f"{name} after nll backward")
 
 
-@check("4", "LogReg", "runs on any device (checked on `meta`)", 1,
-       "create parameters with get_weights only and keep the input where it is (no .cpu(), no device='cpu')")
+@check("4", "LogReg", "runs on any device (built on the CPU, moved with .to('meta'))", 1,
+       "forward should work wherever the model and its input are: look for a tensor it creates or moves to one fixed device",
+       hint_for=("device",))
 def logreg_any_device(student: Student) -> None:
-    expect_on_meta(student.probe("logreg_meta"), (3, 10), "LogReg built and run under torch.device('meta')")
+    expect_on_meta(on_meta(student, "logreg_meta"), (3, 10), "LogReg() moved with .to('meta') and run on a meta input")
 
 
 @check("4", "LogReg", "same forward and gradients on CUDA as on the CPU", 1,
-       "do not move tensors to a fixed device", needs="cuda")
+       "a tensor moved or created on one fixed device gives different results, or none, on another", needs="cuda")
 def logreg_cuda(student: Student) -> None:
     w, b, x, y = model_case(50, 64)
     cpu = student.probe("logreg_forward", w, b, x, y, "cpu")

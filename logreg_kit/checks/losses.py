@@ -3,7 +3,9 @@ import ast
 
 import numpy as np
 
-from ..feedback import FLOAT64_ATOL, FLOAT64_RTOL, expect, expect_float
+from .. import scratch
+from ..diagnosis import binary_loss_mistakes, categorical_loss_mistakes
+from ..feedback import LOSS_ATOL, LOSS_RTOL, NOT_IMPLEMENTED, Mistakes, expect, expect_float
 from .registry import Student, check, reference
 
 LESSON_Y = np.array([1, 0, 0, 1])
@@ -26,30 +28,56 @@ def categorical_case(seed: int, shape: tuple[int, int]) -> tuple[np.ndarray, np.
     return rng.integers(0, shape[1], shape[0]), p
 
 
+def _mistakes(name: str, y: np.ndarray, p: np.ndarray) -> Mistakes:
+    return binary_loss_mistakes(y, p) if name == "binary_loss_if" else categorical_loss_mistakes(y, p)
+
+
 def _close(student: Student, name: str, y: np.ndarray, p: np.ndarray, case: str) -> None:
     expected = reference().call(name, y, p)
-    expect_float(student.call(name, y, p), expected, rtol=FLOAT64_RTOL, atol=FLOAT64_ATOL, case=case)
+    expect_float(student.call(name, y, p), expected, rtol=LOSS_RTOL, atol=LOSS_ATOL, case=case, mistakes=_mistakes(name, y, p))
 
 
-def _has_if(student: Student, name: str) -> None:
-    node = student.function_node(name)
-    expect(node is not None, f"could not find `def {name}` in losses.py")
-    branches = [n for n in ast.walk(node) if isinstance(n, (ast.If, ast.IfExp, ast.match_case))
-                or (isinstance(n, ast.comprehension) and n.ifs)]
-    expect(bool(branches), f"{name} has no `if`: this exercise asks you to branch on the label")
+def _is_stub(node: ast.AST) -> bool:
+    """A function whose body (after its docstring) is only `raise NotImplementedError(...)`."""
+    body = list(getattr(node, "body", []))
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    if len(body) != 1 or not isinstance(body[0], ast.Raise) or body[0].exc is None:
+        return False
+    raised = body[0].exc.func if isinstance(body[0].exc, ast.Call) else body[0].exc
+    return isinstance(raised, ast.Name) and raised.id == "NotImplementedError"
+
+
+def _branches(nodes: list[ast.stmt]) -> bool:
+    return any(isinstance(n, (ast.If, ast.IfExp, ast.match_case)) or (isinstance(n, ast.comprehension) and n.ifs)
+               for node in nodes for n in ast.walk(node))
+
+
+def _has_if(student: Student, name: str, over: str) -> None:
+    """`name` branches with an `if` (or `match`), in its own body or in a module-level helper of the
+    student's that it calls (transitively: scratch.exercise_code collects them); it does not call
+    the given binary_loss. `over`: what the exercise branches on, for the message."""
+    node, tree = student.function_node(name), student.module_tree(name)
+    expect(node is not None and tree is not None, f"could not find `def {name}` in losses.py")
+    expect(not _is_stub(node), f"{NOT_IMPLEMENTED} ({name} is still the stub)")
+    code = scratch.exercise_code(tree, (name,))
+    expect(_branches(code), f"{name} has no `if`, nor do the helpers it calls: this exercise branches on {over}")
     calls = {n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-    expect("binary_loss" not in calls, f"{name} calls binary_loss: write the loss yourself")
+    expect("binary_loss" not in calls, f"{name} calls binary_loss, the given function, so the loss is not its own")
 
 
 @check("1", "binary_loss_if", "lesson's example gives 0.164252033486018", 1,
-       "compare each example's term with the lesson's formula for label 1 and for label 0; the result is their mean")
+       "compare each example's term with the lesson's formula for label 1 and for label 0; the result is their mean",
+       hint_for=("values",))
 def binary_lesson_example(student: Student) -> None:
     got = student.call("binary_loss_if", LESSON_Y, LESSON_P)
-    expect_float(got, LESSON_VALUE, rtol=FLOAT64_RTOL, atol=FLOAT64_ATOL, case="y=[1,0,0,1], p=[0.9,0.1,0.2,0.8]")
+    expect_float(got, LESSON_VALUE, rtol=LOSS_RTOL, atol=LOSS_ATOL, case="y=[1,0,0,1], p=[0.9,0.1,0.2,0.8]",
+                 mistakes=binary_loss_mistakes(LESSON_Y, LESSON_P))
 
 
 @check("1", "binary_loss_if", "matches the reference on random labels and probabilities", 2,
-       "average over the examples (divide by N), and mind the minus sign", visibility="hidden")
+       "compare each example's term with the lesson's formula for its label, and how the terms are combined", visibility="hidden",
+       hint_for=("values",))
 def binary_random(student: Student) -> None:
     for seed in SEEDS:
         for n in SIZES:
@@ -57,13 +85,13 @@ def binary_random(student: Student) -> None:
 
 
 @check("1", "binary_loss_if", "is written with an if on the label", 1,
-       "branch on each example's label with an `if` in binary_loss_if itself; do not call binary_loss")
+       "the lesson writes each example's term with an `if` on its label, without the given binary_loss")
 def binary_uses_if(student: Student) -> None:
-    _has_if(student, "binary_loss_if")
+    _has_if(student, "binary_loss_if", "each example's label")
 
 
 @check("2a", "categorical_loss_if", "matches the reference on random inputs", 2,
-       "check which class of each row contributes to the loss, the sign, and the average over rows")
+       "check which class of each row contributes to the loss, the sign, and the average over rows", hint_for=("values",))
 def categorical_if_random(student: Student) -> None:
     for seed in SEEDS:
         for shape in CATEGORICAL_SHAPES:
@@ -71,13 +99,13 @@ def categorical_if_random(student: Student) -> None:
 
 
 @check("2a", "categorical_loss_if", "is written with an if over the classes", 1,
-       "this exercise asks for an `if` over the classes of each row")
+       "the lesson picks each row's term with an `if` that compares each class with the row's label")
 def categorical_if_uses_if(student: Student) -> None:
-    _has_if(student, "categorical_loss_if")
+    _has_if(student, "categorical_loss_if", "the classes of each row")
 
 
 @check("2b", "categorical_loss", "matches the reference on random inputs", 2,
-       "check the axis you sum over (the classes), the average over rows and the sign", visibility="hidden")
+       "compare each row's term with the formula in the docstring: which classes contribute, the sign, how rows are combined", visibility="hidden")
 def categorical_random(student: Student) -> None:
     for seed in SEEDS:
         for shape in CATEGORICAL_SHAPES:
@@ -92,4 +120,5 @@ def categorical_two_classes(student: Student) -> None:
         p2 = np.stack([1 - p, p], axis=1)
         expected = reference().call("binary_loss", y, p)
         got = student.call("categorical_loss", y, p2)
-        expect_float(got, expected, rtol=FLOAT64_RTOL, atol=FLOAT64_ATOL, case=f"seed {seed}, N=50, K=2")
+        expect_float(got, expected, rtol=LOSS_RTOL, atol=LOSS_ATOL, case=f"seed {seed}, N=50, K=2",
+                     mistakes=categorical_loss_mistakes(y, p2))

@@ -24,8 +24,8 @@ from ..backend import StudentError
 from ..feedback import (
     FLOAT32_ATOL,
     FLOAT32_RTOL,
-    FLOAT64_ATOL,
-    FLOAT64_RTOL,
+    LOSS_ATOL,
+    LOSS_RTOL,
     CheckFailure,
     expect_float,
     expect_tensor,
@@ -183,8 +183,10 @@ def _passes(compare: Callable[[Any, Any], None], answer: Callable[[], Any], expe
 def _with_case(message: str, fn: Callable[[], Any]) -> Any:
     try:
         return fn()
-    except (CheckFailure, StudentError) as err:
-        raise type(err)(f"{err} ({message})") from None
+    except CheckFailure as err:
+        raise CheckFailure(f"{err} ({message})", err.kind, err.diagnosis) from None
+    except StudentError as err:
+        raise StudentError(f"{err} ({message})") from None
 
 
 def _floats(rtol: float, atol: float) -> Callable[[Any, Any], None]:
@@ -196,15 +198,15 @@ def _tensors(atol: float) -> Callable[[Any, Any], None]:
 
 
 @check("1", "binary_loss_if", "property: matches the reference for any N and probabilities", 1,
-       "average -log(p) (label 1) or -log(1 - p) (label 0) over all N examples", visibility="hidden")
+       "each example's term follows the lesson's formula for its label; the loss averages them over all N examples", visibility="hidden")
 def binary_property(student: Student) -> None:
     recipe = "y, p = logreg_kit.checks.properties.binary_inputs(case)"
-    for_all(student, cases(), "binary_loss_if", binary_inputs, _floats(FLOAT64_RTOL, FLOAT64_ATOL),
+    for_all(student, cases(), "binary_loss_if", binary_inputs, _floats(LOSS_RTOL, LOSS_ATOL),
             lambda case: Case(case.seed, case.rows, 1, 1.0).describe(recipe))
 
 
 def _categorical_property(student: Student, name: str) -> None:
-    for_all(student, cases(), name, case_inputs, _floats(FLOAT64_RTOL, FLOAT64_ATOL),
+    for_all(student, cases(), name, case_inputs, _floats(LOSS_RTOL, LOSS_ATOL),
             lambda case: case.describe(NUMPY_RECIPE))
 
 
@@ -215,7 +217,7 @@ def categorical_if_property(student: Student) -> None:
 
 
 @check("2b", "categorical_loss", "property: matches the reference for any N, K and probabilities", 1,
-       "your one-hot matrix must have p's shape for any K, K = 1 included", visibility="hidden")
+       "the one-hot matrix has p's shape for any K, K = 1 included", visibility="hidden")
 def categorical_property(student: Student) -> None:
     _categorical_property(student, "categorical_loss")
 
@@ -227,7 +229,7 @@ def _tensor_property(student: Student, name: str, atol: float, labels: bool = Fa
 
 
 @check("3", "softmax", "property: matches the reference for any shape and scale", 1,
-       "normalise each row (dim=1); K = 1 gives all ones, scale 0 gives 1/K everywhere", visibility="hidden")
+       "each row is normalised over its own classes; K = 1 gives all ones, scale 0 gives 1/K everywhere", visibility="hidden")
 def softmax_property(student: Student) -> None:
     _tensor_property(student, "softmax", FLOAT32_ATOL)
 
@@ -245,7 +247,7 @@ def nll_property(student: Student) -> None:
 
 
 @check("5d", "accuracy", "property: matches argmax accuracy for any N and K", 1,
-       "the predicted class is the largest score over dim=1, for any K; return a Python float", visibility="hidden")
+       "a row's predicted class is its largest score over the classes, for any K; the result is a Python float", visibility="hidden")
 def accuracy_property(student: Student) -> None:
     for_all(student, cases(min_classes=2), "accuracy", torch_inputs, _floats(0, FLOAT32_ATOL),
             lambda case: case.describe(TORCH_RECIPE))

@@ -7,9 +7,11 @@ from typing import Any
 
 import torch
 
-from ..backend import Backend
+from ..backend import Backend, StudentError
 from ..data import Split, load_split
 from ..exercises import BY_ID, MODULE_OF, label
+from ..feedback import NOT_IMPLEMENTED, fail
+from ..tripwire import VIOLATION_WORDS
 
 
 class Student:
@@ -32,6 +34,14 @@ class Student:
         """name(*args) for each args in `cases` in one round trip: ("ok", result) or ("error", message) each."""
         return self.backend.run(self.exercises, "call_many", name, cases)
 
+    def module_tree(self, qualname: str) -> ast.Module | None:
+        """The parsed module that defines `qualname` in the submitted source (never executed here)."""
+        source = self.backend.source(MODULE_OF[qualname.split(".")[0]])
+        try:
+            return ast.parse(source) if source is not None else None
+        except (SyntaxError, ValueError):
+            return None
+
     def function_node(self, qualname: str) -> ast.FunctionDef | ast.ClassDef | None:
         """The AST of a function or class from the submitted source (never executed here)."""
         source = self.backend.source(MODULE_OF[qualname.split(".")[0]])
@@ -47,6 +57,17 @@ class Student:
         return None
 
 
+def on_meta(student: Student, probe: str, *args: Any) -> Any:
+    """student.probe(probe, *args) for a device check: an error raised on the `meta` device is a
+    device failure (code hard-wired to one device raises there), so it gets the device hint."""
+    try:
+        return student.probe(probe, *args)
+    except StudentError as err:
+        if VIOLATION_WORDS in str(err) or str(err).startswith(NOT_IMPLEMENTED):  # not the device's doing
+            raise
+        fail(f"on the meta device: {err}", "device")
+
+
 @dataclass(frozen=True)
 class Check:
     exercise: str
@@ -58,6 +79,7 @@ class Check:
     uses: tuple[str, ...] = ()  # exercises whose code the check runs (from-scratch rules apply)
     needs: str | None = None  # "cuda": skipped with a reason where there is none
     visibility: str = "public"
+    hint_for: tuple[str, ...] = ()  # the failure kinds (feedback.KINDS) the hint is about; () for every kind
 
     @property
     def name(self) -> str:
@@ -81,11 +103,13 @@ def check(
     uses: tuple[str, ...] = (),
     needs: str | None = None,
     visibility: str = "public",
+    hint_for: tuple[str, ...] = (),
 ) -> Callable[[Callable[[Student], None]], Callable[[Student], None]]:
     """Register a check; its points, title, hint and visibility are declared here and nowhere else.
 
     visibility: "public" checks ship in the student bundle (`logreg-kit release`); "hidden" checks run
-    only at grading time and never print expected values.
+    only at grading time and never print expected values. hint_for: the kinds of failure
+    (feedback.KINDS) the hint speaks about; a failure of another kind gets a hint about its own kind.
     """
     if exercise not in BY_ID:
         raise KeyError(exercise)
@@ -93,7 +117,7 @@ def check(
         raise ValueError(f"visibility must be one of {VISIBILITIES}, got {visibility!r}")
 
     def register(fn: Callable[[Student], None]) -> Callable[[Student], None]:
-        CHECKS.append(Check(exercise, function, title, points, hint, fn, uses or (exercise,), needs, visibility))
+        CHECKS.append(Check(exercise, function, title, points, hint, fn, uses or (exercise,), needs, visibility, hint_for))
         return fn
 
     return register

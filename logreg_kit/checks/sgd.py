@@ -17,10 +17,13 @@ from ..feedback import (
     expect_on_meta,
     expect_tensor,
     fail,
+    CheckFailure,
+    Mistakes,
 )
+from ..diagnosis import DATASET_ORDER, NO_UPDATE, ONE_ORDER, match_parameters, nll_mistakes, sgd_mistakes
 from ..probes import TRAIN_MARK
 from .logreg import model_case
-from .registry import Student, check, grader_data, random_tensor, reference
+from .registry import Student, check, grader_data, on_meta, random_tensor, reference
 
 ACCURACY_THRESHOLD = 0.83  # reference: about 0.89 on the embedded data
 TRAINING = {"lr": 0.01, "epochs": 5, "batch": 64, "seed": 0}
@@ -57,16 +60,18 @@ def plain_sgd_values(init: list[torch.Tensor], grads: list[list[torch.Tensor]], 
 
 
 @check("5a", "nll_loss", "matches the reference on random log-probabilities", 2,
-       "for each row, take the log-probability at its label (indexing with one index tensor per dimension), then check the average and the sign")
+       "each row contributes the log-probability at its label (one index tensor per dimension picks them); then the mean and the sign",
+       hint_for=("values", "error"))
 def nll_matches(student: Student) -> None:
     for seed, shape in enumerate(((1, 2), (8, 10), (64, 10))):
         lp, y = log_probs_case(seed, shape)
         expected = reference().call("nll_loss", lp, y)
-        expect_tensor(student.call("nll_loss", lp, y), expected, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, case=f"seed {seed}, log_probs: {shape}")
+        expect_tensor(student.call("nll_loss", lp, y), expected, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL,
+                      case=f"seed {seed}, log_probs: {shape}", mistakes=nll_mistakes(lp, y))
 
 
 @check("5a", "nll_loss", "keeps the autograd graph (gradients match the reference)", 1,
-       "return a 0-d tensor built with torch operations; no .item() or float() inside", visibility="hidden")
+       "a .item() or float() inside turns the loss into a plain number that autograd cannot follow", visibility="hidden")
 def nll_gradients(student: Student) -> None:
     lp, y = log_probs_case(5, (16, 10))
     weight = torch.ones(())
@@ -75,14 +80,18 @@ def nll_gradients(student: Student) -> None:
 
 
 @check("5b", "SGD", "matches torch.optim.SGD step for step", 3,
-       "in step(), move each parameter against its gradient scaled by lr, without autograd recording the update; keep params in a list so it can be iterated again")
+       "step() moves each parameter against its gradient scaled by lr, with autograd not recording the update; the params must be kept so they can be gone through again")
 def sgd_matches_torch(student: Student) -> None:
     for lr in LRS:
         init, grads = sgd_case(int(lr * 10))
         got = student.probe("sgd_trace", init, grads, lr)["values"]
         for k, (got_step, want_step) in enumerate(zip(got, plain_sgd_values(init, grads, lr)), start=1):
+            diagnosis = match_parameters(got_step, sgd_mistakes(init, grads, lr, k), FLOAT32_RTOL, FLOAT32_ATOL)
             for name, g, e in zip(("weights", "bias"), got_step, want_step):
-                expect_tensor(g, e, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, case=f"lr={lr}, {name} after step {k}")
+                try:
+                    expect_tensor(g, e, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, case=f"lr={lr}, {name} after step {k}")
+                except CheckFailure as err:
+                    raise CheckFailure(str(err), err.kind, diagnosis) from None
 
 
 @check("5b", "SGD", "zero_grad clears every gradient", 1,
@@ -100,15 +109,17 @@ def sgd_zero_grad(student: Student) -> None:
 
 
 @check("5b", "SGD", "runs on any device (checked on `meta`)", 1,
-       "update the parameters in place with their own gradients; create no tensors on a fixed device")
+       "a tensor moved or created on one fixed device stops the step from running where the parameters are",
+       hint_for=("device",))
 def sgd_any_device(student: Student) -> None:
     init, grads = sgd_case(2)
-    values = student.probe("sgd_trace", init, grads[:1], 0.1, "meta")["values"]
+    values = on_meta(student, "sgd_trace", init, grads[:1], 0.1, "meta")["values"]
     for name, value, want in zip(("weights", "bias"), values[0], init):
         expect_on_meta(value, tuple(want.shape), f"SGD.step on {name} on the meta device")
 
 
-@check("5b", "SGD", "same steps on CUDA as on the CPU", 1, "do not move tensors to a fixed device", needs="cuda")
+@check("5b", "SGD", "same steps on CUDA as on the CPU", 1,
+       "a tensor moved or created on one fixed device gives different results, or none, on another", needs="cuda")
 def sgd_cuda(student: Student) -> None:
     init, grads = sgd_case(3)
     cpu = student.probe("sgd_trace", init, grads, 0.1, "cpu")["values"]
@@ -142,11 +153,11 @@ def _expect_float_list(losses: object, n_batches: int) -> None:
     expect(isinstance(losses, list), f"fit returned {describe(losses)}, expected a list")
     expect(len(losses) == n_batches, f"fit returned {len(losses)} losses, expected {n_batches} (epochs x minibatches)")
     bad = [describe(v) for v in losses if not isinstance(v, float)]
-    expect(not bad, f"losses must be Python floats, got {sorted(set(bad))} (use loss.item())")
+    expect(not bad, f"losses must be Python floats, got {sorted(set(bad))}", "type")
 
 
 @check("5c", "fit", "returns one Python float per minibatch", 1,
-       "keep one Python number per minibatch of every epoch (see Tensor.item) and return the list")
+       "fit returns a list with one Python number per minibatch of every epoch (see Tensor.item)")
 def fit_returns_losses(student: Student) -> None:
     losses = _fit(student, _fit_inputs(), FIT_CASE, _orders(FIT_CASE, FIT_EXAMPLES))["losses"]
     _expect_float_list(losses, FIT_CASE["epochs"] * math.ceil(FIT_EXAMPLES / FIT_CASE["batch"]))
@@ -159,13 +170,13 @@ def fit_matches(student: Student) -> None:
     expected = _fit(reference(), inputs, FIT_CASE, orders)
     got = _fit(student, inputs, FIT_CASE, orders)
     _expect_float_list(got["losses"], len(expected["losses"]))
-    expect_tensor(torch.tensor(got["losses"], dtype=torch.float64), torch.tensor(expected["losses"], dtype=torch.float64),
-                  rtol=TRAINING_RTOL, atol=TRAINING_ATOL, case="loss of every minibatch")
+    expect_tensor(_losses(got), _losses(expected), rtol=TRAINING_RTOL, atol=TRAINING_ATOL, case="loss of every minibatch",
+                  mistakes=_fit_mistakes(inputs, orders))
     expect_tensor(got["w"], expected["w"], rtol=TRAINING_RTOL, atol=TRAINING_ATOL, case="l1_w after training")
 
 
 @check("5c", "fit", "iterates train_dl afresh every epoch (so a shuffling loader reshuffles)", 1,
-       "iterate over train_dl anew in every epoch; do not copy its batches into a list or build a new loader")
+       "a shuffling loader reshuffles each time it is iterated: a list of its batches, or a loader of your own, keeps one order")
 def fit_reshuffles(student: Student) -> None:
     inputs, epochs = _fit_inputs(SHUFFLE_EXAMPLES), SHUFFLE_CASE["epochs"]
     fresh = _orders(SHUFFLE_CASE, SHUFFLE_EXAMPLES)
@@ -180,6 +191,20 @@ def fit_reshuffles(student: Student) -> None:
            "without a fresh pass per epoch a shuffling loader cannot shuffle")
     fail("the losses differ from the reference's on a loader that shuffles every epoch: "
          "check that each epoch runs every minibatch once, in the order train_dl gives it")
+
+
+def _losses(run: dict) -> torch.Tensor:
+    return torch.tensor(run["losses"], dtype=torch.float64)
+
+
+def _fit_mistakes(inputs: tuple[torch.Tensor, ...], orders: list[torch.Tensor]) -> Mistakes:
+    """The losses the reference's fit gives when it makes a known mistake: no update (lr 0), one
+    order for every epoch, the dataset's own order."""
+    still = {**FIT_CASE, "lr": 0.0}
+    in_order = [torch.arange(len(inputs[2]))]
+    return ((NO_UPDATE, lambda: _losses(_fit(reference(), inputs, still, orders))),
+            (ONE_ORDER, lambda: _losses(_fit(reference(), inputs, FIT_CASE, orders[:1]))),
+            (DATASET_ORDER, lambda: _losses(_fit(reference(), inputs, FIT_CASE, in_order))))
 
 
 def _same_losses(a: dict, b: dict) -> bool:
@@ -197,13 +222,14 @@ def predict_outputs(student: Student) -> None:
     out = got["out"]
     in_training_mode = (isinstance(out, torch.Tensor) and out.shape == expected.shape and out.dtype == expected.dtype
                         and torch.allclose(out - TRAIN_MARK, expected, rtol=FLOAT32_RTOL, atol=1e-4))
-    expect(not in_training_mode, "the model ran in training mode: call model.eval() before running it")
+    expect(not in_training_mode, "the model ran in training mode inside predict: its outputs carry the mark the grader's model adds in training mode")
     expect_tensor(out, expected, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, case="predict(model, x), x: (20, 784)")
-    expect(not got["tracked"], "predict's output has a grad_fn: run the model under torch.no_grad()")
+    expect(not got["tracked"], "predict's output has a grad_fn: autograd recorded the model's run inside predict")
 
 
 @check("5d", "accuracy", "matches argmax accuracy and returns a Python float", 1,
-       "the predicted class of a row is its largest score over the classes (dim=1); return the share that match y as a Python float")
+       "a row's predicted class is its largest score over the classes; the accuracy is the share of rows whose prediction is y",
+       hint_for=("values", "error"))
 def accuracy_matches(student: Student) -> None:
     for seed, n in ((0, 1), (1, 10), (2, 1000)):
         preds, y = log_probs_case(seed, (n, 10))

@@ -8,12 +8,15 @@ from ..feedback import (
     FLOAT32_RTOL,
     FLOAT64_ATOL,
     FLOAT64_RTOL,
+    CheckFailure,
     describe,
     expect,
     expect_on_meta,
     expect_tensor,
+    recognised,
 )
-from .registry import Student, check, random_tensor, reference
+from ..diagnosis import log_softmax_mistakes, softmax_mistakes
+from .registry import Student, check, on_meta, random_tensor, reference
 
 SHAPES = ((1, 2), (5, 10), (64, 10), (3, 1000))
 LOGIT_SCALE = 3.0
@@ -25,61 +28,77 @@ def _cases() -> list[tuple[str, torch.Tensor]]:
     return [(f"seed {seed}, x: {shape}", random_tensor(seed, shape, LOGIT_SCALE)) for seed, shape in enumerate(SHAPES)]
 
 
+MISTAKES = {"softmax": softmax_mistakes, "log_softmax": log_softmax_mistakes}
+
+
 def _matches(student: Student, name: str, atol: float) -> None:
     for case, x in _cases():
         expected = reference().call(name, x)
-        expect_tensor(student.call(name, x), expected, rtol=FLOAT32_RTOL, atol=atol, case=case)
+        expect_tensor(student.call(name, x), expected, rtol=FLOAT32_RTOL, atol=atol, case=case, mistakes=MISTAKES[name](x))
 
 
 @check("3", "softmax", "matches the reference on random logits", 2,
-       "check the dimension you sum over (each row's classes) and that the row sums broadcast against x")
+       "compare your output with the docstring's formula on one row of the case shown: which entries does each sum cover?")
 def softmax_matches(student: Student) -> None:
     _matches(student, "softmax", FLOAT32_ATOL)
 
 
-@check("3", "softmax", "rows sum to one", 1, "normalise along dim=1 (the classes), not dim=0 (the batch)")
+@check("3", "softmax", "rows sum to one", 1,
+       "each row's classes should sum to one: look at which entries your code adds up for each row")
 def softmax_rows_sum_to_one(student: Student) -> None:
     for case, x in _cases():
         got = student.call("softmax", x)
-        expect(isinstance(got, torch.Tensor), f"expected a torch.Tensor, got {describe(got)} [{case}]")
-        expect_tensor(got.sum(dim=1), torch.ones(len(x)), rtol=FLOAT32_RTOL, atol=1e-5, case=f"row sums, {case}")
+        expect(isinstance(got, torch.Tensor), f"expected a torch.Tensor, got {describe(got)} [{case}]", "type")
+        diagnosis = recognised(got, softmax_mistakes(x), FLOAT32_RTOL, FLOAT32_ATOL)
+        try:
+            expect_tensor(got.sum(dim=1), torch.ones(len(x)), rtol=FLOAT32_RTOL, atol=1e-5, case=f"row sums, {case}")
+        except CheckFailure as err:
+            raise CheckFailure(str(err), err.kind, diagnosis) from None
 
 
 @check("3", "softmax", "keeps float64 inputs in float64", 1,
-       "use torch operations on x itself; do not build new tensors with a fixed dtype")
+       "a tensor your code builds with a fixed dtype (or a .float()) turns float64 into float32: work on x itself",
+       hint_for=("dtype",))
 def softmax_keeps_dtype(student: Student) -> None:
     x = random_tensor(7, (4, 6), LOGIT_SCALE).double()
-    expect_tensor(student.call("softmax", x), reference().call("softmax", x), rtol=FLOAT64_RTOL, atol=FLOAT64_ATOL, case="x: (4, 6) float64")
+    expect_tensor(student.call("softmax", x), reference().call("softmax", x), rtol=FLOAT64_RTOL, atol=FLOAT64_ATOL,
+                  case="x: (4, 6) float64", mistakes=softmax_mistakes(x))
 
 
-@check("3", "softmax", "runs on any device (checked on `meta`)", 1,
-       "do not move tensors to a fixed device (.cpu(), device='cpu'); work on x where it is")
+@check("3", "softmax", "softmax and log_softmax both run on any device (checked on `meta`)", 1,
+       "a tensor moved or created on one fixed device (.cpu(), device='cpu') stops the code from running where x is",
+       hint_for=("device",))
 def softmax_any_device(student: Student) -> None:
     for name in ("softmax", "log_softmax"):
-        expect_on_meta(student.probe("on_meta", name, (4, 10)), (4, 10), f"{name} on a meta tensor (4, 10)")
+        expect_on_meta(on_meta(student, "on_meta", name, (4, 10)), (4, 10), f"{name} on a meta tensor (4, 10)")
 
 
-@check("3", "softmax", "gradients match the reference", 1,
-       "use differentiable torch operations; no .item(), numpy or .detach() inside", visibility="hidden")
+@check("3", "log_softmax", "matches the reference on random logits", 2,
+       "compare your output with the log of your own softmax on the case shown")
+def log_softmax_matches(student: Student) -> None:
+    _matches(student, "log_softmax", LOG_ATOL)
+
+
+@check("3", "log_softmax", "exp of each row sums to one", 1,
+       "log_softmax(x) is the log of softmax(x): exp of your output should be your softmax")
+def log_softmax_normalised(student: Student) -> None:
+    for case, x in _cases():
+        got = student.call("log_softmax", x)
+        expect(isinstance(got, torch.Tensor), f"expected a torch.Tensor, got {describe(got)} [{case}]", "type")
+        diagnosis = recognised(got, log_softmax_mistakes(x), FLOAT32_RTOL, LOG_ATOL)
+        try:
+            expect_tensor(got.exp().sum(dim=1), torch.ones(len(x)), rtol=FLOAT32_RTOL, atol=1e-5, case=f"exp row sums, {case}")
+        except CheckFailure as err:
+            raise CheckFailure(str(err), err.kind, diagnosis) from None
+
+
+@check("3", "softmax", "softmax's and log_softmax's gradients match the reference", 1,
+       "a .item(), a trip through numpy, a .detach() or an in-place edit cuts or changes the autograd graph", visibility="hidden")
 def softmax_gradients(student: Student) -> None:
     x, w = random_tensor(11, (6, 10), LOGIT_SCALE), random_tensor(12, (6, 10))
     for name in ("softmax", "log_softmax"):
         expected = reference().probe("gradient", name, x, w)
         expect_tensor(student.probe("gradient", name, x, w), expected, rtol=1e-4, atol=1e-5, case=f"d/dx of {name}, x: (6, 10)")
-
-
-@check("3", "log_softmax", "matches the reference on random logits", 2,
-       "compare with the log of your own softmax, over the same dimension")
-def log_softmax_matches(student: Student) -> None:
-    _matches(student, "log_softmax", LOG_ATOL)
-
-
-@check("3", "log_softmax", "exp of each row sums to one", 1, "take the log of softmax, not of exp(x)")
-def log_softmax_normalised(student: Student) -> None:
-    for case, x in _cases():
-        got = student.call("log_softmax", x)
-        expect(isinstance(got, torch.Tensor), f"expected a torch.Tensor, got {describe(got)} [{case}]")
-        expect_tensor(got.exp().sum(dim=1), torch.ones(len(x)), rtol=FLOAT32_RTOL, atol=1e-5, case=f"exp row sums, {case}")
 
 
 @check("3x", "log_softmax", "finite and right for logits as large as 1e4", 2,
@@ -92,7 +111,7 @@ def log_softmax_stable(student: Student) -> None:
 
 
 @check("3", "softmax", "same results on CUDA as on the CPU", 1,
-       "do not move tensors to a fixed device", needs="cuda")
+       "a tensor moved or created on one fixed device gives different results, or none, on another", needs="cuda")
 def softmax_cuda(student: Student) -> None:
     for case, x in _cases():
         for name in ("softmax", "log_softmax"):

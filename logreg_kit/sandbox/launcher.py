@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..exercises import PROBE_TIMEOUT_S
+from ..exercises import IMPORT_TIMEOUT_S, PROBE_TIMEOUT_S
 from .availability import bwrap_status, drop_privileges, hand_over, plain_worker_ids
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ CGROUP_BASES = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
 class Limits:
     """Per-call and per-worker limits (a worker serves one submission until it is killed)."""
 
-    timeout_s: float = PROBE_TIMEOUT_S  # wall clock per call
+    timeout_s: float = PROBE_TIMEOUT_S  # CPU seconds per call (the worker's, threads included); wall: WALL_FACTOR x
     memory_bytes: int = 3 * 1024**3  # RLIMIT_AS of a worker; torch needs about 1 GiB (bench/RESULTS.md)
     cpu_seconds: int = 600  # RLIMIT_CPU of a worker (all its calls)
     output_bytes: int = 8 * 1024**2  # the worker's stdout+stderr file, and any file it writes
@@ -269,12 +269,20 @@ class Sandbox:
         self.owner = owner
         return SANDBOX_ROOT if self.use_bwrap else str(self.slot)
 
-    def spawn(self, root: str) -> socket.socket:
-        """A fresh worker for the submission at `root`; the socket to talk to it."""
+    def cpu_seconds(self) -> float:
+        """CPU seconds used so far by the sandbox's processes (the template, its workers and theirs,
+        reaped children included), read from /proc by the grader; the template idles while a
+        worker computes, so a difference across one call is the worker's. 0.0 where unreadable."""
+        return sum(_cpu_of(pid) for pid in _tree(self.process.pid)) if self.process is not None else 0.0
+
+    def spawn(self, root: str, import_cpu_s: float = IMPORT_TIMEOUT_S) -> socket.socket:
+        """A fresh worker for the submission at `root`, which may spend `import_cpu_s` seconds of CPU
+        time importing it; the socket to talk to it."""
         self.ready()
         for attempt in range(2):
             try:
-                self.control.sendall(json.dumps({"op": "spawn", "root": root}).encode() + b"\n")
+                request = {"op": "spawn", "root": root, "import_cpu_s": import_cpu_s}
+                self.control.sendall(json.dumps(request).encode() + b"\n")
                 self.control.settimeout(CONTROL_TIMEOUT_S)
                 msg, fds, _, _ = socket.recv_fds(self.control, 1024, 1)
                 if fds and msg.startswith(b'{"ok"'):
@@ -307,6 +315,34 @@ class Sandbox:
         shutil.rmtree(self.slot, ignore_errors=True)
         if self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _tree(root: int) -> list[int]:
+    """`root` and its descendants (host pids), from /proc/PID/task/TID/children."""
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as f:
+                    todo.extend(int(child) for child in f.read().split())
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def _cpu_of(pid: int) -> float:
+    """utime + stime + cutime + cstime of a process, in seconds (0.0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return sum(int(v) for v in fields[11:15]) / CLOCK_TICKS
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def _clear(folder: Path) -> None:

@@ -4,13 +4,14 @@ The checks, the reference and the expected values stay in this (trusted) process
 runs in the worker and only its plain result comes back, loaded as data (weights_only).
 """
 import importlib.util
+import select
 import socket
 import time
 from pathlib import Path
 from typing import Any
 
-from ..backend import StudentError
-from ..exercises import IMPORT_TIMEOUT_S
+from ..backend import StudentError, cpu_timeout_message, still_working, wall_timeout_message
+from ..exercises import IMPORT_TIMEOUT_S, WALL_FACTOR
 from ..impl import ImplementationError
 from . import wire
 from .launcher import MAX_SOURCE_BYTES, Limits, Sandbox
@@ -20,6 +21,7 @@ PROBE_SUBJECT = {"fit_run": "fit", "predict_run": "predict", "sgd_trace": "SGD",
                  "logreg_forward": "LogReg", "logreg_structure": "LogReg", "logreg_meta": "LogReg",
                  "pipeline": "the training pipeline (LogReg, SGD, fit, predict)"}
 CALL_PROBES = ("call", "call_many", "call_on", "gradient", "on_meta")
+CPU_SIGNAL = "SIGXCPU"  # how the worker ends when a call (or the import) used up its CPU time (template.describe_status)
 
 
 def submission_folder(target: str | Path) -> Path:
@@ -62,7 +64,7 @@ class RemoteBackend:
         if self.broken:
             raise StudentError(self.broken)
         if self.sock is None:
-            self.sock = self.sandbox.spawn(self.root)
+            self.sock = self.sandbox.spawn(self.root, min(self.timeout, IMPORT_TIMEOUT_S))
             self._await_import()
         return self.sock
 
@@ -71,15 +73,19 @@ class RemoteBackend:
         at once (each would fail the same way), instead of one timeout per check."""
         limit = min(self.timeout, IMPORT_TIMEOUT_S)
         try:
-            reply = wire.recv(self.sock, 1 << 20, time.monotonic() + limit)
+            self._await_reply(self.sock, limit)
+            reply = wire.recv(self.sock, 1 << 20, time.monotonic() + limit * WALL_FACTOR)
             if isinstance(reply, tuple) and reply and reply[0] == "loaded":
                 return
             why = "it sent something else than the expected greeting"
         except (socket.timeout, TimeoutError):
             self._drop()
-            why = f"importing your modules took more than {limit:g} s (a loop or a long computation at import?)"
+            why = (f"importing your modules took more than {limit * WALL_FACTOR:g} s of wall-clock time "
+                   f"({WALL_FACTOR:g}x the {limit:g} s CPU limit: does it sleep or wait at import?)")
         except (EOFError, ConnectionError, wire.WireError):
-            why = f"the process ended while importing your modules: {self._drop(ended=True)}"
+            status = self._drop(ended=True)
+            why = (f"importing your modules took more than {limit:g} s of CPU time (a loop or a long computation at import?)"
+                   if CPU_SIGNAL in status else f"the process ended while importing your modules: {status}")
         if self.sock is not None:
             self._drop()
         self.broken = f"your submission could not be loaded: {why}"
@@ -96,13 +102,16 @@ class RemoteBackend:
         what = subject(probe, args)
         sock = self._worker()
         try:
-            wire.send(sock, (tuple(exercises), probe, tuple(args)))
-            reply = wire.recv(sock, self.sandbox.limits.result_bytes, time.monotonic() + self.timeout)
+            wire.send(sock, (tuple(exercises), probe, tuple(args), self.timeout))  # the call's CPU budget last
+            self._await_reply(sock)
+            reply = wire.recv(sock, self.sandbox.limits.result_bytes, time.monotonic() + self.timeout * WALL_FACTOR)
         except (socket.timeout, TimeoutError):
             self._drop()
-            raise StudentError(f"timed out after {self.timeout:g} s in {what}") from None
+            raise StudentError(wall_timeout_message(self.timeout, what)) from None
         except (EOFError, ConnectionError, BrokenPipeError):
             status = self._drop(ended=True)
+            if CPU_SIGNAL in status:
+                raise StudentError(cpu_timeout_message(self.timeout, what)) from None
             raise StudentError(f"the process running your code ended during {what}: {status}") from None
         except wire.UnsafeValue as err:  # the frame was read whole: the worker can go on
             raise StudentError(f"{what} returned {err}") from None
@@ -116,6 +125,19 @@ class RemoteBackend:
         if kind == "error":
             raise StudentError(str(value)[:2000])
         return value
+
+    def _await_reply(self, sock: socket.socket, budget: float | None = None) -> None:
+        """Wait until the worker answers (or ends). The worker's CPU limit ends a computing call; this
+        is the far wall-clock backstop: after WALL_FACTOR x the limit, a call that got less than
+        MIN_CPU_SHARE of a core (sleeping, blocked) times out, one that computes slowly on a busy
+        machine waits on (socket.timeout when it is given up)."""
+        budget = self.timeout if budget is None else budget
+        cpu_start, wall_start = self.sandbox.cpu_seconds(), time.monotonic()
+        wait = budget * WALL_FACTOR
+        while not select.select([sock], [], [], wait)[0]:
+            if not still_working(self.sandbox.cpu_seconds() - cpu_start, time.monotonic() - wall_start):
+                raise socket.timeout("no answer")
+            wait = budget
 
     def source(self, module: str) -> str | None:
         """The submitted source as text, read here and never executed here."""

@@ -11,6 +11,7 @@ Control channel (fd given on the command line), one JSON line each way:
 """
 import ctypes
 import json
+import math
 import os
 import resource
 import signal
@@ -115,7 +116,23 @@ def _limits(cfg: dict[str, Any]) -> None:
             pass
 
 
-def _worker(sock: socket.socket, root: str, cfg: dict[str, Any]) -> None:
+def _cpu_used() -> float:
+    """CPU seconds this process has used (user + system, every thread)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cpu_budget(seconds: float | None, cfg: dict[str, Any]) -> None:
+    """Let the kernel end this worker (SIGXCPU) once it has used `seconds` more CPU time (RLIMIT_CPU's
+    soft limit, whole seconds, never above the worker's own limit); None: back to the worker's limit."""
+    whole = cfg["cpu_seconds"] if seconds is None else min(math.ceil(_cpu_used() + seconds), cfg["cpu_seconds"])
+    try:
+        resource.setrlimit(resource.RLIMIT_CPU, (max(int(whole), 1), cfg["cpu_seconds"] + 5))
+    except (ValueError, OSError):  # a platform without it: the grader's wall-clock backstop still holds
+        pass
+
+
+def _worker(sock: socket.socket, root: str, cfg: dict[str, Any], import_cpu_s: float) -> None:
     """Child side: limits, bounded output, then serve run requests until the socket closes."""
     os.setsid()
     tmp = Path(cfg["tmp"]) / "work"
@@ -135,14 +152,18 @@ def _worker(sock: socket.socket, root: str, cfg: dict[str, Any]) -> None:
     _limits(cfg)
     os.register_at_fork(after_in_child=lambda: _close_quietly(sock))  # forks of student code lose the channel
     before = integrity.snapshot()
+    _cpu_budget(import_cpu_s, cfg)
     impl = PackageImplementation(root)
+    _cpu_budget(None, cfg)
     wire.send(sock, ("loaded", dict(impl.errors)))
     while True:
         try:
-            exercises, probe, args = wire.recv(sock, REQUEST_LIMIT_BYTES)
+            exercises, probe, args, cpu_s = wire.recv(sock, REQUEST_LIMIT_BYTES)
         except (EOFError, OSError):
             os._exit(0)
+        _cpu_budget(cpu_s, cfg)
         reply = _serve(impl, exercises, probe, args)
+        _cpu_budget(None, cfg)
         tampered = integrity.changed(before)
         if tampered:
             reply = ("error", integrity.message(tampered))
@@ -274,7 +295,7 @@ class Template:
         self.keep_bytes = _used_bytes(self.tmp) if cfg["pid_namespace"] else None  # bwrap: tmp is its own tmpfs
         self.clean = bool(self.keep)
 
-    def spawn(self, root: str) -> None:
+    def spawn(self, root: str, import_cpu_s: float) -> None:
         self.reap()
         if not self.clean:  # no fds: the grader restarts the template
             self.control.sendall(json.dumps({"unclean": True}).encode() + b"\n")
@@ -285,7 +306,7 @@ class Template:
             try:
                 ours.close()
                 self.control.close()
-                _worker(theirs, root, self.cfg)
+                _worker(theirs, root, self.cfg, import_cpu_s)
             finally:
                 os._exit(70)
         theirs.close()
@@ -327,7 +348,7 @@ class Template:
         for line in self.reader:
             request = json.loads(line)
             if request["op"] == "spawn":
-                self.spawn(request["root"])
+                self.spawn(request["root"], float(request["import_cpu_s"]))
             elif request["op"] == "reap":
                 status = self.reap(bool(request.get("ended")))
                 self.control.sendall(json.dumps({"ok": True, "status": status, "clean": self.clean}).encode() + b"\n")
