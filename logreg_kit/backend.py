@@ -19,6 +19,8 @@ from .exercises import BY_ID
 from .impl import REFERENCE, ImplementationError, PackageImplementation
 from .probes import PROBES, plain
 from .exercises import PROBE_TIMEOUT_S
+from .sandbox.launcher import MAX_SOURCE_BYTES
+from .scratch import read_sources
 
 # What an untouched stub raises: NotImplementedError("Exercise 3: softmax"), or nbgrader's bare
 # NotImplementedError() in a released notebook.
@@ -89,6 +91,10 @@ class LocalBackend:
 
     def source(self, module: str) -> str | None:
         return self.impl.source(module)
+
+    def sources(self) -> dict[str, str | None]:
+        """Every .py file of the implementation's folder, decoded as Python decodes it."""
+        return read_sources(self.impl.root, MAX_SOURCE_BYTES)
 
     def close(self) -> None:
         pass
@@ -199,6 +205,9 @@ class MemoBackend:
 
     def source(self, module: str) -> str | None:
         return self.inner.source(module)
+
+    def sources(self) -> dict[str, str | None]:
+        return self.inner.sources() if hasattr(self.inner, "sources") else {}
 
     def close(self) -> None:
         self.inner.close()
