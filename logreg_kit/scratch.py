@@ -465,10 +465,22 @@ def _reflection(node: ast.AST, file: _File) -> str:
             return f"uses {dotted}: {_REFLECTION_RULE}"
         if dotted and not dotted.startswith(OWN) and isinstance(node.ctx, (ast.Store, ast.Del)):
             return f"changes {dotted}, a library's own attribute, which a submission may not do"
+    if isinstance(node, ast.Name) and node.id.startswith("__") and node.id not in ALLOWED_DUNDERS:
+        return f"uses {node.id}: {_REFLECTION_RULE}"  # __builtins__, __loader__, __spec__, ...
+    if isinstance(node, ast.Call) and _constant_name(node).startswith("__") and _constant_name(node) not in ALLOWED_DUNDERS:
+        return f"uses .{_constant_name(node)}: {_REFLECTION_RULE}"
     if isinstance(node, ast.Name) and node.id in REFLECTION_BUILTINS and node.id not in file.aliases:
         if node.id in ("getattr", "hasattr") and _constant_lookup(node, file.tree):
             return ""
         return f"uses {node.id}(): {_REFLECTION_RULE}" if node.id != "open" else "uses open(), which a submission may not use"
+    return ""
+
+
+def _constant_name(node: ast.Call) -> str:
+    """The attribute name of `getattr(value, "name")` / `hasattr(value, "name")`, or ""."""
+    if isinstance(node.func, ast.Name) and node.func.id in ("getattr", "hasattr") and len(node.args) >= 2 \
+            and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
+        return node.args[1].value
     return ""
 
 
@@ -519,6 +531,8 @@ def _outside_allowlist(file: _File, stmt: ast.stmt, ex: Exercise) -> list[tuple[
     inner = {id(n.value) for n in ast.walk(stmt) if isinstance(n, ast.Attribute) and _dotted(n, file.aliases)}
     found: list[tuple[int, str]] = []
     for node in _run_nodes(stmt):
+        if isinstance(node, ast.Call) and _constant_name(node) and _dotted(node, file.aliases) is None:
+            node = ast.Attribute(value=node.args[0], attr=_constant_name(node), ctx=ast.Load(), lineno=node.lineno)
         if id(node) in inner or not isinstance(node, (ast.Name, ast.Attribute)):
             continue
         dotted = _dotted(node, file.aliases)

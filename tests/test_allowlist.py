@@ -37,6 +37,9 @@ def test_the_reference_breaks_no_rule() -> None:
     ("    import logreg_kit\n    return x", "imports logreg_kit"),
     ("    return [torch][0].softmax(x, 1)", "uses torch, which is not among what exercise 3 may use"),
     ("    open('/etc/passwd')\n    return x", "uses open()"),
+    ("    return getattr(x, 'softmax')(1)", "uses torch.Tensor.softmax"),
+    ("    return getattr(x, '__class__').softmax(x, 1)", "uses .__class__: reflection"),
+    ("    return __builtins__['eval']('x')", "uses __builtins__: reflection"),
 ])
 def test_what_exercise_3_may_not_reach(body: str, message: str) -> None:
     assert message in judged("3", body=body)
