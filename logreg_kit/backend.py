@@ -92,7 +92,7 @@ class LocalBackend:
     def source(self, module: str) -> str | None:
         return self.impl.source(module)
 
-    def sources(self) -> dict[str, str | None]:
+    def source_files(self) -> dict[str, str | None]:
         """Every .py file of the implementation's folder, decoded as Python decodes it."""
         return read_sources(self.impl.root, MAX_SOURCE_BYTES)
 
@@ -206,8 +206,8 @@ class MemoBackend:
     def source(self, module: str) -> str | None:
         return self.inner.source(module)
 
-    def sources(self) -> dict[str, str | None]:
-        return self.inner.sources() if hasattr(self.inner, "sources") else {}
+    def source_files(self) -> dict[str, str | None]:
+        return self.inner.source_files() if hasattr(self.inner, "source_files") else {}
 
     def close(self) -> None:
         self.inner.close()

@@ -51,7 +51,7 @@ def failure_message(check: Check, detail: str) -> str:
 def submission_files(backend: Backend) -> tuple[tuple[str, str | None], ...]:
     """(relative path, decoded text) of every .py file of the submission, read in this process; a
     backend with no folder (a notebook kernel's namespace, a test's stand-in) gives its module sources."""
-    read = getattr(backend, "sources", None)
+    read = getattr(backend, "source_files", None)
     files = read() if read is not None else {f"{m}.py": backend.source(m) for m in ("__init__", *MODULES)}
     return tuple(sorted((path, text) for path, text in files.items() if text is not None or read is not None))
 

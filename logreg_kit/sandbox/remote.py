@@ -128,7 +128,7 @@ class RemoteBackend:
         except (OSError, SyntaxError, UnicodeDecodeError, LookupError):
             return None
 
-    def sources(self) -> dict[str, str | None]:
+    def source_files(self) -> dict[str, str | None]:
         """Every .py file of the submission, decoded as Python decodes it, read here (the static rules)."""
         return read_sources(self.folder, MAX_SOURCE_BYTES)
 
