@@ -408,14 +408,16 @@ def _module_closure(module: str, files: dict[str, _File]) -> list[_File]:
 
 def _import_time_nodes(tree: ast.Module) -> list[ast.AST]:
     """The nodes that run when the module is imported: everything but the bodies of functions
-    (decorators, defaults and class bodies run)."""
+    (decorators, defaults, annotations and class bodies run)."""
     nodes: list[ast.AST] = []
     todo: list[ast.AST] = list(tree.body)
     while todo:
         node = todo.pop()
         nodes.append(node)
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            todo.extend([*node.decorator_list, *node.args.defaults, *(d for d in node.args.kw_defaults if d)])
+            args = [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs, node.args.vararg, node.args.kwarg]
+            notes = [a.annotation for a in args if a is not None and a.annotation is not None] + [node.returns]
+            todo.extend([*node.decorator_list, *node.args.defaults, *(d for d in [*node.args.kw_defaults, *notes] if d)])
         elif isinstance(node, ast.Lambda):
             todo.extend([*node.args.defaults, *(d for d in node.args.kw_defaults if d)])
         else:
