@@ -15,7 +15,7 @@ from . import tripwire
 import numpy as np
 import torch
 
-from .exercises import BY_ID
+from .exercises import BY_ID, MODULES
 from .impl import REFERENCE, ImplementationError, PackageImplementation
 from .probes import PROBES, plain
 from .exercises import PROBE_TIMEOUT_S
@@ -93,8 +93,12 @@ class LocalBackend:
         return self.impl.source(module)
 
     def source_files(self) -> dict[str, str | None]:
-        """Every .py file of the implementation's folder, decoded as Python decodes it."""
-        return read_sources(self.impl.root, MAX_SOURCE_BYTES)
+        """Every .py file of the implementation's folder, decoded as Python decodes it (a notebook
+        kernel's namespace has no folder: the source of each exercise module's definitions)."""
+        root = getattr(self.impl, "root", None)
+        if root is None:
+            return {f"{m}.py": text for m in ("__init__", *MODULES) if (text := self.impl.source(m)) is not None}
+        return read_sources(root, MAX_SOURCE_BYTES)
 
     def close(self) -> None:
         pass
