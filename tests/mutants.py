@@ -265,7 +265,7 @@ mutant("accuracy: returns a tensor", {"sgd": [("(preds.argmax(dim=1) == y).float
 # --- i15-allow: holes of the denylist that the from-scratch allowlist closes ------------------------
 # Names starting "allowlist:" earned full or nearly full marks on the main branch before the allowlist
 # (another library function, a kernel whose C++ computes the replaced one, a class that does the same
-# update): scipy 9/11 and scaled_dot_product_attention 10/11 on exercise 3, addmm 11/11 and
+# update): Categorical(...).logits.exp() 11/11, scipy 9/11 and scaled_dot_product_attention 10/11 on exercise 3, addmm 11/11 and
 # Categorical(...).logits 10/11 on 4, kl_div 4/4 on 5a, ASGD 4/5 on 5b, __dict__ 11/11 on 3.
 # The two "named statically" ones were already caught at run time (softmin and Categorical.probs call
 # Tensor.softmax inside); the allowlist now names the call itself.
@@ -274,6 +274,9 @@ mutant("from scratch, named statically: softmax as F.softmin(-x)",
        {"3"}, "uses torch.nn.functional.softmin")
 mutant("from scratch, named statically: softmax as torch.distributions.Categorical(logits=x).probs",
        {"softmax": [(SOFTMAX_BODY, "    return torch.distributions.Categorical(logits=x).probs")]},
+       {"3"}, "uses torch.distributions.Categorical")
+mutant("allowlist: softmax as Categorical(logits=x).logits.exp() (normalised by logsumexp)",
+       {"softmax": [(SOFTMAX_BODY, "    return torch.distributions.Categorical(logits=x, validate_args=False).logits.exp()")]},
        {"3"}, "uses torch.distributions.Categorical")
 mutant("allowlist: softmax inside F.scaled_dot_product_attention",
        {"softmax": [(SOFTMAX_BODY, "    n, k = x.shape\n    keys = x.unsqueeze(-1)\n"

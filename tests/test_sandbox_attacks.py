@@ -331,16 +331,18 @@ def test_from_scratch_hole_is_closed_in_the_sandbox(mutant, sandbox, tmp_path) -
 
 
 # Issue 15: files the static rule never read (a helper module, a coding cookie it did not decode, bytecode
-# the sandbox imported without source), each hiding a softmax the denylist did not know (F.softmin(-x)):
-# each earned full marks on exercise 3 before the rule read every file as Python decodes it and the
-# sandbox imported .py files only.
-SOFTMIN_HELPER = "import torch\n\n\ndef row_softmax(x):\n    return torch.nn.functional.softmin(-x, dim=1)\n"
+# the sandbox imported without source), each hiding a softmax neither the denylist nor the runtime
+# tripwire knew (Categorical normalises its logits with logsumexp, so .logits.exp() is the softmax): each
+# earned full marks on exercise 3 before the rule read every file as Python decodes it and the sandbox
+# imported .py files only.
+HIDDEN_SOFTMAX = "torch.distributions.Categorical(logits=x, validate_args=False).logits.exp()"
+HIDDEN_HELPER = f"import torch\n\n\ndef row_softmax(x):\n    return {HIDDEN_SOFTMAX}\n"
 UTF7_SOFTMAX = """# -*- coding: utf-7 -*-
 import torch
 
 
 def softmax(x):
-    # +AAo-    return torch.nn.functional.softmin(-x, dim=1)
+    # +AAo-    return torch.distributions.Categorical(logits=x, validate_args=False).logits.exp()
     e = torch.exp(x)
     return e / e.sum(dim=1)[:, None]
 
@@ -362,10 +364,10 @@ def _bytecode(source: str, tmp_path: Path) -> bytes:
 
 def test_helper_module_is_read_by_the_static_rule(sandbox, next_submission, tmp_path) -> None:
     folder = with_payload(tmp_path / "sub", "softmax", "return helpers.row_softmax(x)", "from . import helpers",
-                          {"helpers.py": SOFTMIN_HELPER})
+                          {"helpers.py": HIDDEN_HELPER})
     report = graded(sandbox, folder, {"3"})
     assert not full(report, "3")
-    assert "helpers.py line 5 uses torch.nn.functional.softmin" in failures(report)
+    assert "helpers.py line 5 uses torch.distributions.Categorical" in failures(report)
     next_submission()
 
 
@@ -374,13 +376,13 @@ def test_coding_cookie_is_decoded_as_python_decodes_it(sandbox, next_submission,
     (folder / "softmax.py").write_bytes(UTF7_SOFTMAX.encode("ascii"))
     report = graded(sandbox, folder, {"3"})
     assert not full(report, "3")
-    assert "softmax.py line 7 uses torch.nn.functional.softmin" in failures(report)
+    assert "softmax.py line 7 uses torch.distributions.Categorical" in failures(report)
     next_submission()
 
 
 def test_bytecode_without_source_is_not_imported(sandbox, next_submission, tmp_path) -> None:
     folder = with_payload(tmp_path / "sub", "softmax", "return helpers.row_softmax(x)", "from . import helpers",
-                          {"helpers.pyc": _bytecode(SOFTMIN_HELPER, tmp_path)})
+                          {"helpers.pyc": _bytecode(HIDDEN_HELPER, tmp_path)})
     report = graded(sandbox, folder, {"3"})
     assert points(report, "3") == 0
     assert "softmax.py could not be imported" in failures(report)
