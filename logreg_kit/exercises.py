@@ -101,7 +101,10 @@ _PLAIN_PYTHON = (
     "operator.truediv", "operator.neg", "operator.itemgetter", "dataclasses.dataclass", "dataclasses.field",
     "collections.namedtuple", "collections.deque", "collections.defaultdict",
 )
-LESSON: frozenset[str] = frozenset(_TORCH_FUNCTIONS + _TORCH_NN + _TENSOR_METHODS + _MODULE_METHODS + _PLAIN_PYTHON)
+# A torch function's name is also allowed as a method (`x.where(...)`; `torch.where` where the reader
+# cannot resolve `torch`, as in a notebook kernel's self-check, which reads functions without imports).
+_AS_METHODS = tuple("." + name.split(".")[-1] for name in _TORCH_FUNCTIONS)
+LESSON: frozenset[str] = frozenset(_TORCH_FUNCTIONS + _AS_METHODS + _TORCH_NN + _TENSOR_METHODS + _MODULE_METHODS + _PLAIN_PYTHON)
 # The in-place multi-tensor updates are plain arithmetic on a list: the SGD step may use them.
 _FOREACH = ("torch._foreach_add_", "torch._foreach_sub_", "torch._foreach_mul_")
 

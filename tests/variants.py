@@ -276,9 +276,10 @@ variant("nll_loss: picked entries, .sum() / len(y)", "sgd", NLL,
 variant("nll_loss: torch.where over a label mask", "sgd", NLL,
         "    mask = torch.arange(log_probs.shape[1]).unsqueeze(0) == y.unsqueeze(1)\n"
         "    return -torch.where(mask, log_probs, torch.zeros_like(log_probs)).sum() / y.shape[0]\n", {"5a"})
-variant("nll_loss: functools.reduce over the rows", "sgd", NLL,
+variant("nll_loss: functools.reduce over the rows, imported in the function", "sgd", NLL,
+        "    import functools\n\n"
         "    total = functools.reduce(lambda acc, i: acc + log_probs[i, y[i]], range(len(y)), 0.0)\n"
-        "    return -total / len(y)\n", {"5a"}, top="import functools\n")
+        "    return -total / len(y)\n", {"5a"})
 variant("SGD: p.sub_(p.grad * lr) under no_grad", "sgd", STEP,
         """        with torch.no_grad():
             for p in self.params:
@@ -293,7 +294,9 @@ variant("SGD: p.data -= lr * p.grad.data, no no_grad", "sgd", STEP,
 variant("SGD: params as an annotated tuple, lr as float(lr)", "sgd", SGD_INIT,
         "        self.params: tuple[torch.Tensor, ...] = tuple(params)\n        self.lr = float(lr)\n", {"5b"})
 variant("fit: itertools.chain.from_iterable over the epochs' loaders", "sgd", FIT,
-        """    losses = []
+        """    import itertools
+
+    losses = []
     model.train()
     for xb, yb in itertools.chain.from_iterable(train_dl for _ in range(epochs)):
         loss = loss_fn(model(xb), yb)
@@ -302,7 +305,7 @@ variant("fit: itertools.chain.from_iterable over the epochs' loaders", "sgd", FI
         opt.zero_grad()
         losses.append(loss.item())
     return losses
-""", {"5c"}, top="import itertools\n")
+""", {"5c"})
 variant("fit: losses kept in a dataclass of the module", "sgd", FIT,
         """    history = _History()
     for _ in range(epochs):
@@ -322,8 +325,9 @@ variant("accuracy: max(1)[1] instead of argmax", "sgd", ACCURACY,
 variant("accuracy: float(count) / len(y)", "sgd", ACCURACY,
         "    return float((preds.argmax(1) == y).sum()) / len(y)\n", {"5d"})
 variant("binary: sum() builtin over a generator with math.log", "losses", BINARY,
-        "    return sum(-math.log(q) if t == 1 else -math.log(1 - q) for t, q in zip(y, p)) / len(y)\n", {"1"},
-        top="import math\n")
+        "    from math import log\n\n"
+        "    return sum(-log(q) if t == 1 else -log(1 - q) for t, q in zip(y, p)) / len(y)\n", {"1"})
 variant("binary: functools.reduce with an if in the lambda", "losses", BINARY,
+        "    from functools import reduce\n\n"
         "    total = reduce(lambda acc, tp: acc - (np.log(tp[1]) if tp[0] == 1 else np.log(1 - tp[1])), zip(y, p), 0.0)\n"
-        "    return float(total) / len(y)\n", {"1"}, top="from functools import reduce\n")
+        "    return float(total) / len(y)\n", {"1"})
