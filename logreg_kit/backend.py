@@ -16,11 +16,12 @@ from . import tripwire
 import numpy as np
 import torch
 
-from .exercises import BY_ID
+from .exercises import BY_ID, MIN_CPU_SHARE, MODULES, PROBE_TIMEOUT_S, WALL_FACTOR
 from .feedback import NOT_IMPLEMENTED
 from .impl import REFERENCE, ImplementationError, PackageImplementation
 from .probes import PROBES, plain
-from .exercises import MIN_CPU_SHARE, PROBE_TIMEOUT_S, WALL_FACTOR
+from .sandbox.launcher import MAX_SOURCE_BYTES
+from .scratch import read_sources
 
 # What an untouched stub raises: NotImplementedError("Exercise 3: softmax"), or nbgrader's bare
 # NotImplementedError() in a released notebook.
@@ -125,6 +126,14 @@ class LocalBackend:
 
     def source(self, module: str) -> str | None:
         return self.impl.source(module)
+
+    def source_files(self) -> dict[str, str | None]:
+        """Every .py file of the implementation's folder, decoded as Python decodes it (a notebook
+        kernel's namespace has no folder: the source of each exercise module's definitions)."""
+        root = getattr(self.impl, "root", None)
+        if root is None:
+            return {f"{m}.py": text for m in ("__init__", *MODULES) if (text := self.impl.source(m)) is not None}
+        return read_sources(root, MAX_SOURCE_BYTES)
 
     def close(self) -> None:
         pass
@@ -237,6 +246,9 @@ class MemoBackend:
 
     def source(self, module: str) -> str | None:
         return self.inner.source(module)
+
+    def source_files(self) -> dict[str, str | None]:
+        return self.inner.source_files() if hasattr(self.inner, "source_files") else {}
 
     def close(self) -> None:
         self.inner.close()

@@ -1,4 +1,5 @@
-"""The exercises of the lesson: ids, titles, where each function lives, what each replaces.
+"""The exercises of the lesson: ids, titles, where each function lives, what each replaces and
+what each may use (the from-scratch allowlist, read by logreg_kit/scratch.py).
 
 Exercise ids are the thread through stubs, checks, messages and reports
 ("Exercise 3: softmax" in a stub is exercise "3" here and "3 softmax: ..." in a report).
@@ -24,6 +25,7 @@ class Exercise:
     names: tuple[str, ...]
     replaces: tuple[str, ...] = ()  # library functions this exercise must not call
     extension: bool = False
+    may_use: frozenset[str] | None = None  # the from-scratch allowlist (None: no call allowlist)
 
 
 _SOFTMAXES = (
@@ -66,11 +68,63 @@ KERNELS: dict[str, str] = {
     "cross_entropy_loss": "torch.nn.functional.cross_entropy",
 }
 
+# --- The from-scratch allowlists -----------------------------------------------------------------
+# What the code of a from-scratch exercise may reach in a library, declared once here, beside the
+# exercises. Entries are dotted library names (`torch.exp`, `math.log`) and, after a dot, names of
+# attributes and methods that torch.Tensor, nn.Module or numpy.ndarray define (`.exp` allows
+# `x.exp()` on any value the reader cannot type). Anything else a from-scratch exercise's code
+# reaches in a library loses its points (logreg_kit/scratch.py says how each reference is read).
+# The lesson's primitives, plus what the correct-variants catalogue (tests/variants.py) shows:
+_TORCH_FUNCTIONS = tuple(f"torch.{name}" for name in (
+    "exp", "log", "log1p", "sum", "mean", "max", "amax", "min", "amin", "argmax", "matmul", "mm", "einsum", "rand",
+    "logsumexp", "zeros", "zeros_like", "ones", "ones_like", "empty", "full", "full_like", "randn", "normal",
+    "tensor", "as_tensor", "from_numpy", "arange", "eye", "stack", "cat", "gather", "where", "clamp",
+    "flatten", "reshape", "unsqueeze", "squeeze", "add", "sub", "mul", "div", "neg", "abs", "sqrt", "pow",
+    "no_grad", "inference_mode", "enable_grad", "is_tensor", "Tensor", "Size",
+    "float32", "float64", "float", "double", "int64", "long", "bool",
+))
+_TORCH_NN = ("torch.nn.Parameter", "torch.nn.Module", "torch.nn.init.normal_", "torch.utils.data.DataLoader",
+             "torch.utils.data.TensorDataset")
+_TENSOR_METHODS = tuple(f".{name}" for name in (
+    "exp", "exp_", "log", "log_", "log1p", "sum", "mean", "max", "amax", "min", "amin", "argmax", "values",
+    "indices", "logsumexp", "matmul", "mm", "add", "add_", "sub", "sub_", "mul", "mul_", "div", "div_", "neg",
+    "abs", "pow", "sqrt", "clamp", "clamp_min", "gather", "index_select", "view", "view_as", "reshape",
+    "flatten", "unsqueeze", "squeeze", "expand", "expand_as", "t", "T", "transpose", "contiguous", "size",
+    "shape", "dim", "ndim", "numel", "dtype", "device", "to", "type", "float", "double", "long", "int", "bool",
+    "item", "tolist", "numpy", "cpu", "detach", "clone", "data", "grad", "requires_grad", "requires_grad_",
+    "zero_", "fill_", "copy_", "backward", "new_zeros", "new_ones", "new_tensor", "eq", "ne", "lt", "gt", "le",
+    "ge", "all", "any",
+))
+_MODULE_METHODS = tuple(f".{name}" for name in (
+    "train", "eval", "training", "parameters", "named_parameters", "register_parameter", "register_buffer",
+    "zero_grad", "forward",
+))
+_PLAIN_PYTHON = (
+    "math.log", "math.exp", "math.sqrt", "math.inf", "math.prod", "math.isfinite",
+    "functools.reduce", "functools.partial", "itertools.chain", "itertools.chain.from_iterable", "itertools.islice", "itertools.count",
+    "itertools.repeat", "itertools.product", "operator.add", "operator.sub", "operator.mul",
+    "operator.truediv", "operator.neg", "operator.itemgetter", "dataclasses.dataclass", "dataclasses.field",
+    "collections.namedtuple", "collections.deque", "collections.defaultdict",
+)
+# A torch function's name is also allowed as a method (`x.where(...)`; `torch.where` where the reader
+# cannot resolve `torch`, as in a notebook kernel's self-check, which reads functions without imports).
+_AS_METHODS = tuple("." + name.split(".")[-1] for name in _TORCH_FUNCTIONS)
+LESSON: frozenset[str] = frozenset(_TORCH_FUNCTIONS + _AS_METHODS + _TORCH_NN + _TENSOR_METHODS + _MODULE_METHODS + _PLAIN_PYTHON)
+# The in-place multi-tensor updates are plain arithmetic on a list: the SGD step may use them.
+_FOREACH = ("torch._foreach_add_", "torch._foreach_sub_", "torch._foreach_mul_")
+
+# Modules a submission may import (any file, anywhere in it), besides its own (relative imports).
+ALLOWED_IMPORTS: frozenset[str] = frozenset((
+    "torch", "torch.nn", "torch.nn.functional", "torch.optim", "torch.utils.data", "numpy", "math",
+    "functools", "itertools", "operator", "typing", "dataclasses", "collections", "collections.abc",
+    "numbers", "abc", "__future__", "warnings", "random",
+))
+
 EXERCISES: tuple[Exercise, ...] = (
     Exercise("1", "binary cross-entropy with an if", "losses", ("binary_loss_if",)),
     Exercise("2a", "categorical cross-entropy with an if", "losses", ("categorical_loss_if",)),
     Exercise("2b", "categorical cross-entropy with one-hot", "losses", ("categorical_loss",)),
-    Exercise("3", "softmax and log_softmax", "softmax", ("softmax", "log_softmax"), _SOFTMAXES),
+    Exercise("3", "softmax and log_softmax", "softmax", ("softmax", "log_softmax"), _SOFTMAXES, may_use=LESSON),
     Exercise(
         "3x",
         "stable log_softmax (extension)",
@@ -78,6 +132,7 @@ EXERCISES: tuple[Exercise, ...] = (
         ("log_softmax",),
         _SOFTMAXES,
         extension=True,
+        may_use=LESSON,
     ),
     Exercise(
         "4",
@@ -85,10 +140,11 @@ EXERCISES: tuple[Exercise, ...] = (
         "logreg",
         ("get_weights", "LogReg"),
         _SOFTMAXES + ("torch.nn.Linear", "torch.nn.functional.linear"),
+        may_use=LESSON,
     ),
-    Exercise("5a", "negative log-likelihood", "sgd", ("nll_loss",), _LOSSES),
-    Exercise("5b", "SGD optimiser", "sgd", ("SGD",), _OPTIM + _OPTIM_STEP),
-    Exercise("5c", "training loop", "sgd", ("fit",), _OPTIM),
+    Exercise("5a", "negative log-likelihood", "sgd", ("nll_loss",), _LOSSES, may_use=LESSON),
+    Exercise("5b", "SGD optimiser", "sgd", ("SGD",), _OPTIM + _OPTIM_STEP, may_use=LESSON | frozenset(_FOREACH)),
+    Exercise("5c", "training loop", "sgd", ("fit",), _OPTIM, may_use=LESSON),
     Exercise("5d", "predict and accuracy", "sgd", ("predict", "accuracy")),
     Exercise("5e", "the pipeline trains past the threshold", "sgd", ()),
 )

@@ -85,17 +85,26 @@ def _in_cells(detail: str, backend: Backend) -> str:
     return in_cells(detail, {m: backend.source(m) for m in MODULES})
 
 
+def submission_files(backend: Backend) -> tuple[tuple[str, str | None], ...]:
+    """(relative path, decoded text) of every .py file of the submission, read in this process; a
+    backend with no folder (a notebook kernel's namespace, a test's stand-in) gives its module sources."""
+    read = getattr(backend, "source_files", None)
+    files = read() if read is not None else {f"{m}.py": backend.source(m) for m in ("__init__", *MODULES)}
+    return tuple(sorted((path, text) for path, text in files.items() if text is not None or read is not None))
+
+
 def static_violations(check: Check, backend: Backend) -> str:
-    """The rules read from the source, each module read once: a check fails when the package's
+    """The rules read from the source, each file read once: a check fails when the package's
     __init__.py or the code of an exercise it runs imports the grader or reaches into the program
-    running it (the sandbox's integrity check backs this up), or when that code refers to a library
-    function the exercise replaces (the runtime tripwire backs this up)."""
-    sources = {"__init__": backend.source("__init__")} | {BY_ID[ex].module: backend.source(BY_ID[ex].module)
-                                                          for ex in check.uses}
-    tampered = [scratch.tampering(sources["__init__"], "__init__")]
-    tampered += [scratch.tampering(sources[BY_ID[ex].module], BY_ID[ex].module, BY_ID[ex].names) for ex in check.uses]
+    running it (the sandbox's integrity check backs this up), or when, in the files that run with an
+    exercise's module, there is an import outside the allowlist, reflection, or (in the exercise's own
+    code) a library name outside its allowlist (scratch.allowlist_violations; the tripwire backs it up)."""
+    files = submission_files(backend)
+    sources = {path[: -len(".py")]: text for path, text in files if "/" not in path}
+    tampered = [scratch.tampering(sources.get("__init__"), "__init__")]
+    tampered += [scratch.tampering(sources.get(BY_ID[ex].module), BY_ID[ex].module, BY_ID[ex].names) for ex in check.uses]
     found = next(filter(None, tampered), "") or "; ".join(dict.fromkeys(
-        v for ex in check.uses for v in scratch.violations(sources[BY_ID[ex].module], ex)))
+        v for ex in check.uses for v in scratch.allowlist_violations(files, ex)))
     return in_cells(found, sources)  # a notebook's cells, not its converted modules
 
 

@@ -1,23 +1,60 @@
-"""The from-scratch rule, statically: does an exercise's source refer to a library function it replaces?
+"""The from-scratch rule, statically, as an allowlist: what may a submission's code reach in a library?
 
-The submitted files are parsed, never executed. An exercise's code is every module-level
-statement that binds one of its names (`def softmax`, `class SGD`, `softmax = partial(...)`,
-`from torch import softmax`), plus, transitively, the module-level helpers those statements use.
-Names are resolved through the module's imports (`import torch.nn.functional as F`,
-`from torch.optim import SGD as Opt`) and module-level renames (`sm = F.softmax`,
-`sm = functools.partial(F.softmax, dim=1)`); `getattr(module, "name")` with a constant name is
-followed; a method call `x.softmax(...)` on anything that is not one of the submission's own
-modules (`from . import softmax as sm; sm.log_softmax(x)` is the student's code) counts as
-`torch.Tensor.softmax`. `exec`, `eval` and `compile` in that code are refused too: what they run
-cannot be read. Tricks that hide a name at run time (`getattr(F, "soft" + "max")`) are caught by
-the runtime tripwire (`logreg_kit/tripwire.py`) instead.
+Decided in the grading process from the submitted files alone (parsed, never executed here),
+never from anything student code can change. `allowlist_violations` is the rule the harness applies;
+`tampering` is the second static rule (a submission may not import the grader or reach into the
+program running it); `violations` is the earlier denylist, kept for its tests and the benchmark.
 
-`tampering` is the other static rule: a submission's modules may not import the grader itself.
+What is read. Every `.py` file of the submission (`read_sources`: links and `__pycache__` left out),
+decoded as Python decodes it (`decode_source`: a BOM, a PEP 263 coding cookie such as utf-7); a file
+that cannot be decoded fails what imports it. The sandbox imports `.py` files only (no `.pyc`, `.so`,
+`.pth`: `sandbox.launcher.copy_submission`), so the worker runs nothing the rule did not read.
+
+Rules for every exercise, in every file whose import-time code runs with its module (`__init__.py`,
+the module, the helper files they import; the other exercise modules answer for their own), and in
+the exercise's own code:
+- imports: only `exercises.ALLOWED_IMPORTS` (torch and the submodules the lesson needs, numpy, math
+  and a few standard modules numeric code uses) and the submission's own modules (relative imports);
+  any other import fails with a message naming the module;
+- reflection the rule cannot read is a violation in itself: dunder attributes (`__dict__`,
+  `__class__`, `object.__setattr__`; `__init__` and a few others are fine), `getattr`/`hasattr` with
+  a computed name, `vars`, `globals`, `locals`, `dir`, `setattr`, `delattr`, `__import__`, `exec`,
+  `eval`, `compile`, `open`, a library module's own `sys`/`os`/`gc`/`importlib` (`torch.sys.modules`);
+- an assignment to a library's attribute (`torch.exp = ...`) fails the module that makes it.
+
+Rules for a from-scratch exercise (one with `may_use`, declared beside it in exercises.py): its code
+is every module-level statement that binds one of its names (`def softmax`, `class SGD`,
+`softmax = partial(...)`, `from torch import softmax`), the module-level helpers those use, and,
+through relative imports, the helpers they use from the submission's other files (a name of another
+exercise is that exercise's: its checks run this one with the reference standing in). In that code:
+- a name that resolves to a library name (through imports, module-level renames, `functools.partial`
+  and `getattr` with a constant name: `F.softmax`, `torch.optim.ASGD`, `np.exp`) must be in the
+  allowlist; private spellings are named by their public name (`torch._C._nn.linear` ->
+  `torch.nn.functional.linear`); a library module used as a value (`[torch][0]`) is a name too;
+- an attribute of a value whose type the reader cannot know (`x.exp()`, `p.grad.zero_()`,
+  `type(x).softmax`): if torch.Tensor, nn.Module or numpy.ndarray defines that name, `.name` must be
+  in the allowlist (so `x.softmax(1)` and `model.zero_grad()` are decided by the list); any other
+  name (`self.w`, `opt.step`, `losses.append`, `dict.items`) is the student's own or plain Python and
+  is fine;
+- a Python builtin that no exercise needs (`input`, ...) is refused; names the student binds
+  (`sum = ...`) are the student's.
+A name that the exercise replaces keeps the message "..., which exercise N asks you to write
+yourself"; any other name outside the allowlist says it is not among what the exercise may use.
+The runtime tripwire (`logreg_kit/tripwire.py`) stays as a second layer (a denylist of the replaced
+functions and their kernels).
 """
 import ast
+import builtins
+import io
+import tokenize
+from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
-from .exercises import BY_ID, KERNELS
+import numpy
+import torch
+
+from .exercises import ALLOWED_IMPORTS, BY_ID, KERNELS, MODULE_OF, MODULES, Exercise
 
 TENSOR_PREFIX = "torch.Tensor."
 # Private spellings of replaced functions: what follows one of these prefixes is a kernel's name.
@@ -29,7 +66,14 @@ HIDDEN_CODE = ("exec", "eval", "compile")
 GRADER_PACKAGE = "logreg_kit"
 
 
-def _import_aliases(tree: ast.Module) -> dict[str, str]:
+def _own_base(node: ast.ImportFrom, package: tuple[str, ...]) -> str:
+    """`.pkg.mod` for a relative import in a file of the submission's package `package` (() at its root)."""
+    parts = list(package[: len(package) - (node.level - 1)] if node.level > 1 else package)
+    parts += (node.module or "").split(".") if node.module else []
+    return OWN + ".".join(parts)
+
+
+def _import_aliases(tree: ast.Module, package: tuple[str, ...] = ()) -> dict[str, str]:
     """Local name -> dotted library name (or `.module.name` for the submission's own modules)."""
     aliases: dict[str, str] = {}
     for node in ast.walk(tree):
@@ -38,7 +82,7 @@ def _import_aliases(tree: ast.Module) -> dict[str, str]:
                 top = item.name.split(".")[0]
                 aliases[item.asname or top] = item.name if item.asname else top
         elif isinstance(node, ast.ImportFrom):
-            base = OWN + (node.module or "") if node.level else node.module or ""
+            base = _own_base(node, package) if node.level else node.module or ""
             for item in node.names:
                 aliases[item.asname or item.name] = f"{base.rstrip('.')}.{item.name}" if node.level else f"{base}.{item.name}"
     for node in tree.body:  # module-level renames: `sm = F.softmax`, `sm = partial(F.softmax, dim=1)`
@@ -222,3 +266,321 @@ def tampering(source: str | None, module: str, names: tuple[str, ...] | None = N
             return (f"{module}.py line {node.lineno} {what}: a submission may not inspect or change the grader, "
                     "so this exercise cannot be graded")
     return ""
+
+
+# --- The from-scratch rule as an allowlist -------------------------------------------------------
+# Read in the grading process from every file of the submission (decoded as Python decodes it),
+# never from anything student code can change. See the module docstring for the policy.
+
+ALLOWED_DUNDERS = frozenset(("__init__", "__post_init__", "__call__", "__len__", "__iter__", "__next__",
+                             "__name__", "__doc__"))
+REFLECTION_BUILTINS = frozenset(("getattr", "hasattr", "setattr", "delattr", "vars", "globals", "locals", "dir",
+                                 "__import__", "exec", "eval", "compile", "breakpoint", "memoryview", "open"))
+ALLOWED_BUILTINS = frozenset((
+    "abs", "all", "any", "bool", "bytes", "callable", "chr", "classmethod", "complex", "dict", "divmod",
+    "enumerate", "filter", "float", "format", "frozenset", "hash", "int", "isinstance", "issubclass", "iter",
+    "len", "list", "map", "max", "min", "next", "object", "ord", "pow", "print", "property", "range", "repr",
+    "reversed", "round", "set", "slice", "sorted", "staticmethod", "str", "sum", "super", "tuple", "type", "zip",
+    "NotImplemented", "Ellipsis", "id",
+))
+# Standard modules that library modules happen to hold as attributes (`torch.sys`, `np.os`): never reached.
+UNSAFE_ATTRIBUTES = frozenset(("sys", "os", "gc", "importlib", "inspect", "builtins", "ctypes", "types",
+                               "subprocess", "pickle", "marshal", "io", "shutil", "socket"))
+_BUILTIN_NAMES = frozenset(dir(builtins))
+
+
+def _library_attributes() -> dict[str, str]:
+    """Attribute name -> the library type that defines it (torch.Tensor first, then nn.Module, numpy.ndarray)."""
+    owners = (("torch.Tensor", torch.Tensor), ("torch.nn.Module", torch.nn.Module), ("numpy.ndarray", numpy.ndarray))
+    found: dict[str, str] = {}
+    for label_, kind in owners:
+        for name in dir(kind):
+            if not name.startswith("__"):
+                found.setdefault(name, label_)
+    return found
+
+
+LIBRARY_ATTRIBUTES = _library_attributes()
+
+
+def decode_source(data: bytes) -> str:
+    """Source bytes as Python decodes them (a BOM, a PEP 263 coding cookie: `# -*- coding: utf-7 -*-`).
+    Raises SyntaxError or UnicodeDecodeError (LookupError for an unknown codec) when Python could not either."""
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return data.decode(encoding)
+
+
+def read_sources(folder: Path, max_bytes: int) -> dict[str, str | None]:
+    """Every .py file of a submission folder (relative path -> decoded text; None where it cannot be
+    read as Python source): links, __pycache__ and files over `max_bytes` are left out, as the sandbox
+    leaves them out of what it can import."""
+    found: dict[str, str | None] = {}
+    for path in sorted(folder.rglob("*.py")):
+        rel = path.relative_to(folder)
+        if "__pycache__" in rel.parts or any(p.is_symlink() for p in [path, *list(path.parents)[: len(rel.parts) - 1]]):
+            continue
+        try:
+            if not path.is_file() or path.stat().st_size > max_bytes:
+                continue
+            found[rel.as_posix()] = decode_source(path.read_bytes())
+        except (OSError, SyntaxError, UnicodeDecodeError, LookupError):
+            found[rel.as_posix()] = None
+    return found
+
+
+@dataclass(frozen=True)
+class _File:
+    """One parsed file of the submission: its path, the package it belongs to, its tree and import aliases."""
+
+    path: str
+    package: tuple[str, ...]
+    tree: ast.Module
+    aliases: dict[str, str]
+    bound: frozenset[str]  # every name the file binds anywhere (so `sum = 0` is not the builtin)
+    unreadable: bool = False  # not decodable as Python decodes source: it fails what imports it
+
+
+@lru_cache(maxsize=8)
+def _parse(files: tuple[tuple[str, str | None], ...]) -> dict[str, _File]:
+    """Parsed files by path (a file that cannot be decoded is kept, empty and marked unreadable);
+    parsed once per submission for all its exercises (the result is never changed)."""
+    parsed: dict[str, _File] = {}
+    for path, text in files:
+        package = tuple(path[: -len(".py")].split("/"))[:-1]
+        try:
+            tree = ast.parse(text) if text is not None else ast.Module(body=[], type_ignores=[])
+        except (SyntaxError, ValueError):
+            continue  # an import error, reported by the checks themselves
+        aliases = _import_aliases(tree, package)
+        parsed[path] = _File(path, package, tree, aliases, _bound_anywhere(tree, aliases), text is None)
+    return parsed
+
+
+def _bound_anywhere(tree: ast.Module, aliases: dict[str, str]) -> frozenset[str]:
+    names = set(aliases)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
+            names.add(node.name)
+    return frozenset(names)
+
+
+def _own_target(dotted: str, files: dict[str, _File]) -> tuple[_File, tuple[str, ...] | None] | None:
+    """`.helpers.rows` -> (helpers.py, ("rows",)); `.helpers` -> (helpers.py, None: the whole file)."""
+    parts = dotted[len(OWN):].split(".")
+    for cut in range(len(parts), 0, -1):
+        for path in ("/".join(parts[:cut]) + ".py", "/".join(parts[:cut]) + "/__init__.py"):
+            if path in files:
+                return files[path], tuple(parts[cut:cut + 1]) or None
+    return None
+
+
+def _imports_of(file: _File, files: dict[str, _File]) -> set[str]:
+    """Paths of the submission's files that `file` imports (relative imports, anywhere in it)."""
+    found = set()
+    for node in ast.walk(file.tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = _own_base(node, file.package)
+            for target in [_own_target(base, files)] + [_own_target(f"{base.rstrip('.')}.{i.name}", files) for i in node.names]:
+                if target is not None:
+                    found.add(target[0].path)
+    return found
+
+
+def _module_closure(module: str, files: dict[str, _File]) -> list[_File]:
+    """The files whose import-time code an exercise answers for: __init__.py, its module and the helper
+    files they import (the other exercise modules answer for their own)."""
+    others = {f"{m}.py" for m in MODULES if m != module}
+    todo = [p for p in ("__init__.py", f"{module}.py") if p in files]
+    seen: list[str] = []
+    while todo:
+        path = todo.pop(0)
+        if path not in seen:
+            seen.append(path)
+            todo.extend(sorted(_imports_of(files[path], files) - others))
+    return [files[p] for p in seen]
+
+
+def _import_time_nodes(tree: ast.Module) -> list[ast.AST]:
+    """The nodes that run when the module is imported: everything but the bodies of functions
+    (decorators, defaults, annotations and class bodies run)."""
+    nodes: list[ast.AST] = []
+    todo: list[ast.AST] = list(tree.body)
+    while todo:
+        node = todo.pop()
+        nodes.append(node)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            args = [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs, node.args.vararg, node.args.kwarg]
+            notes = [a.annotation for a in args if a is not None and a.annotation is not None] + [node.returns]
+            todo.extend([*node.decorator_list, *node.args.defaults, *(d for d in [*node.args.kw_defaults, *notes] if d)])
+        elif isinstance(node, ast.Lambda):
+            todo.extend([*node.args.defaults, *(d for d in node.args.kw_defaults if d)])
+        else:
+            todo.extend(ast.iter_child_nodes(node))
+    return nodes
+
+
+def _file_rules(file: _File) -> list[tuple[int, str]]:
+    """The rules for every file and the code that runs when it is imported."""
+    found = [(1, "cannot be read as Python source (its coding cookie or bytes are wrong), so it cannot be graded")
+             ] if file.unreadable else []
+    return found + _code_rules(file, _import_time_nodes(file.tree))
+
+
+def _code_rules(file: _File, nodes: list[ast.AST]) -> list[tuple[int, str]]:
+    """Imports outside the allowlist, reflection and changes to library objects, in these nodes."""
+    found: list[tuple[int, str]] = []
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, f"imports {i.name}, {_IMPORT_RULE}") for i in node.names if i.name not in ALLOWED_IMPORTS]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            module = node.module or ""
+            if module not in ALLOWED_IMPORTS:
+                found.append((node.lineno, f"imports {module}, {_IMPORT_RULE}"))
+            found += [(node.lineno, f"imports {module}.{i.name}, {_IMPORT_RULE}") for i in node.names
+                      if i.name in UNSAFE_ATTRIBUTES or i.name == "*"]
+        else:
+            what = _reflection(node, file)
+            if what:
+                found.append((node.lineno, what))
+    return found
+
+
+_IMPORT_RULE = "which a submission may not import (allowed: " + ", ".join(sorted(ALLOWED_IMPORTS)) + ", and its own modules)"
+_REFLECTION_RULE = "reflection the grader cannot read, which is not allowed in a submission"
+
+
+def _reflection(node: ast.AST, file: _File) -> str:
+    """What a node does that the static reading cannot follow, or "": dunder attributes (`__dict__`,
+    `__class__`), reflective builtins, computed attribute names, a library module's `sys`/`os`, and any
+    assignment to (or deletion of) a library's attribute."""
+    if isinstance(node, ast.Attribute):
+        dotted = _dotted(node, file.aliases)
+        if node.attr.startswith("__") and node.attr not in ALLOWED_DUNDERS:
+            return f"uses .{node.attr}: {_REFLECTION_RULE}"
+        if dotted and not dotted.startswith(OWN) and set(dotted.split(".")[1:]) & UNSAFE_ATTRIBUTES:
+            return f"uses {dotted}: {_REFLECTION_RULE}"
+        if dotted and not dotted.startswith(OWN) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            return f"changes {dotted}, a library's own attribute, which a submission may not do"
+    if isinstance(node, ast.Name) and node.id.startswith("__") and node.id not in ALLOWED_DUNDERS:
+        return f"uses {node.id}: {_REFLECTION_RULE}"  # __builtins__, __loader__, __spec__, ...
+    if isinstance(node, ast.Call) and _constant_name(node).startswith("__") and _constant_name(node) not in ALLOWED_DUNDERS:
+        return f"uses .{_constant_name(node)}: {_REFLECTION_RULE}"
+    if isinstance(node, ast.Name) and node.id in REFLECTION_BUILTINS and node.id not in file.aliases:
+        if node.id in ("getattr", "hasattr") and _constant_lookup(node, file.tree):
+            return ""
+        return f"uses {node.id}(): {_REFLECTION_RULE}" if node.id != "open" else "uses open(), which a submission may not use"
+    return ""
+
+
+def _constant_name(node: ast.Call) -> str:
+    """The attribute name of `getattr(value, "name")` / `hasattr(value, "name")`, or ""."""
+    if isinstance(node.func, ast.Name) and node.func.id in ("getattr", "hasattr") and len(node.args) >= 2 \
+            and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
+        return node.args[1].value
+    return ""
+
+
+def _constant_lookup(name: ast.Name, tree: ast.Module) -> bool:
+    """Whether this `getattr`/`hasattr` name is called with a constant attribute name (`getattr(p, "grad")`)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.func is name:
+            return len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)
+    return False
+
+
+def _closure_code(ex: Exercise, files: dict[str, _File]) -> list[tuple[_File, ast.stmt]]:
+    """The exercise's code: the statements binding its names and their helpers, followed into the
+    submission's other files wherever they use a name from one (`from .helpers import rows`)."""
+    home = files.get(f"{ex.module}.py")
+    if home is None:
+        return []
+    todo: list[tuple[_File, tuple[str, ...] | None]] = [(home, ex.names)]
+    done: set[tuple[str, tuple[str, ...] | None]] = set()
+    code: list[tuple[_File, ast.stmt]] = []
+    while todo:
+        file, names = todo.pop()
+        if (file.path, names) in done:
+            continue
+        done.add((file.path, names))
+        for stmt in exercise_code(file.tree, names) if names is not None else file.tree.body:
+            code.append((file, stmt))
+            for sub in _run_nodes(stmt):
+                dotted = _dotted(sub, file.aliases) if isinstance(sub, (ast.Name, ast.Attribute)) else None
+                target = _own_target(dotted, files) if dotted and dotted.startswith(OWN) else None
+                if target is not None and not _another_exercise(target, ex):
+                    todo.append(target)
+    return code
+
+
+def _another_exercise(target: tuple[_File, tuple[str, ...] | None], ex: Exercise) -> bool:
+    """Whether a name used from another file is another exercise's (its own rule reads it; the checks of
+    this exercise run with the reference standing in for it)."""
+    file, names = target
+    return bool(names) and file.path != f"{ex.module}.py" and all(
+        name in MODULE_OF and f"{MODULE_OF[name]}.py" == file.path for name in names or ())
+
+
+def _outside_allowlist(file: _File, stmt: ast.stmt, ex: Exercise) -> list[tuple[int, str]]:
+    """References in one statement of an exercise's code to a library name its allowlist lacks."""
+    allowed = ex.may_use or frozenset()
+    banned = frozenset(ex.replaces)
+    inner = {id(n.value) for n in ast.walk(stmt) if isinstance(n, ast.Attribute) and _dotted(n, file.aliases)}
+    found: list[tuple[int, str]] = []
+    for node in _run_nodes(stmt):
+        if isinstance(node, ast.Call) and _constant_name(node) and _dotted(node, file.aliases) is None:
+            node = ast.Attribute(value=node.args[0], attr=_constant_name(node), ctx=ast.Load(), lineno=node.lineno)
+        if id(node) in inner or not isinstance(node, (ast.Name, ast.Attribute)):
+            continue
+        dotted = _dotted(node, file.aliases)
+        if dotted and dotted.startswith(OWN):
+            continue
+        if dotted is None and isinstance(node, ast.Attribute) and node.attr in LIBRARY_ATTRIBUTES:
+            if "." + node.attr in allowed:
+                continue
+            dotted = f"{LIBRARY_ATTRIBUTES[node.attr]}.{node.attr}"
+        elif dotted is None and isinstance(node, ast.Name) and node.id in _BUILTIN_NAMES and node.id not in file.bound:
+            if node.id in ALLOWED_BUILTINS or node.id in REFLECTION_BUILTINS or _is_exception(node.id):
+                continue  # reflection is the file rule's
+            found.append((node.lineno, f"uses the builtin {node.id}(), which exercise {ex.id.rstrip('x')} may not use"))
+            continue
+        if dotted is None or dotted in allowed or public_name(dotted) in allowed:
+            continue
+        found.append((node.lineno, _allowlist_message(public_name(dotted), banned, ex)))
+    return found
+
+
+def _is_exception(name: str) -> bool:
+    return name.endswith(("Error", "Exception", "Warning")) or name in ("StopIteration", "KeyboardInterrupt")
+
+
+def _allowlist_message(name: str, banned: frozenset[str], ex: Exercise) -> str:
+    if name in banned:
+        return f"uses {name}, which exercise {ex.id.rstrip('x')} asks you to write yourself"
+    return (f"uses {name}, which is not among what exercise {ex.id.rstrip('x')} may use from a library "
+            "(its allowlist: the lesson's primitives such as exp, log, sum, max, @, view, indexing and arithmetic)")
+
+
+@lru_cache(maxsize=256)
+def allowlist_violations(files: tuple[tuple[str, str | None], ...], exercise: str) -> tuple[str, ...]:
+    """Messages for everything in the submission (`files`: (relative path, decoded text or None)) that
+    costs `exercise` its points: in any file that runs when its module is imported, an import outside
+    ALLOWED_IMPORTS, reflection or a change to a library's attribute; and, for a from-scratch exercise
+    (one with an allowlist), every reference in its code to a library name its allowlist lacks."""
+    ex = BY_ID[exercise]
+    parsed = _parse(files)
+    found: dict[str, None] = {}
+    for file in _module_closure(ex.module, parsed):
+        for line, what in _file_rules(file):
+            found[f"{file.path} line {line} {what}"] = None
+    for file, stmt in _closure_code(ex, parsed):
+        rules = _code_rules(file, _run_nodes(stmt))
+        rules += _outside_allowlist(file, stmt, ex) if ex.may_use is not None else []
+        for line, what in sorted(rules):
+            found[f"{file.path} line {line} {what}"] = None
+    return tuple(found)

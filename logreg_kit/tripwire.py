@@ -1,5 +1,12 @@
 """The from-scratch rule at run time: a replaced library function raises inside the exercise.
 
+This is the second layer. The rule that decides is the static allowlist (`logreg_kit/scratch.py`),
+read in the grading process from the submitted files; this layer is a denylist of the replaced
+functions and their kernels, and lives in the worker beside the student's code (the sandbox's
+integrity check notices a submission that changes it). It stays a denylist on purpose: a torch
+function mode that admitted only an exercise's allowlist would also see the probes' own torch calls
+and what allowed functions call inside, and would have to tell those apart by the caller's frame.
+
 While `forbid(names)` is active (a probe running the student's code), every way of reaching a
 replaced library function raises FromScratchViolation: the probes themselves never call one (the
 fit probe steps the kit's own TrustedSGD), so there is no exception to abuse. Three layers, so that

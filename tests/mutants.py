@@ -92,7 +92,7 @@ mutant("softmax: F.softmax through an alias",
        {"3"}, "torch.nn.functional.softmax")
 mutant("softmax: F.softmax through getattr",
        {"softmax": [(SOFTMAX_BODY, "    return getattr(torch.nn.functional, 'soft' + 'max')(x, dim=1)")]},
-       {"3"}, "torch.nn.functional.softmax")
+       {"3"}, "uses getattr(): reflection")
 mutant("softmax: Tensor.softmax method", {"softmax": [(SOFTMAX_BODY, "    return x.softmax(1)")]},
        {"3"}, "softmax")
 mutant("log_softmax: no log", {"softmax": [(LOG_SOFTMAX_RETURN, "return shifted - shifted.exp().sum(dim=1, keepdim=True)")]},
@@ -117,18 +117,18 @@ mutant("softmax: functools.partial(torch.softmax) bound over the def",
 mutant("softmax: exec of torch.softmax compiled with a foreign file name",
        {"softmax": [(LOG_SOFTMAX_END, LOG_SOFTMAX_END + "\n\nexec(compile('def softmax(x):\\n    return torch.softmax(x, 1)\\n', "
                                                          "'/usr/lib/python3/dist-packages/numpy/core/fake.py', 'exec'))\n")]},
-       {"3", "3x"}, "calls exec")
+       {"3", "3x"}, "uses exec(): reflection")
 mutant("softmax: torch._C.TensorBase.softmax", {"softmax": [(SOFTMAX_BODY, "    return torch._C.TensorBase.softmax(x, 1)")]},
        {"3"}, "uses torch.softmax")
 mutant("softmax: getattr(torch._C.TensorBase, 'soft' + 'max') hides it from the text",
        {"softmax": [(SOFTMAX_BODY, "    return getattr(torch._C.TensorBase, 'soft' + 'max')(x, 1)")]},
-       {"3"}, "your code calls torch.Tensor.softmax")
+       {"3"}, "uses getattr(): reflection")
 mutant("log_softmax: the private torch._log_softmax",
        {"softmax": [("    " + LOG_SOFTMAX_RETURN, "    return torch._log_softmax(x, 1, False)")]},
        {"3", "3x"}, "uses torch.log_softmax")
-mutant("log_softmax: torch.ops.aten through a variable (kernel caught at run time)",
+mutant("log_softmax: torch.ops.aten through a variable (a computed name: refused as reflection)",
        {"softmax": [("    " + LOG_SOFTMAX_RETURN, "    ops = torch.ops\n    return getattr(ops.aten, '_log_' + 'softmax')(x, 1, False)")]},
-       {"3", "3x"}, "aten._log_softmax")
+       {"3", "3x"}, "uses getattr(): reflection")
 
 # --- logreg.py: exercise 4 ------------------------------------------------------------------------
 FORWARD = "return log_softmax(x @ self.l1_w + self.l1_b)"
@@ -176,9 +176,9 @@ mutant("LogReg: calls F.log_softmax",
 mutant("LogReg: the private torch._C._nn.linear",
        {"logreg": [(FORWARD, "return log_softmax(torch._C._nn.linear(x, self.l1_w.T, self.l1_b))")]},
        {"4", "5e"}, "uses torch.nn.functional.linear")
-mutant("LogReg: torch._C._nn.linear through a variable (caught at run time)",
+mutant("LogReg: torch._C._nn.linear through a variable (a computed name: refused as reflection)",
        {"logreg": [(FORWARD, "nn_ops = getattr(torch._C, '_' + 'nn')\n        return log_softmax(nn_ops.linear(x, self.l1_w.T, self.l1_b))")]},
-       {"4", "5e"}, "your code calls torch.nn.functional.linear")
+       {"4", "5e"}, "uses getattr(): reflection")
 
 # --- sgd.py: exercises 5a-5e ------------------------------------------------------------------------
 NLL = "return -log_probs[torch.arange(len(y)), y].mean()"
@@ -261,3 +261,50 @@ mutant("accuracy: argmax over dim 0", {"sgd": [("preds.argmax(dim=1) == y", "pre
        {"5d"}, "accuracy")
 mutant("accuracy: returns a tensor", {"sgd": [("(preds.argmax(dim=1) == y).float().mean().item()", "(preds.argmax(dim=1) == y).float().mean()")]},
        {"5d"}, "expected a Python float, got Tensor")
+
+# --- i15-allow: holes of the denylist that the from-scratch allowlist closes ------------------------
+# Names starting "allowlist:" earned full or nearly full marks on the main branch before the allowlist
+# (another library function, a kernel whose C++ computes the replaced one, a class that does the same
+# update): Categorical(...).logits.exp() 11/11, scipy 9/11 and scaled_dot_product_attention 10/11 on exercise 3, addmm 11/11 and
+# Categorical(...).logits 10/11 on 4, kl_div 4/4 on 5a, ASGD 4/5 on 5b, __dict__ 11/11 on 3.
+# The two "named statically" ones were already caught at run time (softmin and Categorical.probs call
+# Tensor.softmax inside); the allowlist now names the call itself.
+mutant("from scratch, named statically: softmax as F.softmin(-x)",
+       {"softmax": [(SOFTMAX_BODY, "    return torch.nn.functional.softmin(-x, dim=1)")]},
+       {"3"}, "uses torch.nn.functional.softmin")
+mutant("from scratch, named statically: softmax as torch.distributions.Categorical(logits=x).probs",
+       {"softmax": [(SOFTMAX_BODY, "    return torch.distributions.Categorical(logits=x).probs")]},
+       {"3"}, "uses torch.distributions.Categorical")
+mutant("allowlist: softmax as Categorical(logits=x).logits.exp() (normalised by logsumexp)",
+       {"softmax": [(SOFTMAX_BODY, "    return torch.distributions.Categorical(logits=x, validate_args=False).logits.exp()")]},
+       {"3"}, "uses torch.distributions.Categorical")
+mutant("allowlist: softmax inside F.scaled_dot_product_attention",
+       {"softmax": [(SOFTMAX_BODY, "    n, k = x.shape\n    keys = x.unsqueeze(-1)\n"
+                                   "    values = torch.eye(k, dtype=x.dtype, device=x.device).expand(n, k, k)\n"
+                                   "    query = torch.ones(n, 1, 1, dtype=x.dtype, device=x.device)\n"
+                                   "    return torch.nn.functional.scaled_dot_product_attention(query, keys, values).squeeze(1)")]},
+       {"3"}, "uses torch.nn.functional.scaled_dot_product_attention")
+mutant("allowlist: softmax from scipy.special on a numpy copy",
+       {"softmax": [(SOFTMAX_BODY, "    import scipy.special\n"
+                                   "    return torch.from_numpy(scipy.special.softmax(x.detach().numpy(), axis=1)).requires_grad_(x.requires_grad)")]},
+       {"3"}, "imports scipy.special")
+mutant("allowlist: softmax through torch.Tensor.__dict__",
+       {"softmax": [(SOFTMAX_BODY, "    return (torch.exp(x) / torch.exp(x).sum(dim=1, keepdim=True)) if torch.Tensor.__dict__ else x")]},
+       {"3"}, "uses .__dict__: reflection")
+mutant("allowlist: LogReg with the fused torch.addmm",
+       {"logreg": [(FORWARD, "return log_softmax(torch.addmm(self.l1_b, x, self.l1_w))")]},
+       {"4", "5e"}, "uses torch.addmm")
+mutant("allowlist: LogReg normalises through Categorical(logits=...).logits",
+       {"logreg": [(FORWARD, "return torch.distributions.Categorical(logits=x @ self.l1_w + self.l1_b).logits")]},
+       {"4", "5e"}, "uses torch.distributions.Categorical")
+mutant("allowlist: nll_loss as F.kl_div against a one-hot target",
+       {"sgd": [(NLL, "return torch.nn.functional.kl_div(log_probs, torch.nn.functional.one_hot(y, log_probs.shape[1])"
+                      ".to(log_probs.dtype), reduction='batchmean')")]},
+       {"5a", "5e"}, "uses torch.nn.functional.kl_div")
+mutant("allowlist: SGD steps a torch.optim.ASGD made at import (lambd=0: the same update)",
+       {"sgd": [("from torch import nn\n", "from torch import nn\n\n_ASGD = torch.optim.ASGD([torch.zeros(1, requires_grad=True)], lr=0.01, lambd=0.0)\n"),
+                ("        with torch.no_grad():\n            for p in self.params:\n                if p.grad is not None:\n"
+                 "                    " + STEP,
+                 "        _ASGD.param_groups[0]['params'] = [p for p in self.params if p.grad is not None]\n"
+                 "        _ASGD.param_groups[0]['lr'] = self.lr\n        _ASGD.step()")]},
+       {"5b", "5e"}, "uses torch.optim.ASGD")

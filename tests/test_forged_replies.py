@@ -80,6 +80,7 @@ def test_init_rewriting_a_probe_fails_statically(sandbox, tmp_path: Path) -> Non
 @needs_bwrap
 def test_init_rewriting_a_probe_is_noticed_by_the_worker(sandbox, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(scratch, "tampering", lambda *args: "")  # the static layer off: the worker's own
+    monkeypatch.setattr(scratch, "allowlist_violations", lambda *args: ())
     report = graded(sandbox, forging_submission(tmp_path / "sub"), {"4"})
     assert points(report, "4") == 0
     text = failures(report)
@@ -94,6 +95,7 @@ def test_the_forger_would_score_without_both_layers(tmp_path: Path, monkeypatch)
     from logreg_kit import probes
 
     monkeypatch.setattr(scratch, "tampering", lambda *args: "")
+    monkeypatch.setattr(scratch, "allowlist_violations", lambda *args: ())  # reflection is refused there too
     monkeypatch.setitem(probes.PROBES, "weights", probes.PROBES["weights"])  # put back after the forger's __init__
     backend = LocalBackend(str(forging_submission(tmp_path / "sub")))
     assert probes.PROBES["weights"].__name__ == "_forged_weights"

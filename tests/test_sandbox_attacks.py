@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from logreg_kit import harness
 from logreg_kit.exercises import WALL_FACTOR
 from logreg_kit.sandbox import bwrap_path
 
@@ -26,6 +27,19 @@ pytestmark = pytest.mark.skipif(
     bwrap_path() is None,
     reason="bubblewrap (bwrap) is not installed: the attack suite needs the sandbox (.ci/run installs it)",
 )
+
+# The tests of the from-scratch rule itself; every other test here grades with the static rules off, so
+# that the sandbox is shown to hold on its own (most attacks import os or sys, which the import allowlist
+# would refuse before the sandbox ever ran them).
+STATIC_RULE_TESTS = {"test_from_scratch_hole_is_closed_in_the_sandbox", "test_helper_module_is_read_by_the_static_rule",
+                     "test_coding_cookie_is_decoded_as_python_decodes_it", "test_bytecode_without_source_is_not_imported"}
+
+
+@pytest.fixture(autouse=True)
+def sandbox_layer_alone(request, monkeypatch) -> None:
+    if request.node.originalname not in STATIC_RULE_TESTS:
+        monkeypatch.setattr(harness, "static_violations", lambda check, backend: "")
+
 
 HANG_TIMEOUT_S = 2.0
 EXERCISE = {"losses": "1", "softmax": "3"}
@@ -308,7 +322,7 @@ def test_pytest_route_ignores_fake_summary_and_conftest(tmp_path) -> None:
 # The from-scratch holes of issue 11 (tests/mutants.py), graded through the sandbox: each must lose the
 # exercises it is declared to lose there too (test_mutants grades the whole catalogue in this process).
 FROM_SCRATCH_HOLES = [m for m in MUTANTS if any(word in m.name for word in (
-    "functools.partial", "foreign file name", "TensorBase", "private", "torch.ops.aten", "functional sgd"))]
+    "functools.partial", "foreign file name", "TensorBase", "private", "torch.ops.aten", "functional sgd", "allowlist:"))]
 
 
 @pytest.mark.parametrize("mutant", FROM_SCRATCH_HOLES, ids=[m.name for m in FROM_SCRATCH_HOLES])
@@ -317,6 +331,65 @@ def test_from_scratch_hole_is_closed_in_the_sandbox(mutant, sandbox, tmp_path) -
     kept = [ex for ex in mutant.loses if full(report, ex)]
     assert not kept, f"kept full marks on {kept}:\n{failures(report)}"
     assert mutant.message in failures(report)
+
+
+# Issue 15: files the static rule never read (a helper module, a coding cookie it did not decode, bytecode
+# the sandbox imported without source), each hiding a softmax neither the denylist nor the runtime
+# tripwire knew (Categorical normalises its logits with logsumexp, so .logits.exp() is the softmax): each
+# earned full marks on exercise 3 before the rule read every file as Python decodes it and the sandbox
+# imported .py files only.
+HIDDEN_SOFTMAX = "torch.distributions.Categorical(logits=x, validate_args=False).logits.exp()"
+HIDDEN_HELPER = f"import torch\n\n\ndef row_softmax(x):\n    return {HIDDEN_SOFTMAX}\n"
+UTF7_SOFTMAX = """# -*- coding: utf-7 -*-
+import torch
+
+
+def softmax(x):
+    # +AAo-    return torch.distributions.Categorical(logits=x, validate_args=False).logits.exp()
+    e = torch.exp(x)
+    return e / e.sum(dim=1)[:, None]
+
+
+def log_softmax(x):
+    shifted = x - x.max(dim=1, keepdim=True).values
+    return shifted - shifted.exp().sum(dim=1, keepdim=True).log()
+"""
+
+
+def _bytecode(source: str, tmp_path: Path) -> bytes:
+    """`source` compiled to a .pyc this interpreter (and the sandbox's) imports without its source."""
+    import py_compile
+
+    src = tmp_path / "compiled_helper.py"
+    src.write_text(source)
+    return Path(py_compile.compile(str(src), cfile=str(tmp_path / "compiled_helper.pyc"), doraise=True)).read_bytes()
+
+
+def test_helper_module_is_read_by_the_static_rule(sandbox, next_submission, tmp_path) -> None:
+    folder = with_payload(tmp_path / "sub", "softmax", "return helpers.row_softmax(x)", "from . import helpers",
+                          {"helpers.py": HIDDEN_HELPER})
+    report = graded(sandbox, folder, {"3"})
+    assert not full(report, "3")
+    assert "helpers.py line 5 uses torch.distributions.Categorical" in failures(report)
+    next_submission()
+
+
+def test_coding_cookie_is_decoded_as_python_decodes_it(sandbox, next_submission, tmp_path) -> None:
+    folder = with_payload(tmp_path / "sub", "softmax")
+    (folder / "softmax.py").write_bytes(UTF7_SOFTMAX.encode("ascii"))
+    report = graded(sandbox, folder, {"3"})
+    assert not full(report, "3")
+    assert "softmax.py line 7 uses torch.distributions.Categorical" in failures(report)
+    next_submission()
+
+
+def test_bytecode_without_source_is_not_imported(sandbox, next_submission, tmp_path) -> None:
+    folder = with_payload(tmp_path / "sub", "softmax", "return helpers.row_softmax(x)", "from . import helpers",
+                          {"helpers.pyc": _bytecode(HIDDEN_HELPER, tmp_path)})
+    report = graded(sandbox, folder, {"3"})
+    assert points(report, "3") == 0
+    assert "softmax.py could not be imported" in failures(report)
+    next_submission()
 
 
 # Recomputes the validation labels: the embedded digits are 500 per class, sorted by class, and

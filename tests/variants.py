@@ -341,3 +341,84 @@ variant("binary: computed in float32 (np.float32 arrays)", "losses", BINARY,
             total -= np.log(np.float32(1) - prob)
     return float(total / np.float32(len(y32)))
 """, {"1"})
+
+# --- i15-allow: more styles of correct answer, graded before the from-scratch allowlist was tightened
+SGD_INIT = region("sgd", "SGD.__init__")
+
+variant("softmax: x.exp() and .sum(1, keepdim=True)", "softmax", SOFTMAX,
+        "    e = x.exp()\n    return e / e.sum(1, keepdim=True)\n", {"3"})
+variant("softmax: max(dim=1).values stabilisation, unsqueeze", "softmax", SOFTMAX,
+        "    m = x.max(dim=1).values.unsqueeze(1)\n    e = (x - m).exp()\n    return e / e.sum(dim=1, keepdim=True)\n", {"3"})
+variant("softmax: row sums by torch.einsum", "softmax", SOFTMAX,
+        "    e = torch.exp(x)\n    return e / torch.einsum('ij->i', e)[:, None]\n", {"3"})
+variant("softmax: row sums as a matmul with a column of ones", "softmax", SOFTMAX,
+        "    e = torch.exp(x)\n    return e / (e @ torch.ones(x.shape[1], 1, dtype=x.dtype, device=x.device))\n", {"3"})
+variant("log_softmax: amax keepdim, torch.log(torch.sum(torch.exp(...)))", "softmax", LOG_SOFTMAX,
+        "    m = torch.amax(x, dim=1, keepdim=True)\n"
+        "    return x - m - torch.log(torch.sum(torch.exp(x - m), dim=1, keepdim=True))\n", {"3", "3x"})
+variant("get_weights: in-place /= on a randn(*dims) before wrapping", "logreg", GET_WEIGHTS,
+        "    w = torch.randn(*dims)\n    w /= dims[0]\n    return nn.Parameter(w)\n", {"4"})
+variant("LogReg: torch.mm on x.reshape(len(x), -1)", "logreg", FORWARD,
+        "        return log_softmax(torch.mm(x.reshape(len(x), -1), self.l1_w) + self.l1_b)\n", {"4"})
+variant("LogReg: view(-1, 784) and torch.einsum", "logreg", FORWARD,
+        "        x = x.view(-1, 784)\n        return log_softmax(torch.einsum('nd,dk->nk', x, self.l1_w) + self.l1_b)\n", {"4"})
+variant("nll_loss: picked entries, .sum() / len(y)", "sgd", NLL,
+        "    picked = log_probs[torch.arange(y.shape[0]), y]\n    return -picked.sum() / len(y)\n", {"5a"})
+variant("nll_loss: torch.where over a label mask", "sgd", NLL,
+        "    mask = torch.arange(log_probs.shape[1]).unsqueeze(0) == y.unsqueeze(1)\n"
+        "    return -torch.where(mask, log_probs, torch.zeros_like(log_probs)).sum() / y.shape[0]\n", {"5a"})
+variant("nll_loss: functools.reduce over the rows, imported in the function", "sgd", NLL,
+        "    import functools\n\n"
+        "    total = functools.reduce(lambda acc, i: acc + log_probs[i, y[i]], range(len(y)), 0.0)\n"
+        "    return -total / len(y)\n", {"5a"})
+variant("SGD: p.sub_(p.grad * lr) under no_grad", "sgd", STEP,
+        """        with torch.no_grad():
+            for p in self.params:
+                if p.grad is not None:
+                    p.sub_(p.grad * self.lr)
+""", {"5b"})
+variant("SGD: p.data -= lr * p.grad.data, no no_grad", "sgd", STEP,
+        """        for p in self.params:
+            if p.grad is not None:
+                p.data -= self.lr * p.grad.data
+""", {"5b"})
+variant("SGD: params as an annotated tuple, lr as float(lr)", "sgd", SGD_INIT,
+        "        self.params: tuple[torch.Tensor, ...] = tuple(params)\n        self.lr = float(lr)\n", {"5b"})
+variant("fit: itertools.chain.from_iterable over the epochs' loaders", "sgd", FIT,
+        """    import itertools
+
+    losses = []
+    model.train()
+    for xb, yb in itertools.chain.from_iterable(train_dl for _ in range(epochs)):
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        losses.append(loss.item())
+    return losses
+""", {"5c"})
+variant("fit: losses kept in a dataclass of the module", "sgd", FIT,
+        """    history = _History()
+    for _ in range(epochs):
+        for batch in train_dl:
+            xb, yb = batch
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            history.losses.append(float(loss.detach()))
+    return history.losses
+""", {"5c"}, notebook=False,
+        top="from dataclasses import dataclass, field\n\n\n@dataclass\nclass _History:\n"
+            "    losses: list[float] = field(default_factory=list)\n")
+variant("accuracy: max(1)[1] instead of argmax", "sgd", ACCURACY,
+        "    return (preds.max(1)[1] == y).float().mean().item()\n", {"5d"})
+variant("accuracy: float(count) / len(y)", "sgd", ACCURACY,
+        "    return float((preds.argmax(1) == y).sum()) / len(y)\n", {"5d"})
+variant("binary: sum() builtin over a generator with math.log", "losses", BINARY,
+        "    from math import log\n\n"
+        "    return sum(-log(q) if t == 1 else -log(1 - q) for t, q in zip(y, p)) / len(y)\n", {"1"})
+variant("binary: functools.reduce with an if in the lambda", "losses", BINARY,
+        "    from functools import reduce\n\n"
+        "    total = reduce(lambda acc, tp: acc - (np.log(tp[1]) if tp[0] == 1 else np.log(1 - tp[1])), zip(y, p), 0.0)\n"
+        "    return float(total) / len(y)\n", {"1"})

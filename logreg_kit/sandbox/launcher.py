@@ -354,8 +354,10 @@ def _clear(folder: Path) -> None:
 
 
 def copy_submission(src: Path, dest: Path) -> None:
-    """Regular files only (no links, no devices), __pycache__ left out, sizes capped: an
-    oversized .py file is replaced by one line raising ImportError with the reason."""
+    """Python source files only (`.py`: no `.pyc`, `.so`, `.pth` or data the static rules cannot read,
+    so the worker imports nothing but the files the grading process read), regular files only (no
+    links, no devices), __pycache__ left out, sizes capped: an oversized .py file is replaced by one
+    line raising ImportError with the reason."""
     total = 0
     for path in sorted(src.rglob("*")):
         rel = path.relative_to(src)
@@ -365,7 +367,7 @@ def copy_submission(src: Path, dest: Path) -> None:
         if path.is_dir():
             target.mkdir(exist_ok=True)
             continue
-        if not path.is_file():
+        if not path.is_file() or path.suffix != ".py":
             continue
         size = path.stat().st_size
         if path.suffix == ".py" and size > MAX_SOURCE_BYTES:

@@ -13,6 +13,7 @@ from typing import Any
 from ..backend import StudentError, cpu_timeout_message, still_working, wall_timeout_message
 from ..exercises import IMPORT_TIMEOUT_S, WALL_FACTOR
 from ..impl import ImplementationError
+from ..scratch import decode_source, read_sources
 from . import wire
 from .launcher import MAX_SOURCE_BYTES, Limits, Sandbox
 
@@ -145,9 +146,13 @@ class RemoteBackend:
         try:
             if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_SOURCE_BYTES:
                 return None
-            return path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+            return decode_source(path.read_bytes())
+        except (OSError, SyntaxError, UnicodeDecodeError, LookupError):
             return None
+
+    def source_files(self) -> dict[str, str | None]:
+        """Every .py file of the submission, decoded as Python decodes it, read here (the static rules)."""
+        return read_sources(self.folder, MAX_SOURCE_BYTES)
 
     def close(self) -> None:
         if self.sandbox.owner is self:
