@@ -253,10 +253,10 @@ def test_unsafe_frames_are_refused_at_decode(name) -> None:
 
     value, message = _unsafe_frames()[name]
     frame = _frame(value)
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: a busy machine must not fail this test
     with pytest.raises(wire.UnsafeValue, match=message.replace("(", r"\(")):
         wire.loads(frame)
-    assert time.perf_counter() - start < 2.0
+    assert time.process_time() - start < 2.0
 
 
 def test_plain_results_cross_the_wire_unchanged() -> None:
@@ -294,9 +294,9 @@ def test_a_huge_view_is_refused_before_the_grader_computes_on_it(sandbox, tmp_pa
 
     folder = make_submission(tmp_path / "sub", {"logreg": [("import torch\n", "import torch\n" + HUGE_VIEW_TOP), HUGE_VIEW_FORWARD]})
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    start = time.perf_counter()
+    start = time.process_time()  # the grading process's own CPU time (load-independent)
     report = graded(sandbox, folder, {"4", "3"})
-    assert time.perf_counter() - start < 30
+    assert time.process_time() - start < 30
     assert re.search(r"LogReg returned a tensor view of [\d,]+ elements \(shape \d+x4194304, 2\*\*\d+\) backed by [\d,]+ "
                      r"element\(s\) \(strides \(10, 0\)\)", failures(report)), failures(report)
     assert full(report, "3"), failures(report)  # only the checks that got the view fail
