@@ -222,7 +222,8 @@ def test_fingerprint_follows_the_tolerance_a_check_names(monkeypatch) -> None:
     monkeypatch.setattr(softmax_checks, "LOG_ATOL", softmax_checks.LOG_ATOL * 10)
     after = {c.name: check_fingerprint(c.fn) for c in CHECKS}
     changed = {name for name in before if before[name] != after[name]}
-    assert changed == {"3 log_softmax: matches the reference on random logits",  # the two checks naming it
+    assert changed == {"3 log_softmax: matches the reference on random logits",  # the three checks naming it
+                       "3 log_softmax: exp of each row sums to one",  # (its diagnosis compares within LOG_ATOL)
                        "3 (extension) log_softmax: finite and right for logits as large as 1e4"}, changed
     then = [{"name": n, "fingerprint": {"check": before[n], "reference": "r", "settings": "s"}} for n in before]
     now = {n: {"check": after[n], "reference": "r", "settings": "s"} for n in after}
@@ -284,3 +285,18 @@ def test_similarity_is_the_same_in_every_process(tmp_path) -> None:
         seen.add(run.stdout)
     assert len(seen) == 1, seen
     assert [tuple(p[:2]) for p in json.loads(seen.pop())][:1] == [("planted_a", "planted_b")]
+
+
+FINGERPRINTS = """
+from logreg_kit.batch.fingerprint import check_fingerprint
+from logreg_kit.checks import CHECKS
+print(sorted((c.name, check_fingerprint(c.fn)) for c in CHECKS))
+"""
+
+
+def test_fingerprints_are_the_same_under_every_hash_seed() -> None:
+    """A check's fingerprint must not depend on set order or object addresses (a table of helper
+    functions, a frozenset of names), or a resumed run would regrade checks at random."""
+    runs = {subprocess.run([sys.executable, "-c", FINGERPRINTS], capture_output=True, text=True, check=True, cwd=ROOT,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")}
+    assert len(runs) == 1, "check fingerprints differ between hash seeds"

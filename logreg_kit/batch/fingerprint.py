@@ -40,6 +40,28 @@ def _source(value: Any) -> str:
         return repr(value)
 
 
+def canonical(value: Any) -> str:
+    """repr() of a plain value that does not depend on the hash seed: sets and dicts in sorted order."""
+    if isinstance(value, (set, frozenset)):
+        return "{" + ", ".join(sorted(canonical(v) for v in value)) + "}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(sorted(f"{canonical(k)}: {canonical(v)}" for k, v in value.items())) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(canonical(v) for v in value) + "]"
+    if inspect.isfunction(value) or inspect.isclass(value):
+        return f"{value.__module__}.{value.__qualname__}"  # its source is hashed where it is followed
+    return repr(value)
+
+
+def _nested_ours(value: Any) -> list[Any]:
+    """The kit's functions and classes held in a plain container (a table of helpers), to follow."""
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _nested_ours(v)]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [x for v in value for x in _nested_ours(v)]
+    return [value] if (inspect.isfunction(value) or inspect.isclass(value)) and _ours(value) else []
+
+
 def check_fingerprint(fn: Any) -> str:
     """sha256 (24 hex digits) of `fn` and everything of the kit it reaches by global name."""
     h = hashlib.sha256()
@@ -60,7 +82,8 @@ def check_fingerprint(fn: Any) -> str:
                     continue
                 value = scope[name]
                 if isinstance(value, PLAIN):
-                    h.update(f"{func.__module__}.{name}={value!r}".encode())
+                    h.update(f"{func.__module__}.{name}={canonical(value)}".encode())
+                    todo.extend(_nested_ours(value))
                 elif (inspect.isfunction(value) or inspect.isclass(value)) and _ours(value):
                     todo.append(value)
     return h.hexdigest()[:24]
