@@ -189,6 +189,17 @@ def notebook_package(notebook_path: Path | str, dest: Path | None = None) -> Pat
 
 # --- in the kernel: the student's own check -------------------------------------------------
 
+def _cell_file(value: Any) -> str:
+    """The cell (file name) whose code defines a function or class: from its code objects, never
+    from `__module__` (a class defined in a kernel says `__main__`, which is some other file)."""
+    codes = [value] if inspect.isfunction(value) else list(vars(value).values()) if inspect.isclass(value) else []
+    for item in codes:
+        code = getattr(inspect.unwrap(item) if callable(item) else item, "__code__", None)
+        if code is not None:
+            return code.co_filename
+    return ""
+
+
 class NamespaceImplementation:
     """The exercise names defined in a notebook kernel's globals (feedback while working only;
     grades come from the submitted notebook, converted and graded outside the kernel)."""
@@ -210,11 +221,10 @@ class NamespaceImplementation:
         texts: dict[str, str] = {}
         for name, home in MODULE_OF.items():
             if home == module and name in self.ns:
-                try:
-                    filename = inspect.getsourcefile(self.ns[name]) or ""
-                    texts.setdefault(filename, "".join(linecache.getlines(filename)) or inspect.getsource(self.ns[name]))
-                except (OSError, TypeError):
-                    continue
+                filename = _cell_file(self.ns[name])
+                lines = linecache.getlines(filename) if filename else []
+                if lines:
+                    texts.setdefault(filename, "".join(lines))
         return "\n\n".join(texts.values()) if texts else None
 
     def owns(self, filename: str) -> bool:
