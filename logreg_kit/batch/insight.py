@@ -26,6 +26,7 @@ from .overview_html import render_class
 from .pool import Redo
 
 ALL = "all"
+SUBMISSION_CHANGED = "submission changed"  # its content digest (intake.content_digest) differs from the record's
 SAFE_ID = re.compile(r"[A-Za-z0-9_@+-][A-Za-z0-9_.@+-]*")  # what intake.student_id produces
 
 
@@ -61,6 +62,9 @@ class Regrades:
     def __call__(self, sub: Submission, planned: list[dict[str, Any]]) -> Redo | bool | None:
         record = self.previous.get(sub.student)
         if record is None or self.regrade == ALL:
+            return None
+        if record.get("digest") != sub.digest:  # what the student handed in is not what was graded
+            self.why[SUBMISSION_CHANGED] += 1
             return None
         if record["status"] != "graded":  # a stopped, crashed or unreadable submission: all or nothing
             changed = stale(record["checks"], {e["name"]: e["fingerprint"] for e in planned})
