@@ -515,3 +515,24 @@ def test_a_changed_submission_is_regraded_and_a_departed_one_is_marked(changing_
     assert rows["nbrepo"]["message"].endswith("; not in this run's class folder (an earlier run's record, kept)")
     assert "not in this run's class folder" not in rows["bob"]["message"]
     assert "1 row(s) of the gradebook are earlier records of submissions not in this run's class folder (nbrepo)" in again.stdout
+
+
+def test_resume_compares_the_content_digest(tmp_path) -> None:
+    """A record is current only for the same content: any changed byte, or a record of an older
+    kit without a digest, is graded again whole, and the summary says why."""
+    from logreg_kit.batch.insight import Regrades
+    from logreg_kit.batch.intake import content_digest
+
+    folder = sample.write_folder(tmp_path / "bob", "correct")
+    before = content_digest(folder)
+    (folder / "__pycache__").mkdir()
+    (folder / "__pycache__" / "x.pyc").write_bytes(b"litter")
+    assert content_digest(folder) == before
+    (folder / "sgd.py").write_text((folder / "sgd.py").read_text() + "\n")
+    changed = content_digest(folder)
+    assert changed != before
+    record = {"status": "graded", "checks": []}
+    regrades = Regrades({"bob": dict(record, digest=before), "old": record, "same": dict(record, digest=changed)}, None)
+    assert [regrades(Submission(s, folder, digest=changed), []) for s in ("bob", "old", "same")] == [None, None, False]
+    assert regrades.summary() == ("1 record(s) current; regraded 2: record without a content digest (an older kit's) (1), "
+                                  "submission changed (1)")
