@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from . import build
 from .exercises import BY_ID, MODULES, exercise_of, label
 from .notebooks import KERNEL_IMPORTS, NOTEBOOK, SOLUTION_PREFIX, TEST_PREFIX
 from .paths import SOLUTIONS
@@ -284,6 +285,18 @@ def build_notebook(dest: Path = NOTEBOOK, solutions: Path = SOLUTIONS) -> bool:
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(render_notebook(solutions))
     return True
+
+
+def stub_cells(solutions: Path = SOLUTIONS) -> dict[str, str]:
+    """Exercise id -> source of its solution cell in the student notebook: the solution regions
+    become the stubs' `raise NotImplementedError(...)` (torch-free: the grade process uses it)."""
+    cells = {}
+    for module in MODULES:
+        for owner, text in _chunks((solutions / f"{module}.py").read_text()):
+            if owner is not None:
+                name = f"notebook cell {SOLUTION_PREFIX}{owner}"
+                cells[owner] = build.stub_source(text, name).removeprefix(build.HEADER.format(name=name))
+    return cells
 
 
 # --- notebook -> package folder -------------------------------------------------------------

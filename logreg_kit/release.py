@@ -364,12 +364,11 @@ def student_notebook() -> str:
     (no nbgrader needed): every solution cell's solution regions become the stubs' `raise
     NotImplementedError(...)`, everything else (narrative, given code, test cells) as in the source."""
     notebook = json.loads(notebook_build.render_notebook())
+    stubs = notebook_build.stub_cells()
     for cell in notebook["cells"]:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell["cell_type"] == "code" and meta.get("solution"):
-            name = f"notebook cell {meta['grade_id']}"
-            text = build.stub_source("".join(cell["source"]), name).removeprefix(build.HEADER.format(name=name))
-            cell["source"] = text.splitlines(keepends=True)
+            cell["source"] = stubs[meta["grade_id"].removeprefix(notebook_build.SOLUTION_PREFIX)].splitlines(keepends=True)
     return json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 

@@ -3,6 +3,7 @@ import base64
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -227,8 +228,10 @@ def test_notebook_that_is_not_json(tmp_path) -> None:
 def test_student_ids_and_class_folder(tmp_path) -> None:
     (tmp_path / "x y.zip").write_bytes(b"")
     (tmp_path / "z.ipynb").write_text("{}")
-    (tmp_path / "notes.txt").write_text("")
-    assert [s.student for s in collect([tmp_path])] == ["x_y", "z"]
+    (tmp_path / "notes.txt").write_text("")  # not a submission: a row of its own, refused (malformed) by prepare
+    for litter in (".DS_Store", "._z.ipynb", "__MACOSX", ".git", "__pycache__", ".ipynb_checkpoints"):
+        (tmp_path / litter).mkdir()
+    assert [s.student for s in collect([tmp_path])] == ["notes.txt", "x_y", "z"]
     assert student_id(Path("a/b/Jo.Smith.ipynb")) == "Jo.Smith"
 
 
@@ -406,3 +409,130 @@ def test_intake_refuses_links_clashes_and_unreadable_notebooks(tmp_path) -> None
     assert why["odd"] == ""  # odd cell sources are left out; the notebook is still converted
     direct = Submission("linked", folder / "linked")  # given on the command line, not in a class folder
     assert "is a symbolic link" in prepare_or_explain(direct, tmp_path / "work")[1]
+
+
+# --- what the intake grades: one submission per entry, never a guess, resumed only when unchanged --
+
+def test_two_package_folders_at_one_depth_are_refused_whatever_the_hash_seed(tmp_path) -> None:
+    """final/ (the reference) and draft/ (the stubs) in one zip: refused the same way under any
+    PYTHONHASHSEED (a set's order once chose which was graded); a unique shallowest is still taken."""
+    members = {f"final/{p.name}": p.read_bytes() for p in (ROOT / "solutions").glob("*.py")}
+    members |= {f"draft/{p.name}": p.read_bytes() for p in (ROOT / "assignments").glob("*.py")}
+    _zip(tmp_path / "zoe.zip", members)
+    script = ("import sys; from pathlib import Path; from logreg_kit.batch.intake import Submission, prepare_or_explain; "
+              "print(prepare_or_explain(Submission('zoe', Path(sys.argv[1])), Path(sys.argv[2]))[1])")
+    said = {seed: subprocess.run([sys.executable, "-c", script, str(tmp_path / "zoe.zip"), str(tmp_path / f"w{seed}")],
+                                 cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": seed},
+                                 timeout=120).stdout.strip()
+            for seed in ("1", "4")}
+    assert said == {seed: "zoe.zip holds 2 submissions, draft/ and final/: hand in one" for seed in ("1", "4")}, said
+    _zip(tmp_path / "deep.zip", {**{f"old/x/{n}": b"" for n in ("losses.py",)}, "final/losses.py": b"X = 1\n"})
+    assert prepare(Submission("deep", tmp_path / "deep.zip"), tmp_path / "work").name == "final"
+
+
+def _repository(dest: Path, assignments: str, notebook: str) -> Path:
+    """A clone of the release bundle: assignments/ ("stubs" or a sample kind), grader/, and
+    notebooks/logreg.ipynb ("worked": the reference's notebook, or "released": the bundle's)."""
+    from logreg_kit.release import student_notebook
+
+    if assignments == "stubs":
+        shutil.copytree(ROOT / "assignments", dest / "assignments", ignore=shutil.ignore_patterns("__pycache__"))
+    else:
+        sample.write_folder(dest / "assignments", assignments)
+    (dest / "grader").mkdir()
+    (dest / "notebooks").mkdir()
+    if notebook == "worked":
+        sample.write_notebook(dest / "notebooks" / "logreg.ipynb")
+    else:
+        (dest / "notebooks" / "logreg.ipynb").write_text(student_notebook())
+    return dest
+
+
+@pytest.mark.parametrize("assignments, notebook, graded, note", [
+    ("stubs", "worked", "notebook", "graded notebooks/logreg.ipynb: assignments/ is still the released stubs"),
+    ("correct", "worked", "assignments", "graded assignments/; notebooks/logreg.ipynb was worked on too and was not graded"),
+    ("correct", "released", "assignments", ""),
+])
+def test_a_repository_is_graded_from_what_the_student_worked_on(tmp_path, assignments, notebook, graded, note) -> None:
+    from logreg_kit.batch.intake import prepare_or_explain
+
+    repo = _repository(tmp_path / "carol", assignments, notebook)
+    folder, why, said = prepare_or_explain(Submission("carol", repo), tmp_path / "work")
+    assert why == "" and said == note
+    assert folder == (repo / "assignments" if graded == "assignments" else tmp_path / "work" / "_notebooks" / "carol")
+
+
+@pytest.fixture(scope="module")
+def changing_class(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess, subprocess.CompletedProcess]:
+    """A class graded, then changed and graded again with the same command: `nbrepo` (a repository
+    whose student worked in the notebook) leaves, `bob` replaces his stubs with the reference;
+    `notes.txt` and `x.tar.gz` are not submissions, `.DS_Store` and `__MACOSX/` are litter."""
+    base = tmp_path_factory.mktemp("changing")
+    folder, out = base / "class", base / "out"
+    folder.mkdir()
+    _repository(folder / "nbrepo", "stubs", "worked")
+    shutil.copytree(ROOT / "assignments", folder / "bob", ignore=shutil.ignore_patterns("__pycache__"))
+    (folder / "notes.txt").write_text("hello\n")
+    (folder / "x.tar.gz").write_bytes(b"\x1f\x8b")
+    (folder / ".DS_Store").write_bytes(b"\0")
+    (folder / "__MACOSX").mkdir()
+    cmd = ("grade", str(folder), "--out", str(out), "--jobs", "1", "--quiet", "--timeout", TIMEOUT_S)
+    first = run_cli(*cmd)
+    shutil.rmtree(folder / "nbrepo")
+    shutil.rmtree(folder / "bob")
+    sample.write_folder(folder / "bob", "correct")
+    return out, first, run_cli(*cmd)
+
+
+def test_entries_that_are_not_submissions_get_a_row_and_litter_none(changing_class) -> None:
+    out, first, _ = changing_class
+    assert first.returncode == 0, first.stderr[-3000:]
+    got = records(out)
+    assert sorted(got) == ["bob", "nbrepo", "notes.txt", "x.tar.gz"]
+    for name in ("notes.txt", "x.tar.gz"):
+        assert got[name]["status"] == "malformed" and got[name]["score"] == 0
+        assert got[name]["message"] == f"{name}: not a submission: hand in a folder, a .zip or a .ipynb notebook"
+    assert "2 entries are not a submission ('notes.txt', 'x.tar.gz')" in first.stdout
+
+
+def test_a_repository_worked_in_the_notebook_is_graded_from_it(changing_class) -> None:
+    out, first, _ = changing_class
+    assert first.returncode == 0, first.stderr[-3000:]
+    nbrepo = records(out)["nbrepo"]
+    assert nbrepo["status"] == "graded" and nbrepo["score"] == nbrepo["max_score"] > 40
+    assert nbrepo["message"] == "graded notebooks/logreg.ipynb: assignments/ is still the released stubs"
+
+
+def test_a_changed_submission_is_regraded_and_a_departed_one_is_marked(changing_class) -> None:
+    out, _, again = changing_class
+    assert again.returncode == 0, again.stderr[-3000:]
+    resumed = next(line for line in again.stdout.splitlines() if line.startswith("resumed: "))
+    assert "submission changed (1)" in resumed, again.stdout[-1500:]  # bob only: notes.txt and x.tar.gz did not change
+    bob = records(out)["bob"]
+    assert bob["status"] == "graded" and bob["score"] == bob["max_score"] > 40
+    with open(out / "gradebook.csv", newline="") as f:
+        rows = {r["student"]: r for r in csv.DictReader(f)}
+    assert rows["nbrepo"]["message"].endswith("; not in this run's class folder (an earlier run's record, kept)")
+    assert "not in this run's class folder" not in rows["bob"]["message"]
+    assert "1 row(s) of the gradebook are earlier records of submissions not in this run's class folder (nbrepo)" in again.stdout
+
+
+def test_resume_compares_the_content_digest(tmp_path) -> None:
+    """A record is current only for the same content: any changed byte, or a record of an older
+    kit without a digest, is graded again whole, and the summary says why."""
+    from logreg_kit.batch.insight import Regrades
+    from logreg_kit.batch.intake import content_digest
+
+    folder = sample.write_folder(tmp_path / "bob", "correct")
+    before = content_digest(folder)
+    (folder / "__pycache__").mkdir()
+    (folder / "__pycache__" / "x.pyc").write_bytes(b"litter")
+    assert content_digest(folder) == before
+    (folder / "sgd.py").write_text((folder / "sgd.py").read_text() + "\n")
+    changed = content_digest(folder)
+    assert changed != before
+    record = {"status": "graded", "checks": []}
+    regrades = Regrades({"bob": dict(record, digest=before), "old": record, "same": dict(record, digest=changed)}, None)
+    assert [regrades(Submission(s, folder, digest=changed), []) for s in ("bob", "old", "same")] == [None, None, False]
+    assert regrades.summary() == ("1 record(s) current; regraded 2: record without a content digest (an older kit's) (1), "
+                                  "submission changed (1)")

@@ -2,6 +2,7 @@
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
     from .html import render
     from .insight import Regrades, in_shard, parse_shard, write_overview
-    from .intake import collect
+    from .intake import ACCEPTED, collect, content_digest, is_accepted
     from .outputs import load_records, summary_table, write_gradebook, write_record
     from .pool import SUBMISSION_TIMEOUT_S, BatchError, Options, grade_class
 
@@ -67,7 +68,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     tqdm_module.tqdm.monitor_interval = 0  # no monitor thread: workers are forked from this process
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    subs = collect(args.submissions)
+    subs = everyone = collect(args.submissions)
     if args.shard:
         try:
             k, n = parse_shard(args.shard)
@@ -75,6 +76,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
             print(f"logreg-kit grade: {err}", file=sys.stderr)
             return 2
         subs = [s for s in subs if in_shard(s.student, k, n)]
+    subs = [replace(s, digest=content_digest(s.source)) for s in subs]
+    present = {s.student for s in everyone}
     records = load_records(out)
     regrades = Regrades({s.student: records[s.student] for s in subs if _graded_before(records.get(s.student), s.source)},
                         args.regrade)
@@ -87,6 +90,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
     jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(todo) or 1))
     print(f"{len(subs)} submission(s); {len(regrades.previous)} already graded in {out} (checked for changes); "
           f"grading up to {len(todo)} with {jobs} job(s)", flush=True)
+    refused = [s.source.name for s in subs if not is_accepted(s.source)]
+    if refused:
+        print(f"{len(refused)} entr{'y is' if len(refused) == 1 else 'ies are'} not a submission "
+              f"({ascii(refused[:5])[1:-1]}{', ...' if len(refused) > 5 else ''}): each gets a malformed row "
+              f"(accepted: {ACCEPTED})", flush=True)
     bar = tqdm_module.tqdm(total=len(todo), unit="sub", disable=args.quiet or not todo, dynamic_ncols=True)
     regrades.on_current = lambda: bar.update(1)
 
@@ -99,7 +107,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         (record.get("artifacts") or {}).pop("pixels", None)  # drawn in the report; the record keeps indices
         write_record(out, record, page)
         records[record["student"]] = record
-        write_gradebook(out, list(records.values()))
+        write_gradebook(out, gradebook_rows(records, present))
         bar.set_postfix_str(f"{record['student']}: {record['status']} {record['score']:g}/{record['max_score']:g}")
         bar.update(1)
 
@@ -114,7 +122,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
     print(summary_table([records[s.student] for s in subs if s.student in records]))
     print(f"resumed: {regrades.summary()}")
     print(write_overview(out, [records[s.student] for s in subs if s.student in records]))
-    print(f"gradebook: {write_gradebook(out, list(records.values()))}; reports: {out}/STUDENT/feedback.html and results.json; "
+    absent = sorted(set(records) - present)
+    if absent:
+        print(f"{len(absent)} row(s) of the gradebook are earlier records of submissions not in this run's class "
+              f"folder ({', '.join(absent[:5])}{', ...' if len(absent) > 5 else ''}): kept, with a note", flush=True)
+    print(f"gradebook: {write_gradebook(out, gradebook_rows(records, present))}; reports: {out}/STUDENT/feedback.html and results.json; "
           f"class overview: {out}/class.html and class.json")
     return 0
 
@@ -136,8 +148,24 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def _graded_before(record: dict[str, Any] | None, source: Path) -> bool:
-    """A record of this very submission (same id and same source path): resumed, not graded again."""
+    """A record of this very submission (same id and same source path): resumed, and graded
+    again only where it changed (its content digest, a check: insight.Regrades)."""
     return record is not None and record.get("source") == str(source)
+
+
+ABSENT_NOTE = "not in this run's class folder (an earlier run's record, kept)"
+
+
+def gradebook_rows(records: dict[str, dict[str, Any]], present: set[str]) -> list[dict[str, Any]]:
+    """Every record of the output folder, for the gradebook; a record of a submission that is not
+    among this run's arguments (`present`, every shard's included) gets ABSENT_NOTE in its message
+    (the record file itself is left as it is)."""
+    rows = []
+    for student, record in records.items():
+        if student not in present:
+            record = dict(record, message="; ".join(m for m in (record.get("message", ""), ABSENT_NOTE) if m))
+        rows.append(record)
+    return rows
 
 
 def cmd_check(args: argparse.Namespace) -> int:

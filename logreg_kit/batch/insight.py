@@ -2,7 +2,7 @@
 
 - `write_overview(out, records)`: class.json and class.html beside the gradebook (overview.py,
   overview_html.py, similarity.py); returns the terminal table.
-- `Regrades`: decides, per submission, whether its record is current, which checks changed
+- `Regrades`: decides, per submission, whether its record is current (the same content digest), which checks changed
   (fingerprint.py) or which one `--regrade CHECK` names, and counts why.
 - `in_shard` / `parse_shard`: the K-th of N deterministic slices of a class (by a hash of the
   student id, so a student's slice does not depend on who else is in the class).
@@ -26,6 +26,8 @@ from .overview_html import render_class
 from .pool import Redo
 
 ALL = "all"
+SUBMISSION_CHANGED = "submission changed"  # its content digest (intake.content_digest) differs from the record's
+NO_DIGEST = "record without a content digest (an older kit's)"  # graded again once, to record one
 SAFE_ID = re.compile(r"[A-Za-z0-9_@+-][A-Za-z0-9_.@+-]*")  # what intake.student_id produces
 
 
@@ -61,6 +63,9 @@ class Regrades:
     def __call__(self, sub: Submission, planned: list[dict[str, Any]]) -> Redo | bool | None:
         record = self.previous.get(sub.student)
         if record is None or self.regrade == ALL:
+            return None
+        if record.get("digest") != sub.digest:  # what the student handed in is not what was graded
+            self.why[SUBMISSION_CHANGED if record.get("digest") else NO_DIGEST] += 1
             return None
         if record["status"] != "graded":  # a stopped, crashed or unreadable submission: all or nothing
             changed = stale(record["checks"], {e["name"]: e["fingerprint"] for e in planned})

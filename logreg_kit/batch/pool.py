@@ -44,6 +44,7 @@ class Job:
     started: float
     entries: list[dict[str, Any]] = field(default_factory=list)
     redo: "Redo | None" = None
+    note: str = ""  # what of a repository was graded (intake.prepare_noted), added to the record's message
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class Redo:
         """The previous record's extra fields (artifacts, regions, ...) updated with this run's."""
         merged = {**self.previous, **(new or {}), "regraded": self.names, "regrade_reason": self.why,
                   "artifacts": {**self.previous.get("artifacts", {}), **(new or {}).get("artifacts", {})}}
-        for key in ("student", "source", "status", "message", "score", "max_score", "seconds", "checks"):
+        for key in ("student", "source", "digest", "status", "message", "score", "max_score", "seconds", "checks"):
             merged.pop(key, None)
         return merged
 
@@ -80,10 +81,12 @@ class Plan:
         return [dict(e, output=e["output"] or message) for e in self.entries]
 
     def record(self, sub: Submission, status: str, message: str, entries: list[dict[str, Any]],
-               seconds: float, extra: dict[str, Any] | None = None, redo: Redo | None = None) -> dict[str, Any]:
+               seconds: float, extra: dict[str, Any] | None = None, redo: Redo | None = None,
+               note: str = "") -> dict[str, Any]:
         """A submission's record; checks that never reported get `message` as their failure
         (in a partial regrade, the checks not asked for keep their previous entries). Each entry
-        carries the fingerprint of what graded it (fingerprint.py)."""
+        carries the fingerprint of what graded it (fingerprint.py); the record carries the
+        submission's content digest (resume compares it) and `note` after the message."""
         prints = {e["name"]: e.get("fingerprint") for e in self.entries}
         entries = [dict(e, fingerprint=prints.get(e["name"])) for e in entries]
         if redo is not None:
@@ -93,11 +96,13 @@ class Plan:
         entries = entries + [e for e in self.failed(f"not graded: {message}") if e["name"] not in done]
         order = {e["name"]: i for i, e in enumerate(self.entries)}
         entries.sort(key=lambda e: order.get(e["name"], len(order)))
-        return {
-            "student": sub.student, "source": str(sub.source), "status": status, "message": message,
+        record = {
+            "student": sub.student, "source": str(sub.source), "digest": sub.digest, "status": status, "message": message,
             "score": sum(e["score"] for e in entries), "max_score": sum(e["max_score"] for e in entries),
             "seconds": round(seconds, 2), "checks": entries, **(extra or {}),
         }
+        record["message"] = "; ".join(m for m in (record["message"], note) if m)
+        return record
 
     def current(self, job: Job) -> str:
         """What the worker was doing: the first check it had not reported, or loading the modules."""
@@ -179,11 +184,11 @@ def _dispatch(w: Worker, sub: Submission, work: Path, plan: Plan, on_record: Cal
     redo = decide(sub, plan.entries) if decide else None
     if redo is False:
         return
-    folder, why = prepare_or_explain(sub, work)
+    folder, why, note = prepare_or_explain(sub, work)
     if folder is None:
         on_record(plan.record(sub, "malformed", why, [], time.perf_counter() - start))
         return
-    w.job = Job(sub, str(folder), start, redo=redo if isinstance(redo, Redo) else None)
+    w.job = Job(sub, str(folder), start, redo=redo if isinstance(redo, Redo) else None, note=note)
     w.conn.send((str(folder), w.job.redo.names if w.job.redo else None))
 
 
@@ -203,7 +208,7 @@ def _receive(w: Worker, plan: Plan, on_record: Callable[[dict[str, Any]], None])
             job, w.job = w.job, None
             status, message, extra = (*graded_status(job.entries), payload) if kind == "done" else ("malformed", payload, None)
             on_record(plan.record(job.sub, status, message, job.entries, time.perf_counter() - job.started, extra,
-                                  job.redo))
+                                  job.redo, job.note))
             return True
     return False
 
@@ -247,11 +252,11 @@ def _service(w: Worker, ready: bool, options: Options, ctx: Any, threads: int, p
     elapsed = time.perf_counter() - job.started
     if not w.process.is_alive():
         message = f"the grading process died (exit code {w.process.exitcode}) while {plan.current(job)}"
-        on_record(plan.record(job.sub, "crashed", message, job.entries, elapsed, _code_of(job), job.redo))
+        on_record(plan.record(job.sub, "crashed", message, job.entries, elapsed, _code_of(job), job.redo, job.note))
     elif elapsed > options.timeout:
         message = (f"stopped after {options.timeout:g} s while {plan.current(job)}: your code hung or ran too long"
                    " (checks not finished by then score 0)")
-        on_record(plan.record(job.sub, "timeout", message, job.entries, elapsed, _code_of(job), job.redo))
+        on_record(plan.record(job.sub, "timeout", message, job.entries, elapsed, _code_of(job), job.redo, job.note))
     else:
         return w
     w.kill()
