@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .paths import cache_folder
+
 IMAGE_MAGIC = 0x00000803  # unsigned byte, 3 dimensions
 LABEL_MAGIC = 0x00000801  # unsigned byte, 1 dimension
 N_VALID = 1000
@@ -40,17 +42,6 @@ class Split:
     y_train: torch.Tensor
     x_valid: torch.Tensor
     y_valid: torch.Tensor
-
-
-def cache_folder() -> Path | None:
-    """The kit's cache folder (the embedded digits, the reference's answers): $LOGREG_KIT_CACHE itself
-    when set, else $XDG_CACHE_HOME/logreg-kit or ~/.cache/logreg-kit; None when LOGREG_KIT_CACHE=off."""
-    chosen = os.environ.get("LOGREG_KIT_CACHE", "")
-    if chosen.lower() == "off":
-        return None
-    if chosen:
-        return Path(chosen)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "logreg-kit"
 
 
 def digits_digest(x: np.ndarray, y: np.ndarray) -> str:
@@ -215,16 +206,3 @@ def secret_order(n: int) -> torch.Tensor:
     secrets.SystemRandom().shuffle(order)
     return torch.tensor(order, dtype=torch.int64)
 
-
-CACHED_PATTERNS = ("mnist5k-*.npz", "reference-*.npz")  # the digits (data.py), the reference's answers (batch/refcache.py)
-
-
-def forget_caches() -> int:
-    """Remove the kit's cache files (how many): after a run whose student code ran as this user,
-    which could have rewritten them, so that a later run rebuilds them from the source."""
-    folder, removed = cache_folder(), 0
-    for pattern in CACHED_PATTERNS if folder is not None and folder.is_dir() else ():
-        for path in folder.glob(pattern):
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed

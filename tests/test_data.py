@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from logreg_kit import data
+from logreg_kit import data, paths
 
 from .conftest import SHARED_MNIST
 
@@ -143,7 +143,7 @@ def test_both_caches_share_one_folder(tmp_path: Path, monkeypatch: pytest.Monkey
     (tmp_path / "reference-abc.npz").write_bytes(b"x")
     (tmp_path / "mnist5k-abc.npz").write_bytes(b"x")
     (tmp_path / "notes.txt").write_text("kept")
-    assert data.forget_caches() == 2 and [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+    assert paths.forget_caches() == 2 and [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 
 def test_reference_fingerprint_covers_idx_content(tmp_path: Path, digits) -> None:

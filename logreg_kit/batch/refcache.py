@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import backend as _backend, data as _data, probes as _probes
+from .. import backend as _backend, data as _data, paths as _paths, probes as _probes
 from ..backend import MemoBackend
 from ..recorded import Encoder, RecordingError, decode
 
@@ -28,7 +28,7 @@ INDEX = "index"  # the JSON structure, stored as bytes beside the arrays (a0, a1
 FINGERPRINTED = (_probes, _data, _backend)  # the kit's modules the answers depend on, as imported
 
 
-cache_folder = _data.cache_folder  # one folder for the kit's caches; None: LOGREG_KIT_CACHE=off
+cache_folder = _paths.cache_folder  # one folder for the kit's caches; None: LOGREG_KIT_CACHE=off
 
 
 def reference_sources(memo: MemoBackend) -> list[Path] | None:

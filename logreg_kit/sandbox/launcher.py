@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exercises import IMPORT_TIMEOUT_S, PROBE_TIMEOUT_S
+from ..paths import forget_caches
 from .availability import bwrap_status, drop_privileges, hand_over, plain_worker_ids
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
@@ -312,6 +313,8 @@ class Sandbox:
     def close(self) -> None:
         self._stop()
         self.cgroup.remove()
+        if not self.use_bwrap and self.run_as is None:  # student code ran as this user: it could rewrite them
+            forget_caches()
         shutil.rmtree(self.slot, ignore_errors=True)
         if self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
