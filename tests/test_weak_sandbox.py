@@ -136,6 +136,22 @@ def test_grade_command_refuses_then_grades_with_the_flag(apparmor_bin: Path, tmp
     assert record["score"] > 0 and record["score"] == sum(t["max_score"] for t in record["tests"])
 
 
+def test_pytest_results_refuses_then_grades_with_the_flag(apparmor_bin: Path, tmp_path: Path) -> None:
+    """`pytest grader/ --impl=DIR --results=FILE` is instructor grading: it refuses like `grade`, and with
+    --allow-weak-sandbox it grades and results.json's top `output` says the isolation was weak."""
+    env, results = env_with(apparmor_bin), tmp_path / "results.json"
+    args = ("-m", "pytest", "grader/", "-q", "-p", "no:cacheprovider", "-k", SOFTMAX_ONLY,
+            f"--impl={reference_copy(tmp_path)}", f"--results={results}")
+    refused = kit(*args, env=env)
+    assert refused.returncode != 0 and not results.exists(), refused.stdout[-2000:]
+    said = refused.stdout + refused.stderr
+    assert "refusing to grade" in said and "setting up uid map" in said and "--allow-weak-sandbox" in said
+    graded = kit(*args, "--allow-weak-sandbox", env=env)
+    assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
+    payload = json.loads(results.read_text())
+    assert payload["score"] > 0 and "weaker isolation" in payload["output"] and "setting up uid map" in payload["output"]
+
+
 WRITER = """
 
 def _try_writes() -> None:  # run at import, in the worker: what a hostile submission would do
