@@ -33,14 +33,16 @@ def cache_folder() -> Path | None:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "logreg-kit"
 
 
-CACHED_PATTERNS = ("mnist5k-*.npz", "reference-*.npz")  # the digits (data.py), the reference's answers (batch/refcache.py)
+# The reference's answers (batch/refcache.py); the cached digits need no forgetting: data.py checks
+# them against a pinned digest whenever it reads them.
+FORGOTTEN_PATTERNS = ("reference-*.npz",)
 
 
 def forget_caches() -> int:
-    """Remove the kit's cache files (how many): after a run whose student code ran as this user,
-    which could have rewritten them, so that a later run rebuilds them from the source."""
+    """Remove the cached reference answers (how many): after a run whose student code ran as this
+    user, which could have rewritten them, so that a later run asks the reference again."""
     folder, removed = cache_folder(), 0
-    for pattern in CACHED_PATTERNS if folder is not None and folder.is_dir() else ():
+    for pattern in FORGOTTEN_PATTERNS if folder is not None and folder.is_dir() else ():
         for path in folder.glob(pattern):
             path.unlink(missing_ok=True)
             removed += 1

