@@ -369,3 +369,31 @@ def test_a_mistake_is_claimed_only_where_the_cases_tell_it_apart(submission) -> 
                                     "total -= np.log(prob)\n    return float(total / count)")]})
     message = _outcome(pairs, "categorical_if_random").message
     assert "axis 0" not in message and "(example, class) pairs" in message
+
+
+BINARY_LOOP = "    total = 0.0\n    for label, prob in zip(y, p):\n        if label == 1:"
+
+
+def test_the_if_check_wants_an_if_on_the_label_without_the_given_loss(submission) -> None:
+    """Review B: `[binary_loss][0](y, p)` behind an `if len(y) == 0` is no branch on the label."""
+    wrapped = submission({"losses": [(BINARY_LOOP, "    if len(y) == 0:\n        raise ValueError('empty')\n"
+                                                   "    return [binary_loss][0](y, p)\n" + BINARY_LOOP)]})
+    assert "calls binary_loss" in _outcome(wrapped, "binary_uses_if").message
+    guard = submission({"losses": [(BINARY_LOOP, "    if len(y) == 0:\n        raise ValueError('empty')\n"
+                                                 "    return float(np.mean(-np.log(np.where(y == 1, p, 1 - p))))\n"
+                                                 + BINARY_LOOP.replace("label == 1", "True"))]})
+    assert "has no `if` whose test depends on `y`" in _outcome(guard, "binary_uses_if").message
+
+
+def test_the_if_check_follows_helpers_in_the_students_other_files(submission) -> None:
+    """Review B, w3: the `if` over the classes lives in lossutil.py, reached by a relative import."""
+    helper = "def row_term(label, row):\n    for k, prob in enumerate(row):\n        if k == label:\n            return -np.log(prob)\n"
+    for imported, call in (("from .lossutil import row_term", "row_term"), ("from . import lossutil", "lossutil.row_term")):
+        folder = submission({"losses": [("import numpy as np\n", f"import numpy as np\n\n{imported}\n"),
+                                        ("    total = 0.0\n    for label, row in zip(y, p):",
+                                         f"    return float(sum({call}(label, row) for label, row in zip(y, p)) / len(y))\n"
+                                         "    total = 0.0\n    for label, row in zip(y, p):"),
+                                        ("            if k == label:\n                total -= np.log(prob)",
+                                         "            total -= np.log(prob) * (k == label)")]})
+        (folder / "lossutil.py").write_text("import numpy as np\n\n\n" + helper)
+        assert _outcome(folder, "categorical_if_uses_if").status == "passed", call

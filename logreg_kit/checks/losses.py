@@ -6,8 +6,10 @@ import numpy as np
 
 from .. import scratch
 from ..backend import StudentError
+from ..exercises import MODULE_OF
 from ..diagnosis import binary_loss_mistakes, categorical_loss_mistakes
 from ..feedback import LOSS_ATOL, LOSS_RTOL, NOT_IMPLEMENTED, CheckFailure, Mistakes, expect, expect_float, matching
+from . import label_if
 from .registry import Student, check, reference
 
 LESSON_Y = np.array([1, 0, 0, 1])
@@ -77,22 +79,33 @@ def _is_stub(node: ast.AST) -> bool:
     return isinstance(raised, ast.Name) and raised.id == "NotImplementedError"
 
 
-def _branches(nodes: list[ast.stmt]) -> bool:
-    return any(isinstance(n, (ast.If, ast.IfExp, ast.match_case)) or (isinstance(n, ast.comprehension) and n.ifs)
-               for node in nodes for n in ast.walk(node))
+GIVEN = frozenset({"binary_loss", "categorical_loss"})  # what exercises 1 and 2a are written without
+
+
+def _reads_given(tree: ast.Module, reader: label_if.Reader, node: ast.FunctionDef, name: str) -> str:
+    """A given loss that `name` refers to (called or not), in its body, its module-level helpers and
+    aliases (scratch.exercise_code) or the student's helpers in other files; "" when none."""
+    code = [n for n in scratch.exercise_code(tree, (name,)) if not (isinstance(n, ast.FunctionDef) and n.name in GIVEN)]
+    for n in (sub for stmt in code for sub in ast.walk(stmt)):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in GIVEN:
+            return n.id
+    return label_if.reads_names(reader, MODULE_OF[name], node, set(GIVEN))
 
 
 def _has_if(student: Student, name: str, over: str) -> None:
-    """`name` branches with an `if` (or `match`), in its own body or in a module-level helper of the
-    student's that it calls (transitively: scratch.exercise_code collects them); it does not call
-    the given binary_loss. `over`: what the exercise branches on, for the message."""
+    """`name` branches with an `if` (elif, conditional expression, match, comprehension if) whose test
+    depends on the label (its `y` argument or a name derived from it), in its own body or in a helper
+    of the student's it calls (label_if); it does not use a given loss. `over`: for the message."""
     node, tree = student.function_node(name), student.module_tree(name)
-    expect(node is not None and tree is not None, f"could not find `def {name}` in losses.py")
+    expect(isinstance(node, ast.FunctionDef) and tree is not None, f"could not find `def {name}` in losses.py")
     expect(not _is_stub(node), f"{NOT_IMPLEMENTED} ({name} is still the stub)")
-    code = scratch.exercise_code(tree, (name,))
-    expect(_branches(code), f"{name} has no `if`, nor do the helpers it calls: this exercise branches on {over}")
-    calls = {n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-    expect("binary_loss" not in calls, f"{name} calls binary_loss, the given function, so the loss is not its own")
+    reader = label_if.Reader(student.backend.source)
+    given = _reads_given(tree, reader, node, name)
+    expect(not given, f"{name} calls {given} (or refers to it), another exercise's loss: its terms must come from its own branch")
+    label = node.args.args[0].arg if node.args.args else ""
+    expect(bool(label) and label_if.branches_on(reader, MODULE_OF[name], node, {label}),
+           f"{name} has no `if` whose test depends on `{label or 'y'}`, nor do the helpers it calls: "
+           f"this exercise branches on {over}")
 
 
 @check("1", "binary_loss_if", "lesson's example gives 0.164252033486018", 1,
