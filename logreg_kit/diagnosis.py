@@ -54,6 +54,8 @@ def categorical_loss_mistakes(y: np.ndarray, p: np.ndarray) -> Mistakes:
         (NEXT_CLASS, lambda: float(-np.log(_picked(y, p, 1)).mean())),
         ("your code adds up over the examples (axis 0) and then averages over the classes",
          lambda: float(right().sum() / np.shape(p)[1])),
+        ("your loss is divided by the number of (example, class) pairs, N * K: the lesson averages over the examples only",
+         lambda: float(right().sum() / np.size(p))),
     )
 
 

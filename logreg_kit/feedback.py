@@ -61,16 +61,24 @@ def fail(message: str, kind: str = "other", diagnosis: str = "") -> NoReturn:
 Mistakes = Sequence[tuple[str, Callable[[], Any]]]
 
 
-def recognised(got: Any, mistakes: Mistakes, rtol: float, atol: float) -> str:
-    """The words of the first known mistake whose output `got` matches (same shape, close values), or ""."""
+def matching(got: Any, mistakes: Mistakes, rtol: float, atol: float) -> set[str]:
+    """The words of every known mistake whose output `got` matches (same shape, close values)."""
+    found = set()
     for words, would_give in mistakes:
         try:
             want = would_give()
         except Exception:  # noqa: BLE001 - a mistake that cannot be formed on this input
             continue
         if _same_values(got, want, rtol, atol):
-            return words
-    return ""
+            found.add(words)
+    return found
+
+
+def recognised(got: Any, mistakes: Mistakes, rtol: float, atol: float) -> str:
+    """The words of the known mistake `got` matches, or "" when none does or when several different
+    mistakes give the same output on this input (the case cannot tell which one the code makes)."""
+    found = matching(got, mistakes, rtol, atol)
+    return found.pop() if len(found) == 1 else ""
 
 
 def _same_values(got: Any, want: Any, rtol: float, atol: float) -> bool:

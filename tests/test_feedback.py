@@ -329,3 +329,71 @@ def test_future_imports_move_to_the_top_and_lines_keep_their_numbers() -> None:
     assert found == ["from __future__ import ( annotations, )"]
     assert code.splitlines()[5] == "x: int = 1" and code.splitlines()[1].startswith("# ")
     compile("\n".join(found) + "\n" + code, "cell", "exec")
+
+
+def _outcome(folder, fn_name: str):
+    """The outcome of the check named `fn_name` on the submission in `folder` (run in this process)."""
+    from logreg_kit.backend import LocalBackend
+    from logreg_kit.harness import run_check
+
+    return run_check(next(c for c in CHECKS if c.fn.__name__ == fn_name), LocalBackend(str(folder)))
+
+
+def test_the_gradient_check_blames_item_only_when_the_graph_is_lost(submission) -> None:
+    nll_check = next(c for c in CHECKS if c.fn.__name__ == "nll_gradients")
+    halved = _outcome(submission({"sgd": [("return -log_probs[torch.arange(len(y)), y].mean()",
+                                            "return -log_probs[torch.arange(len(y)), y].mean() / 2")]}), "nll_gradients")
+    assert halved.status == "failed" and nll_check.hint not in halved.message
+    plain = _outcome(submission({"sgd": [("return -log_probs[torch.arange(len(y)), y].mean()",
+                                           "return torch.tensor(-log_probs[torch.arange(len(y)), y].mean().item())")]}),
+                     "nll_gradients")
+    assert plain.status == "failed" and nll_check.hint in plain.message
+
+
+def test_a_global_item_shift_runs_on_any_device(submission) -> None:
+    from logreg_kit.harness import KIND_HINTS
+
+    shifted = submission({"softmax": [("e = torch.exp(x)", "e = torch.exp(x - x.max().item())")]})
+    assert _outcome(shifted, "softmax_any_device").status == "passed"
+    pinned = _outcome(submission({"softmax": [("e = torch.exp(x)", "e = torch.exp(x.cpu())")]}), "softmax_any_device")
+    assert pinned.status == "failed"
+    assert KIND_HINTS["device"] not in _outcome(shifted, "softmax_any_device").message
+
+
+def test_a_mistake_is_claimed_only_where_the_cases_tell_it_apart(submission) -> None:
+    """Review B, w2: dividing by N * K equals "sum over axis 0, then mean over K" when N = 1."""
+    pairs = submission({"losses": [("    total = 0.0\n    for label, row in zip(y, p):\n        for k, prob in enumerate(row):\n",
+                                    "    total = 0.0\n    count = 0\n    for label, row in zip(y, p):\n"
+                                    "        for k, prob in enumerate(row):\n            count += 1\n"),
+                                   ("total -= np.log(prob)\n    return float(total / len(y))",
+                                    "total -= np.log(prob)\n    return float(total / count)")]})
+    message = _outcome(pairs, "categorical_if_random").message
+    assert "axis 0" not in message and "(example, class) pairs" in message
+
+
+BINARY_LOOP = "    total = 0.0\n    for label, prob in zip(y, p):\n        if label == 1:"
+
+
+def test_the_if_check_wants_an_if_on_the_label_without_the_given_loss(submission) -> None:
+    """Review B: `[binary_loss][0](y, p)` behind an `if len(y) == 0` is no branch on the label."""
+    wrapped = submission({"losses": [(BINARY_LOOP, "    if len(y) == 0:\n        raise ValueError('empty')\n"
+                                                   "    return [binary_loss][0](y, p)\n" + BINARY_LOOP)]})
+    assert "calls binary_loss" in _outcome(wrapped, "binary_uses_if").message
+    guard = submission({"losses": [(BINARY_LOOP, "    if len(y) == 0:\n        raise ValueError('empty')\n"
+                                                 "    return float(np.mean(-np.log(np.where(y == 1, p, 1 - p))))\n"
+                                                 + BINARY_LOOP.replace("label == 1", "True"))]})
+    assert "has no `if` whose test depends on `y`" in _outcome(guard, "binary_uses_if").message
+
+
+def test_the_if_check_follows_helpers_in_the_students_other_files(submission) -> None:
+    """Review B, w3: the `if` over the classes lives in lossutil.py, reached by a relative import."""
+    helper = "def row_term(label, row):\n    for k, prob in enumerate(row):\n        if k == label:\n            return -np.log(prob)\n"
+    for imported, call in (("from .lossutil import row_term", "row_term"), ("from . import lossutil", "lossutil.row_term")):
+        folder = submission({"losses": [("import numpy as np\n", f"import numpy as np\n\n{imported}\n"),
+                                        ("    total = 0.0\n    for label, row in zip(y, p):",
+                                         f"    return float(sum({call}(label, row) for label, row in zip(y, p)) / len(y))\n"
+                                         "    total = 0.0\n    for label, row in zip(y, p):"),
+                                        ("            if k == label:\n                total -= np.log(prob)",
+                                         "            total -= np.log(prob) * (k == label)")]})
+        (folder / "lossutil.py").write_text("import numpy as np\n\n\n" + helper)
+        assert _outcome(folder, "categorical_if_uses_if").status == "passed", call

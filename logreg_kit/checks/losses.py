@@ -1,11 +1,15 @@
 """Checks for exercises 1, 2a and 2b: cross-entropy in numpy."""
 import ast
+from typing import Any
 
 import numpy as np
 
 from .. import scratch
+from ..backend import StudentError
+from ..exercises import MODULE_OF
 from ..diagnosis import binary_loss_mistakes, categorical_loss_mistakes
-from ..feedback import LOSS_ATOL, LOSS_RTOL, NOT_IMPLEMENTED, Mistakes, expect, expect_float
+from ..feedback import LOSS_ATOL, LOSS_RTOL, NOT_IMPLEMENTED, CheckFailure, Mistakes, expect, expect_float, matching
+from . import label_if
 from .registry import Student, check, reference
 
 LESSON_Y = np.array([1, 0, 0, 1])
@@ -14,6 +18,7 @@ LESSON_VALUE = 0.164252033486018  # the lesson's worked example
 SEEDS = (0, 1, 2)
 SIZES = (1, 7, 100)
 CATEGORICAL_SHAPES = ((1, 2), (5, 3), (64, 10))
+Case = tuple[str, np.ndarray, np.ndarray]  # (what the message calls it, y, p)
 
 
 def binary_case(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -28,13 +33,39 @@ def categorical_case(seed: int, shape: tuple[int, int]) -> tuple[np.ndarray, np.
     return rng.integers(0, shape[1], shape[0]), p
 
 
+def _categorical_cases() -> list[Case]:
+    return [(f"seed {seed}, p: {shape}", *categorical_case(seed, shape)) for seed in SEEDS for shape in CATEGORICAL_SHAPES]
+
+
 def _mistakes(name: str, y: np.ndarray, p: np.ndarray) -> Mistakes:
     return binary_loss_mistakes(y, p) if name == "binary_loss_if" else categorical_loss_mistakes(y, p)
 
 
-def _close(student: Student, name: str, y: np.ndarray, p: np.ndarray, case: str) -> None:
-    expected = reference().call(name, y, p)
-    expect_float(student.call(name, y, p), expected, rtol=LOSS_RTOL, atol=LOSS_ATOL, case=case, mistakes=_mistakes(name, y, p))
+def _consistent_mistake(student: Student, name: str, cases: list[Case], got: Any) -> str:
+    """The one known mistake that gives the student's output on the failing case (cases[0], `got`)
+    and on every later case the student's code answers: several mistakes can coincide on one case
+    (N=1), and a claim is made only when the cases tell them apart; "" otherwise."""
+    found = matching(got, _mistakes(name, *cases[0][1:]), LOSS_RTOL, LOSS_ATOL)
+    for _, y, p in cases[1:]:
+        if len(found) <= 1:
+            break
+        try:
+            later = student.call(name, y, p)
+        except StudentError:
+            break
+        found &= matching(later, _mistakes(name, y, p), LOSS_RTOL, LOSS_ATOL)
+    return found.pop() if len(found) == 1 else ""
+
+
+def _close_all(student: Student, name: str, cases: list[Case]) -> None:
+    """The student's `name` matches the reference on each case, in order; the first that differs fails."""
+    for k, (case, y, p) in enumerate(cases):
+        got = student.call(name, y, p)
+        try:
+            expect_float(got, reference().call(name, y, p), rtol=LOSS_RTOL, atol=LOSS_ATOL, case=case)
+        except CheckFailure as err:
+            words = _consistent_mistake(student, name, cases[k:], got) if err.kind == "values" else ""
+            raise CheckFailure(str(err), err.kind, words) from None
 
 
 def _is_stub(node: ast.AST) -> bool:
@@ -48,22 +79,33 @@ def _is_stub(node: ast.AST) -> bool:
     return isinstance(raised, ast.Name) and raised.id == "NotImplementedError"
 
 
-def _branches(nodes: list[ast.stmt]) -> bool:
-    return any(isinstance(n, (ast.If, ast.IfExp, ast.match_case)) or (isinstance(n, ast.comprehension) and n.ifs)
-               for node in nodes for n in ast.walk(node))
+GIVEN = frozenset({"binary_loss", "categorical_loss"})  # what exercises 1 and 2a are written without
+
+
+def _reads_given(tree: ast.Module, reader: label_if.Reader, node: ast.FunctionDef, name: str) -> str:
+    """A given loss that `name` refers to (called or not), in its body, its module-level helpers and
+    aliases (scratch.exercise_code) or the student's helpers in other files; "" when none."""
+    code = [n for n in scratch.exercise_code(tree, (name,)) if not (isinstance(n, ast.FunctionDef) and n.name in GIVEN)]
+    for n in (sub for stmt in code for sub in ast.walk(stmt)):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in GIVEN:
+            return n.id
+    return label_if.reads_names(reader, MODULE_OF[name], node, set(GIVEN))
 
 
 def _has_if(student: Student, name: str, over: str) -> None:
-    """`name` branches with an `if` (or `match`), in its own body or in a module-level helper of the
-    student's that it calls (transitively: scratch.exercise_code collects them); it does not call
-    the given binary_loss. `over`: what the exercise branches on, for the message."""
+    """`name` branches with an `if` (elif, conditional expression, match, comprehension if) whose test
+    depends on the label (its `y` argument or a name derived from it), in its own body or in a helper
+    of the student's it calls (label_if); it does not use a given loss. `over`: for the message."""
     node, tree = student.function_node(name), student.module_tree(name)
-    expect(node is not None and tree is not None, f"could not find `def {name}` in losses.py")
+    expect(isinstance(node, ast.FunctionDef) and tree is not None, f"could not find `def {name}` in losses.py")
     expect(not _is_stub(node), f"{NOT_IMPLEMENTED} ({name} is still the stub)")
-    code = scratch.exercise_code(tree, (name,))
-    expect(_branches(code), f"{name} has no `if`, nor do the helpers it calls: this exercise branches on {over}")
-    calls = {n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-    expect("binary_loss" not in calls, f"{name} calls binary_loss, the given function, so the loss is not its own")
+    reader = label_if.Reader(student.backend.source)
+    given = _reads_given(tree, reader, node, name)
+    expect(not given, f"{name} calls {given} (or refers to it), another exercise's loss: its terms must come from its own branch")
+    label = node.args.args[0].arg if node.args.args else ""
+    expect(bool(label) and label_if.branches_on(reader, MODULE_OF[name], node, {label}),
+           f"{name} has no `if` whose test depends on `{label or 'y'}`, nor do the helpers it calls: "
+           f"this exercise branches on {over}")
 
 
 @check("1", "binary_loss_if", "lesson's example gives 0.164252033486018", 1,
@@ -79,9 +121,7 @@ def binary_lesson_example(student: Student) -> None:
        "compare each example's term with the lesson's formula for its label, and how the terms are combined", visibility="hidden",
        hint_for=("values",))
 def binary_random(student: Student) -> None:
-    for seed in SEEDS:
-        for n in SIZES:
-            _close(student, "binary_loss_if", *binary_case(seed, n), case=f"seed {seed}, N={n}")
+    _close_all(student, "binary_loss_if", [(f"seed {seed}, N={n}", *binary_case(seed, n)) for seed in SEEDS for n in SIZES])
 
 
 @check("1", "binary_loss_if", "is written with an if on the label", 1,
@@ -93,9 +133,7 @@ def binary_uses_if(student: Student) -> None:
 @check("2a", "categorical_loss_if", "matches the reference on random inputs", 2,
        "check which class of each row contributes to the loss, the sign, and the average over rows", hint_for=("values",))
 def categorical_if_random(student: Student) -> None:
-    for seed in SEEDS:
-        for shape in CATEGORICAL_SHAPES:
-            _close(student, "categorical_loss_if", *categorical_case(seed, shape), case=f"seed {seed}, p: {shape}")
+    _close_all(student, "categorical_loss_if", _categorical_cases())
 
 
 @check("2a", "categorical_loss_if", "is written with an if over the classes", 1,
@@ -107,9 +145,7 @@ def categorical_if_uses_if(student: Student) -> None:
 @check("2b", "categorical_loss", "matches the reference on random inputs", 2,
        "compare each row's term with the formula in the docstring: which classes contribute, the sign, how rows are combined", visibility="hidden")
 def categorical_random(student: Student) -> None:
-    for seed in SEEDS:
-        for shape in CATEGORICAL_SHAPES:
-            _close(student, "categorical_loss", *categorical_case(seed, shape), case=f"seed {seed}, p: {shape}")
+    _close_all(student, "categorical_loss", _categorical_cases())
 
 
 @check("2b", "categorical_loss", "agrees with binary_loss for two classes", 1,
