@@ -86,7 +86,9 @@ _TORCH_FUNCTIONS = tuple(f"torch.{name}" for name in (
     "inf", "nan",
     "float32", "float64", "float", "double", "int64", "long", "bool",
 ))
-_TORCH_NN = ("torch.nn.Parameter", "torch.nn.Module", "torch.nn.init.normal_", "torch.nn.functional.one_hot",
+_TORCH_NN = ("torch.nn.Parameter", "torch.nn.Module", "torch.nn.init.normal_", "torch.nn.init.uniform_",
+             "torch.nn.init.zeros_", "torch.nn.init.xavier_uniform_", "torch.nn.init.xavier_normal_",
+             "torch.nn.functional.one_hot",
              "torch.utils.data.DataLoader",
              "torch.utils.data.TensorDataset")
 _TENSOR_METHODS = tuple(f".{name}" for name in (
@@ -111,6 +113,8 @@ _PLAIN_PYTHON = (
     "operator.truediv", "operator.neg", "operator.itemgetter", "dataclasses.dataclass", "dataclasses.field",
     "collections.namedtuple", "collections.deque", "collections.defaultdict",
 )
+# Modules of types and annotations: every name in them is allowed (`typing.cast`, `collections.abc.Iterable`).
+TYPING_MODULES = ("typing.", "collections.abc.")
 # A torch function's name is also allowed as a method (`x.where(...)`; `torch.where` where the reader
 # cannot resolve `torch`, as in a notebook kernel's self-check, which reads functions without imports).
 _AS_METHODS = tuple("." + name.split(".")[-1] for name in _TORCH_FUNCTIONS)

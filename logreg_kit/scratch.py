@@ -55,7 +55,7 @@ from pathlib import Path
 import numpy
 import torch
 
-from .exercises import ALLOWED_IMPORTS, BY_ID, FOREACH, KERNELS, MODULE_OF, Exercise
+from .exercises import ALLOWED_IMPORTS, BY_ID, FOREACH, KERNELS, MODULE_OF, TYPING_MODULES, Exercise
 
 TENSOR_PREFIX = "torch.Tensor."
 # Private spellings of replaced functions: what follows one of these prefixes is a kernel's name.
@@ -592,7 +592,7 @@ def _is_allowed(dotted: str, allowed: frozenset[str], banned: frozenset[str]) ->
     name = public_name(dotted)
     if name in banned:
         return False
-    if dotted in allowed or name in allowed:
+    if dotted in allowed or name in allowed or dotted.startswith(TYPING_MODULES):
         return True
     if dotted.startswith(TENSOR_PREFIX) and "." + dotted[len(TENSOR_PREFIX):] in allowed:
         return True
