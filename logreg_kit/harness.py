@@ -48,7 +48,8 @@ KIND_HINTS = {
     "values": "your result differs on the case shown: work that case by hand with the docstring's formula",
     "nonfinite": "look for a log of 0, a division by 0 or an exp that overflows",
     "error": "your code raised or stopped on the case shown: read the error above",
-    "scratch": "this exercise is to write that computation yourself, from the operations its docstring names",
+    "scratch": ("the message above names what the from-scratch rule refused: use only what the exercise may use "
+                "(the list is in the README, under \"Statically, as an allowlist\"), and write the replaced function yourself"),
 }
 STATUS_STUBS = "not started: every exercise is still its stub (not implemented yet)"
 

@@ -10,8 +10,8 @@ decoded as Python decodes it (`decode_source`: a BOM, a PEP 263 coding cookie su
 that cannot be decoded fails what imports it. The sandbox imports `.py` files only (no `.pyc`, `.so`,
 `.pth`: `sandbox.launcher.copy_submission`), so the worker runs nothing the rule did not read.
 
-Rules for every exercise, in every file whose import-time code runs with its module (`__init__.py`,
-the module, the helper files they import; the other exercise modules answer for their own), and in
+Rules for every exercise, in every statement (function bodies included) of every file its module
+imports (`__init__.py`, the module, the helper files and other exercise modules they import), and in
 the exercise's own code:
 - imports: only `exercises.ALLOWED_IMPORTS` (torch and the submodules the lesson needs, numpy, math
   and a few standard modules numeric code uses) and the submission's own modules (relative imports);
@@ -20,11 +20,13 @@ the exercise's own code:
   `__class__`, `object.__setattr__`; `__init__` and a few others are fine), `getattr`/`hasattr` with
   a computed name, `vars`, `globals`, `locals`, `dir`, `setattr`, `delattr`, `__import__`, `exec`,
   `eval`, `compile`, `open`, a library module's own `sys`/`os`/`gc`/`importlib` (`torch.sys.modules`);
+- a library's private name (`torch._C`, `F.linear._x`; the SGD step's `torch._foreach_*` aside) is reflection too;
 - an assignment to a library's attribute (`torch.exp = ...`) fails the module that makes it.
 
 Rules for a from-scratch exercise (one with `may_use`, declared beside it in exercises.py): its code
 is every module-level statement that binds one of its names (`def softmax`, `class SGD`,
-`softmax = partial(...)`, `from torch import softmax`), the module-level helpers those use, and,
+`softmax = partial(...)`, `from torch import softmax`; also inside compound statements, by a walrus,
+by `global` in a function, by a star import of an own module), the module-level helpers those use, and,
 through relative imports, the helpers they use from the submission's other files (a name of another
 exercise is that exercise's: its checks run this one with the reference standing in). In that code:
 - a name that resolves to a library name (through imports, module-level renames, `functools.partial`
@@ -37,7 +39,8 @@ exercise is that exercise's: its checks run this one with the reference standing
   name (`self.w`, `opt.step`, `losses.append`, `dict.items`) is the student's own or plain Python and
   is fine;
 - a Python builtin that no exercise needs (`input`, ...) is refused; names the student binds
-  (`sum = ...`) are the student's.
+  (`sum = ...`) are the student's; a name bound nowhere the reader can see is refused;
+- a library name is allowed by its name or as the same object (`torch.autograd.no_grad is torch.no_grad`).
 A name that the exercise replaces keeps the message "..., which exercise N asks you to write
 yourself"; any other name outside the allowlist says it is not among what the exercise may use.
 The runtime tripwire (`logreg_kit/tripwire.py`) stays as a second layer (a denylist of the replaced
