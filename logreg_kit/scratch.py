@@ -58,7 +58,7 @@ from pathlib import Path
 import numpy
 import torch
 
-from .exercises import ALLOWED_IMPORTS, BY_ID, FOREACH, KERNELS, MODULE_OF, TYPING_MODULES, Exercise
+from .exercises import ALLOWED_IMPORTS, BY_ID, EXERCISES, FOREACH, KERNELS, MODULE_OF, TYPING_MODULES, Exercise
 
 TENSOR_PREFIX = "torch.Tensor."
 # Private spellings of replaced functions: what follows one of these prefixes is a kernel's name.
@@ -453,12 +453,46 @@ def _module_closure(module: str, files: dict[str, _File]) -> list[_File]:
     return [files[p] for p in seen]
 
 
-def _file_rules(file: _File) -> list[tuple[int, str]]:
+def _import_time_nodes(statements: list[ast.stmt]) -> list[ast.AST]:
+    """The nodes that run when the module is imported: everything but the bodies of functions
+    (decorators, defaults, annotations and class bodies run)."""
+    nodes: list[ast.AST] = []
+    todo: list[ast.AST] = list(statements)
+    while todo:
+        node = todo.pop()
+        nodes.append(node)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            args = [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs, node.args.vararg, node.args.kwarg]
+            notes = [a.annotation for a in args if a is not None and a.annotation is not None] + [node.returns]
+            todo.extend([*node.decorator_list, *node.args.defaults, *(d for d in [*node.args.kw_defaults, *notes] if d)])
+        elif isinstance(node, ast.Lambda):
+            todo.extend([*node.args.defaults, *(d for d in node.args.kw_defaults if d)])
+        else:
+            todo.extend(ast.iter_child_nodes(node))
+    return nodes
+
+
+def _file_rules(file: _File, ex: Exercise) -> list[tuple[int, str]]:
     """The rules for every statement of a file, function bodies included (a helper no exercise seems to
-    reach may still be reached in a way the reader cannot follow)."""
+    reach may still be reached in a way the reader cannot follow). The body of another exercise's own
+    def or class is that exercise's (its checks answer for it); what runs at import is everyone's."""
     found = [(1, "cannot be read as Python source (its coding cookie or bytes are wrong), so it cannot be graded")
              ] if file.unreadable else []
-    return found + _code_rules(file, _run_nodes(file.tree))
+    for stmt in file.tree.body:
+        found += _code_rules(file, _run_nodes(stmt) if _charged(file, stmt, ex) else _import_time_nodes([stmt]))
+    return found
+
+
+_EXERCISE_NAMES = frozenset(name for e in EXERCISES for name in e.names)
+
+
+def _charged(file: _File, stmt: ast.stmt, ex: Exercise) -> bool:
+    """Whether a violation anywhere in this statement costs `ex`: yes unless the statement is a def or
+    class of another exercise (`def nll_loss` does not cost 5b; a helper or `if` block costs all)."""
+    if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) or stmt.name not in _EXERCISE_NAMES:
+        return True
+    home = f"{MODULE_OF[stmt.name]}.py"  # a `def softmax` in a helper file is a helper like any other
+    return file.path != home or (home == f"{ex.module}.py" and stmt.name in ex.names)
 
 
 def _code_rules(file: _File, nodes: list[ast.AST]) -> list[tuple[int, str]]:
@@ -653,7 +687,7 @@ def allowlist_violations(files: tuple[tuple[str, str | None], ...], exercise: st
     parsed = _parse(files)
     found: dict[str, None] = {}
     for file in _module_closure(ex.module, parsed):
-        for line, what in _file_rules(file):
+        for line, what in _file_rules(file, ex):
             found[f"{file.path} line {line} {what}"] = None
     for file, stmt in _closure_code(ex, parsed):
         rules = _code_rules(file, _run_nodes(stmt))
