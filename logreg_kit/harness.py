@@ -94,6 +94,14 @@ def submission_files(backend: Backend) -> tuple[tuple[str, str | None], ...]:
     return tuple(sorted((path, text) for path, text in files.items() if text is not None or read is not None))
 
 
+def _has_folder(backend: Backend) -> bool:
+    """Whether the backend grades a folder (its files are the whole submission), not a kernel's namespace."""
+    while hasattr(backend, "inner"):
+        backend = backend.inner
+    impl = getattr(backend, "impl", None)
+    return impl is None or getattr(impl, "root", None) is not None
+
+
 def static_violations(check: Check, backend: Backend) -> str:
     """The rules read from the source, each file read once: a check fails when the package's
     __init__.py or the code of an exercise it runs imports the grader or reaches into the program
@@ -101,11 +109,12 @@ def static_violations(check: Check, backend: Backend) -> str:
     exercise's module, there is an import outside the allowlist, reflection, or (in the exercise's own
     code) a library name outside its allowlist (scratch.allowlist_violations; the tripwire backs it up)."""
     files = submission_files(backend)
+    complete = _has_folder(backend)  # a notebook kernel's cells come without their imports
     sources = {path[: -len(".py")]: text for path, text in files if "/" not in path}
     tampered = [scratch.tampering(sources.get("__init__"), "__init__")]
     tampered += [scratch.tampering(sources.get(BY_ID[ex].module), BY_ID[ex].module, BY_ID[ex].names) for ex in check.uses]
     found = next(filter(None, tampered), "") or "; ".join(dict.fromkeys(
-        v for ex in check.uses for v in scratch.allowlist_violations(files, ex)))
+        v for ex in check.uses for v in scratch.allowlist_violations(files, ex, complete)))
     return in_cells(found, sources)  # a notebook's cells, not its converted modules
 
 

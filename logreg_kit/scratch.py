@@ -591,7 +591,7 @@ def _another_exercise(target: tuple[_File, tuple[str, ...] | None], ex: Exercise
         name in MODULE_OF and f"{MODULE_OF[name]}.py" == file.path for name in names or ())
 
 
-def _outside_allowlist(file: _File, stmt: ast.stmt, ex: Exercise) -> list[tuple[int, str]]:
+def _outside_allowlist(file: _File, stmt: ast.stmt, ex: Exercise, complete: bool) -> list[tuple[int, str]]:
     """References in one statement of an exercise's code to a library name its allowlist lacks."""
     allowed = ex.may_use or frozenset()
     banned = frozenset(ex.replaces)
@@ -614,7 +614,7 @@ def _outside_allowlist(file: _File, stmt: ast.stmt, ex: Exercise) -> list[tuple[
                 continue  # reflection is the file rule's
             found.append((node.lineno, f"uses the builtin {node.id}(), which exercise {ex.id.rstrip('x')} may not use"))
             continue
-        elif dotted is None and isinstance(node, ast.Name) and node.id not in file.bound | _BUILTIN_NAMES:
+        elif complete and dotted is None and isinstance(node, ast.Name) and node.id not in file.bound | _BUILTIN_NAMES:
             found.append((node.lineno, f"uses `{node.id}`, which the grader cannot find where it is defined"))
             continue
         if dotted is None or _is_allowed(dotted, allowed, banned):
@@ -678,11 +678,13 @@ def _allowlist_message(name: str, banned: frozenset[str], ex: Exercise) -> str:
 
 
 @lru_cache(maxsize=256)
-def allowlist_violations(files: tuple[tuple[str, str | None], ...], exercise: str) -> tuple[str, ...]:
+def allowlist_violations(files: tuple[tuple[str, str | None], ...], exercise: str, complete: bool = True) -> tuple[str, ...]:
     """Messages for everything in the submission (`files`: (relative path, decoded text or None)) that
     costs `exercise` its points: in any file that runs when its module is imported, an import outside
     ALLOWED_IMPORTS, reflection or a change to a library's attribute; and, for a from-scratch exercise
-    (one with an allowlist), every reference in its code to a library name its allowlist lacks."""
+    (one with an allowlist), every reference in its code to a library name its allowlist lacks, and (when
+    `files` are `complete`, the whole submission with its imports, not a notebook kernel's cells) every
+    name bound nowhere the reader can see."""
     ex = BY_ID[exercise]
     parsed = _parse(files)
     found: dict[str, None] = {}
@@ -691,7 +693,7 @@ def allowlist_violations(files: tuple[tuple[str, str | None], ...], exercise: st
             found[f"{file.path} line {line} {what}"] = None
     for file, stmt in _closure_code(ex, parsed):
         rules = _code_rules(file, _run_nodes(stmt))
-        rules += _outside_allowlist(file, stmt, ex) if ex.may_use is not None else []
+        rules += _outside_allowlist(file, stmt, ex, complete) if ex.may_use is not None else []
         for line, what in sorted(rules):
             found[f"{file.path} line {line} {what}"] = None
     return tuple(found)

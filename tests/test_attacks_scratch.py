@@ -104,3 +104,9 @@ def test_review_b_attack_earns_nothing_in_the_sandbox(name, sandbox, tmp_path) -
     edits, exercise = REVIEW_B[name]
     report = graded(sandbox, make_submission(tmp_path / "sub", edits), {exercise})
     assert points(report, exercise) == 0, failures(report)
+
+
+def test_a_kernels_cells_without_their_imports_are_not_unresolved_names() -> None:
+    cell = (("softmax.py", "def softmax(x):\n    e = torch.exp(x)\n    return e / e.sum(1, keepdim=True)\n"),)
+    assert allowlist_violations(cell, "3", complete=False) == ()  # the notebook kernel's self-check
+    assert "uses `torch`, which the grader cannot find" in "\n".join(allowlist_violations(cell, "3"))
