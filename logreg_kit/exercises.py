@@ -80,10 +80,16 @@ _TORCH_FUNCTIONS = tuple(f"torch.{name}" for name in (
     "logsumexp", "zeros", "zeros_like", "ones", "ones_like", "empty", "full", "full_like", "randn", "normal",
     "tensor", "as_tensor", "from_numpy", "arange", "eye", "stack", "cat", "gather", "where", "clamp",
     "flatten", "reshape", "unsqueeze", "squeeze", "add", "sub", "mul", "div", "neg", "abs", "sqrt", "pow",
-    "no_grad", "inference_mode", "enable_grad", "is_tensor", "Tensor", "Size",
+    "no_grad", "inference_mode", "enable_grad", "set_grad_enabled", "is_tensor", "Tensor", "Size",
+    "reciprocal", "empty_like", "true_divide", "broadcast_to", "take_along_dim", "diag", "nanmean", "square",
+    "maximum", "minimum", "sign", "exp2", "log2", "log10", "rand_like", "randn_like", "manual_seed", "e", "pi",
+    "inf", "nan",
     "float32", "float64", "float", "double", "int64", "long", "bool",
 ))
-_TORCH_NN = ("torch.nn.Parameter", "torch.nn.Module", "torch.nn.init.normal_", "torch.utils.data.DataLoader",
+_TORCH_NN = ("torch.nn.Parameter", "torch.nn.Module", "torch.nn.init.normal_", "torch.nn.init.uniform_",
+             "torch.nn.init.zeros_", "torch.nn.init.xavier_uniform_", "torch.nn.init.xavier_normal_",
+             "torch.nn.functional.one_hot",
+             "torch.utils.data.DataLoader",
              "torch.utils.data.TensorDataset")
 _TENSOR_METHODS = tuple(f".{name}" for name in (
     "exp", "exp_", "log", "log_", "log1p", "sum", "mean", "max", "amax", "min", "amin", "argmax", "values",
@@ -93,25 +99,28 @@ _TENSOR_METHODS = tuple(f".{name}" for name in (
     "shape", "dim", "ndim", "numel", "dtype", "device", "to", "type", "float", "double", "long", "int", "bool",
     "item", "tolist", "numpy", "cpu", "detach", "clone", "data", "grad", "requires_grad", "requires_grad_",
     "zero_", "fill_", "copy_", "backward", "new_zeros", "new_ones", "new_tensor", "eq", "ne", "lt", "gt", "le",
-    "ge", "all", "any",
+    "ge", "all", "any", "normal_", "uniform_", "nansum",
 ))
 _MODULE_METHODS = tuple(f".{name}" for name in (
     "train", "eval", "training", "parameters", "named_parameters", "register_parameter", "register_buffer",
     "zero_grad", "forward",
 ))
 _PLAIN_PYTHON = (
-    "math.log", "math.exp", "math.sqrt", "math.inf", "math.prod", "math.isfinite",
+    "math.log", "math.exp", "math.sqrt", "math.inf", "math.prod", "math.isfinite", "math.e", "math.pi",
+    "typing.cast", "functools.wraps",
     "functools.reduce", "functools.partial", "itertools.chain", "itertools.chain.from_iterable", "itertools.islice", "itertools.count",
     "itertools.repeat", "itertools.product", "operator.add", "operator.sub", "operator.mul",
     "operator.truediv", "operator.neg", "operator.itemgetter", "dataclasses.dataclass", "dataclasses.field",
     "collections.namedtuple", "collections.deque", "collections.defaultdict",
 )
+# Modules of types and annotations: every name in them is allowed (`typing.cast`, `collections.abc.Iterable`).
+TYPING_MODULES = ("typing.", "collections.abc.")
 # A torch function's name is also allowed as a method (`x.where(...)`; `torch.where` where the reader
 # cannot resolve `torch`, as in a notebook kernel's self-check, which reads functions without imports).
 _AS_METHODS = tuple("." + name.split(".")[-1] for name in _TORCH_FUNCTIONS)
 LESSON: frozenset[str] = frozenset(_TORCH_FUNCTIONS + _AS_METHODS + _TORCH_NN + _TENSOR_METHODS + _MODULE_METHODS + _PLAIN_PYTHON)
 # The in-place multi-tensor updates are plain arithmetic on a list: the SGD step may use them.
-_FOREACH = ("torch._foreach_add_", "torch._foreach_sub_", "torch._foreach_mul_")
+FOREACH = ("torch._foreach_add_", "torch._foreach_sub_", "torch._foreach_mul_")
 
 # Modules a submission may import (any file, anywhere in it), besides its own (relative imports).
 ALLOWED_IMPORTS: frozenset[str] = frozenset((
@@ -143,7 +152,7 @@ EXERCISES: tuple[Exercise, ...] = (
         may_use=LESSON,
     ),
     Exercise("5a", "negative log-likelihood", "sgd", ("nll_loss",), _LOSSES, may_use=LESSON),
-    Exercise("5b", "SGD optimiser", "sgd", ("SGD",), _OPTIM + _OPTIM_STEP, may_use=LESSON | frozenset(_FOREACH)),
+    Exercise("5b", "SGD optimiser", "sgd", ("SGD",), _OPTIM + _OPTIM_STEP, may_use=LESSON | frozenset(FOREACH)),
     Exercise("5c", "training loop", "sgd", ("fit",), _OPTIM, may_use=LESSON),
     Exercise("5d", "predict and accuracy", "sgd", ("predict", "accuracy")),
     Exercise("5e", "the pipeline trains past the threshold", "sgd", ()),

@@ -48,7 +48,8 @@ KIND_HINTS = {
     "values": "your result differs on the case shown: work that case by hand with the docstring's formula",
     "nonfinite": "look for a log of 0, a division by 0 or an exp that overflows",
     "error": "your code raised or stopped on the case shown: read the error above",
-    "scratch": "this exercise is to write that computation yourself, from the operations its docstring names",
+    "scratch": ("the message above names what the from-scratch rule refused: use only what the exercise may use "
+                "(the list is in the README, under \"Statically, as an allowlist\"), and write the replaced function yourself"),
 }
 STATUS_STUBS = "not started: every exercise is still its stub (not implemented yet)"
 
@@ -93,6 +94,14 @@ def submission_files(backend: Backend) -> tuple[tuple[str, str | None], ...]:
     return tuple(sorted((path, text) for path, text in files.items() if text is not None or read is not None))
 
 
+def _has_folder(backend: Backend) -> bool:
+    """Whether the backend grades a folder (its files are the whole submission), not a kernel's namespace."""
+    while hasattr(backend, "inner"):
+        backend = backend.inner
+    impl = getattr(backend, "impl", None)
+    return impl is None or getattr(impl, "root", None) is not None
+
+
 def static_violations(check: Check, backend: Backend) -> str:
     """The rules read from the source, each file read once: a check fails when the package's
     __init__.py or the code of an exercise it runs imports the grader or reaches into the program
@@ -100,11 +109,12 @@ def static_violations(check: Check, backend: Backend) -> str:
     exercise's module, there is an import outside the allowlist, reflection, or (in the exercise's own
     code) a library name outside its allowlist (scratch.allowlist_violations; the tripwire backs it up)."""
     files = submission_files(backend)
+    complete = _has_folder(backend)  # a notebook kernel's cells come without their imports
     sources = {path[: -len(".py")]: text for path, text in files if "/" not in path}
     tampered = [scratch.tampering(sources.get("__init__"), "__init__")]
     tampered += [scratch.tampering(sources.get(BY_ID[ex].module), BY_ID[ex].module, BY_ID[ex].names) for ex in check.uses]
     found = next(filter(None, tampered), "") or "; ".join(dict.fromkeys(
-        v for ex in check.uses for v in scratch.allowlist_violations(files, ex)))
+        v for ex in check.uses for v in scratch.allowlist_violations(files, ex, complete)))
     return in_cells(found, sources)  # a notebook's cells, not its converted modules
 
 

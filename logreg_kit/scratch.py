@@ -10,8 +10,8 @@ decoded as Python decodes it (`decode_source`: a BOM, a PEP 263 coding cookie su
 that cannot be decoded fails what imports it. The sandbox imports `.py` files only (no `.pyc`, `.so`,
 `.pth`: `sandbox.launcher.copy_submission`), so the worker runs nothing the rule did not read.
 
-Rules for every exercise, in every file whose import-time code runs with its module (`__init__.py`,
-the module, the helper files they import; the other exercise modules answer for their own), and in
+Rules for every exercise, in every statement (function bodies included) of every file its module
+imports (`__init__.py`, the module, the helper files and other exercise modules they import), and in
 the exercise's own code:
 - imports: only `exercises.ALLOWED_IMPORTS` (torch and the submodules the lesson needs, numpy, math
   and a few standard modules numeric code uses) and the submission's own modules (relative imports);
@@ -20,11 +20,13 @@ the exercise's own code:
   `__class__`, `object.__setattr__`; `__init__` and a few others are fine), `getattr`/`hasattr` with
   a computed name, `vars`, `globals`, `locals`, `dir`, `setattr`, `delattr`, `__import__`, `exec`,
   `eval`, `compile`, `open`, a library module's own `sys`/`os`/`gc`/`importlib` (`torch.sys.modules`);
+- a library's private name (`torch._C`, `F.linear._x`; the SGD step's `torch._foreach_*` aside) is reflection too;
 - an assignment to a library's attribute (`torch.exp = ...`) fails the module that makes it.
 
 Rules for a from-scratch exercise (one with `may_use`, declared beside it in exercises.py): its code
 is every module-level statement that binds one of its names (`def softmax`, `class SGD`,
-`softmax = partial(...)`, `from torch import softmax`), the module-level helpers those use, and,
+`softmax = partial(...)`, `from torch import softmax`; also inside compound statements, by a walrus,
+by `global` in a function, by a star import of an own module), the module-level helpers those use, and,
 through relative imports, the helpers they use from the submission's other files (a name of another
 exercise is that exercise's: its checks run this one with the reference standing in). In that code:
 - a name that resolves to a library name (through imports, module-level renames, `functools.partial`
@@ -37,7 +39,8 @@ exercise is that exercise's: its checks run this one with the reference standing
   name (`self.w`, `opt.step`, `losses.append`, `dict.items`) is the student's own or plain Python and
   is fine;
 - a Python builtin that no exercise needs (`input`, ...) is refused; names the student binds
-  (`sum = ...`) are the student's.
+  (`sum = ...`) are the student's; a name bound nowhere the reader can see is refused;
+- a library name is allowed by its name or as the same object (`torch.autograd.no_grad is torch.no_grad`).
 A name that the exercise replaces keeps the message "..., which exercise N asks you to write
 yourself"; any other name outside the allowlist says it is not among what the exercise may use.
 The runtime tripwire (`logreg_kit/tripwire.py`) stays as a second layer (a denylist of the replaced
@@ -46,6 +49,7 @@ functions and their kernels).
 import ast
 import builtins
 import io
+import math
 import tokenize
 from dataclasses import dataclass
 from functools import lru_cache
@@ -54,7 +58,7 @@ from pathlib import Path
 import numpy
 import torch
 
-from .exercises import ALLOWED_IMPORTS, BY_ID, KERNELS, MODULE_OF, MODULES, Exercise
+from .exercises import ALLOWED_IMPORTS, BY_ID, EXERCISES, FOREACH, KERNELS, MODULE_OF, TYPING_MODULES, Exercise
 
 TENSOR_PREFIX = "torch.Tensor."
 # Private spellings of replaced functions: what follows one of these prefixes is a kernel's name.
@@ -123,19 +127,36 @@ def public_name(dotted: str) -> str:
 
 
 def _bound_names(node: ast.stmt) -> set[str]:
-    """Names a module-level statement binds (def, class, assignment targets, imports, loop targets)."""
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return {node.name}
-    if isinstance(node, (ast.Import, ast.ImportFrom)):
-        return {(item.asname or item.name).split(".")[0] for item in node.names}
-    targets: list[ast.AST] = []
-    if isinstance(node, ast.Assign):
-        targets = list(node.targets)
-    elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
-        targets = [node.target]
-    elif isinstance(node, (ast.With, ast.AsyncWith)):
-        targets = [item.optional_vars for item in node.items if item.optional_vars is not None]
-    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    """Names a module-level statement binds at module scope, anywhere in it: def, class, assignment,
+    loop and `with` targets, imports, walrus, except/match captures inside `if`/`try`/`for`/`while`/
+    `with`/`match` bodies, and the names a function or class in it declares `global`."""
+    names: set[str] = set()
+    todo: list[ast.AST] = [node]
+    while todo:
+        sub = todo.pop()
+        if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            names |= {sub.name} if not isinstance(sub, ast.Lambda) else set()
+            names |= {name for inner in ast.walk(sub) if isinstance(inner, ast.Global) for name in inner.names}
+            todo.extend(_header_nodes(sub))  # decorators and defaults run at module scope
+            continue
+        if isinstance(sub, (ast.Import, ast.ImportFrom)):
+            names |= {(item.asname or item.name).split(".")[0] for item in sub.names if item.name != "*"}
+        elif isinstance(sub, ast.Name) and isinstance(sub.ctx, (ast.Store, ast.Del)):
+            names.add(sub.id)
+        elif isinstance(sub, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and sub.name:
+            names.add(sub.name)
+        elif isinstance(sub, ast.MatchMapping) and sub.rest:
+            names.add(sub.rest)
+        todo.extend(ast.iter_child_nodes(sub))
+    return names
+
+
+def _header_nodes(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda) -> list[ast.AST]:
+    """The parts of a def, class or lambda that run where it is defined: decorators, defaults, bases."""
+    if isinstance(node, ast.ClassDef):
+        return [*node.decorator_list, *node.bases, *node.keywords]
+    defaults = [*node.args.defaults, *(d for d in node.args.kw_defaults if d is not None)]
+    return defaults + (list(node.decorator_list) if not isinstance(node, ast.Lambda) else [])
 
 
 def exercise_code(tree: ast.Module, names: tuple[str, ...]) -> list[ast.stmt]:
@@ -287,6 +308,8 @@ ALLOWED_BUILTINS = frozenset((
 UNSAFE_ATTRIBUTES = frozenset(("sys", "os", "gc", "importlib", "inspect", "builtins", "ctypes", "types",
                                "subprocess", "pickle", "marshal", "io", "shutil", "socket"))
 _BUILTIN_NAMES = frozenset(dir(builtins))
+# Private library names a submission may spell (an exercise's allowlist still decides where).
+PRIVATE_ALLOWED = frozenset(name for name in FOREACH)
 
 
 def _library_attributes() -> dict[str, str]:
@@ -353,7 +376,32 @@ def _parse(files: tuple[tuple[str, str | None], ...]) -> dict[str, _File]:
             continue  # an import error, reported by the checks themselves
         aliases = _import_aliases(tree, package)
         parsed[path] = _File(path, package, tree, aliases, _bound_anywhere(tree, aliases), text is None)
-    return parsed
+    for _ in range(len(parsed)):  # a chain of star imports resolves in at most one round per file
+        if not any([_follow_star_imports(file, parsed) for file in parsed.values()]):
+            break
+    return {path: _File(f.path, f.package, f.tree, f.aliases, f.bound | frozenset(f.aliases), f.unreadable)
+            for path, f in parsed.items()}
+
+
+def _follow_star_imports(file: _File, files: dict[str, _File]) -> bool:
+    """Give `file` the names its `from .helpers import *` binds: the library names they denote (through
+    helpers' own aliases) or `.helpers.name`; whether it learnt a new one."""
+    learnt = False
+    for node in ast.walk(file.tree):
+        if not (isinstance(node, ast.ImportFrom) and node.level and any(i.name == "*" for i in node.names)):
+            continue
+        target = _own_target(_own_base(node, file.package), files)
+        if target is None:
+            continue
+        source = target[0]
+        base = OWN + source.path.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+        module_names = {name for stmt in source.tree.body for name in _bound_names(stmt)}
+        for name in module_names | set(source.aliases):
+            value = source.aliases.get(name, f"{base}.{name}")
+            if file.aliases.get(name) != value and name not in file.aliases:
+                file.aliases[name] = value
+                learnt = True
+    return learnt
 
 
 def _bound_anywhere(tree: ast.Module, aliases: dict[str, str]) -> frozenset[str]:
@@ -393,24 +441,23 @@ def _imports_of(file: _File, files: dict[str, _File]) -> set[str]:
 
 
 def _module_closure(module: str, files: dict[str, _File]) -> list[_File]:
-    """The files whose import-time code an exercise answers for: __init__.py, its module and the helper
-    files they import (the other exercise modules answer for their own)."""
-    others = {f"{m}.py" for m in MODULES if m != module}
+    """The files an exercise answers for: __init__.py, its module and every file of the submission they
+    import (a violation in softmax.py also fails logreg.py's exercises, which import it)."""
     todo = [p for p in ("__init__.py", f"{module}.py") if p in files]
     seen: list[str] = []
     while todo:
         path = todo.pop(0)
         if path not in seen:
             seen.append(path)
-            todo.extend(sorted(_imports_of(files[path], files) - others))
+            todo.extend(sorted(_imports_of(files[path], files)))
     return [files[p] for p in seen]
 
 
-def _import_time_nodes(tree: ast.Module) -> list[ast.AST]:
+def _import_time_nodes(statements: list[ast.stmt]) -> list[ast.AST]:
     """The nodes that run when the module is imported: everything but the bodies of functions
     (decorators, defaults, annotations and class bodies run)."""
     nodes: list[ast.AST] = []
-    todo: list[ast.AST] = list(tree.body)
+    todo: list[ast.AST] = list(statements)
     while todo:
         node = todo.pop()
         nodes.append(node)
@@ -425,11 +472,27 @@ def _import_time_nodes(tree: ast.Module) -> list[ast.AST]:
     return nodes
 
 
-def _file_rules(file: _File) -> list[tuple[int, str]]:
-    """The rules for every file and the code that runs when it is imported."""
+def _file_rules(file: _File, ex: Exercise) -> list[tuple[int, str]]:
+    """The rules for every statement of a file, function bodies included (a helper no exercise seems to
+    reach may still be reached in a way the reader cannot follow). The body of another exercise's own
+    def or class is that exercise's (its checks answer for it); what runs at import is everyone's."""
     found = [(1, "cannot be read as Python source (its coding cookie or bytes are wrong), so it cannot be graded")
              ] if file.unreadable else []
-    return found + _code_rules(file, _import_time_nodes(file.tree))
+    for stmt in file.tree.body:
+        found += _code_rules(file, _run_nodes(stmt) if _charged(file, stmt, ex) else _import_time_nodes([stmt]))
+    return found
+
+
+_EXERCISE_NAMES = frozenset(name for e in EXERCISES for name in e.names)
+
+
+def _charged(file: _File, stmt: ast.stmt, ex: Exercise) -> bool:
+    """Whether a violation anywhere in this statement costs `ex`: yes unless the statement is a def or
+    class of another exercise (`def nll_loss` does not cost 5b; a helper or `if` block costs all)."""
+    if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) or stmt.name not in _EXERCISE_NAMES:
+        return True
+    home = f"{MODULE_OF[stmt.name]}.py"  # a `def softmax` in a helper file is a helper like any other
+    return file.path != home or (home == f"{ex.module}.py" and stmt.name in ex.names)
 
 
 def _code_rules(file: _File, nodes: list[ast.AST]) -> list[tuple[int, str]]:
@@ -445,7 +508,7 @@ def _code_rules(file: _File, nodes: list[ast.AST]) -> list[tuple[int, str]]:
             found += [(node.lineno, f"imports {module}.{i.name}, {_IMPORT_RULE}") for i in node.names
                       if i.name in UNSAFE_ATTRIBUTES or i.name == "*"]
         else:
-            what = _reflection(node, file)
+            what = _reflection(node, file) or _grader_import(node, file.aliases)
             if what:
                 found.append((node.lineno, what))
     return found
@@ -465,6 +528,8 @@ def _reflection(node: ast.AST, file: _File) -> str:
             return f"uses .{node.attr}: {_REFLECTION_RULE}"
         if dotted and not dotted.startswith(OWN) and set(dotted.split(".")[1:]) & UNSAFE_ATTRIBUTES:
             return f"uses {dotted}: {_REFLECTION_RULE}"
+        if dotted and not dotted.startswith(OWN) and node.attr.startswith("_") and dotted not in PRIVATE_ALLOWED:
+            return f"uses {dotted}, a library's private name: {_REFLECTION_RULE}"
         if dotted and not dotted.startswith(OWN) and isinstance(node.ctx, (ast.Store, ast.Del)):
             return f"changes {dotted}, a library's own attribute, which a submission may not do"
     if isinstance(node, ast.Name) and node.id.startswith("__") and node.id not in ALLOWED_DUNDERS:
@@ -526,7 +591,7 @@ def _another_exercise(target: tuple[_File, tuple[str, ...] | None], ex: Exercise
         name in MODULE_OF and f"{MODULE_OF[name]}.py" == file.path for name in names or ())
 
 
-def _outside_allowlist(file: _File, stmt: ast.stmt, ex: Exercise) -> list[tuple[int, str]]:
+def _outside_allowlist(file: _File, stmt: ast.stmt, ex: Exercise, complete: bool) -> list[tuple[int, str]]:
     """References in one statement of an exercise's code to a library name its allowlist lacks."""
     allowed = ex.may_use or frozenset()
     banned = frozenset(ex.replaces)
@@ -549,10 +614,56 @@ def _outside_allowlist(file: _File, stmt: ast.stmt, ex: Exercise) -> list[tuple[
                 continue  # reflection is the file rule's
             found.append((node.lineno, f"uses the builtin {node.id}(), which exercise {ex.id.rstrip('x')} may not use"))
             continue
-        if dotted is None or dotted in allowed or public_name(dotted) in allowed:
+        elif complete and dotted is None and isinstance(node, ast.Name) and node.id not in file.bound | _BUILTIN_NAMES:
+            found.append((node.lineno, f"uses `{node.id}`, which the grader cannot find where it is defined"))
+            continue
+        if dotted is None or _is_allowed(dotted, allowed, banned):
             continue
         found.append((node.lineno, _allowlist_message(public_name(dotted), banned, ex)))
     return found
+
+
+def _is_allowed(dotted: str, allowed: frozenset[str], banned: frozenset[str]) -> bool:
+    """Whether a library name is on the allowlist: by name (`torch.exp`, `torch.Tensor.exp` as `.exp`) or
+    as the same object in the grading process (`torch.autograd.no_grad is torch.no_grad`)."""
+    name = public_name(dotted)
+    if name in banned:
+        return False
+    if dotted in allowed or name in allowed or dotted.startswith(TYPING_MODULES):
+        return True
+    if dotted.startswith(TENSOR_PREFIX) and "." + dotted[len(TENSOR_PREFIX):] in allowed:
+        return True
+    found = _library_object(dotted)
+    return found is not None and id(found) in _allowed_objects(allowed) and id(found) not in _allowed_objects(banned)
+
+
+_RESOLVABLE = {"torch": torch, "numpy": numpy, "math": math}
+
+
+def _library_object(dotted: str) -> object | None:
+    """The object a public dotted name of torch, numpy or math denotes in the grading process, or None
+    (private or dunder parts, values such as numbers, and anything not found are None)."""
+    top, *parts = dotted.split(".")
+    found: object = _RESOLVABLE.get(top)
+    for part in parts:
+        if found is None or part.startswith("_"):
+            return None
+        try:
+            found = getattr(found, part, None)
+        except Exception:  # a lazy torch attribute that fails to load is simply unknown
+            return None
+    return None if isinstance(found, (int, float, complex, str, bytes)) else found
+
+
+@lru_cache(maxsize=16)
+def _allowed_objects(names: frozenset[str]) -> frozenset[int]:
+    """Identities of the objects a list's dotted names denote (the objects live as long as their modules)."""
+    return frozenset(id(obj) for obj in map(_library_object, names) if obj is not None and not _name_only(obj))
+
+
+def _name_only(obj: object) -> bool:
+    """Objects identity says nothing about: Python's own singletons and builtin types."""
+    return obj is None or obj is True or obj is False or (isinstance(obj, type) and obj.__module__ == "builtins")
 
 
 def _is_exception(name: str) -> bool:
@@ -563,24 +674,26 @@ def _allowlist_message(name: str, banned: frozenset[str], ex: Exercise) -> str:
     if name in banned:
         return f"uses {name}, which exercise {ex.id.rstrip('x')} asks you to write yourself"
     return (f"uses {name}, which is not among what exercise {ex.id.rstrip('x')} may use from a library "
-            "(its allowlist: the lesson's primitives such as exp, log, sum, max, @, view, indexing and arithmetic)")
+            "(the list is in the README, under \"Statically, as an allowlist\")")
 
 
 @lru_cache(maxsize=256)
-def allowlist_violations(files: tuple[tuple[str, str | None], ...], exercise: str) -> tuple[str, ...]:
+def allowlist_violations(files: tuple[tuple[str, str | None], ...], exercise: str, complete: bool = True) -> tuple[str, ...]:
     """Messages for everything in the submission (`files`: (relative path, decoded text or None)) that
     costs `exercise` its points: in any file that runs when its module is imported, an import outside
     ALLOWED_IMPORTS, reflection or a change to a library's attribute; and, for a from-scratch exercise
-    (one with an allowlist), every reference in its code to a library name its allowlist lacks."""
+    (one with an allowlist), every reference in its code to a library name its allowlist lacks, and (when
+    `files` are `complete`, the whole submission with its imports, not a notebook kernel's cells) every
+    name bound nowhere the reader can see."""
     ex = BY_ID[exercise]
     parsed = _parse(files)
     found: dict[str, None] = {}
     for file in _module_closure(ex.module, parsed):
-        for line, what in _file_rules(file):
+        for line, what in _file_rules(file, ex):
             found[f"{file.path} line {line} {what}"] = None
     for file, stmt in _closure_code(ex, parsed):
         rules = _code_rules(file, _run_nodes(stmt))
-        rules += _outside_allowlist(file, stmt, ex) if ex.may_use is not None else []
+        rules += _outside_allowlist(file, stmt, ex, complete) if ex.may_use is not None else []
         for line, what in sorted(rules):
             found[f"{file.path} line {line} {what}"] = None
     return tuple(found)

@@ -117,7 +117,7 @@ mutant("softmax: functools.partial(torch.softmax) bound over the def",
 mutant("softmax: exec of torch.softmax compiled with a foreign file name",
        {"softmax": [(LOG_SOFTMAX_END, LOG_SOFTMAX_END + "\n\nexec(compile('def softmax(x):\\n    return torch.softmax(x, 1)\\n', "
                                                          "'/usr/lib/python3/dist-packages/numpy/core/fake.py', 'exec'))\n")]},
-       {"3", "3x"}, "uses exec(): reflection")
+       {"3", "3x", "4", "5e"}, "uses exec(): reflection")  # module-level code: logreg.py imports softmax.py
 mutant("softmax: torch._C.TensorBase.softmax", {"softmax": [(SOFTMAX_BODY, "    return torch._C.TensorBase.softmax(x, 1)")]},
        {"3"}, "uses torch.softmax")
 mutant("softmax: getattr(torch._C.TensorBase, 'soft' + 'max') hides it from the text",

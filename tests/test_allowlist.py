@@ -58,7 +58,8 @@ def test_own_code_is_followed_into_other_files_and_left_alone_where_plain() -> N
 def test_a_module_level_change_to_a_library_fails_its_module() -> None:
     swapped = REFERENCE["softmax.py"] + "\ntorch.exp = torch.nn.functional.softmin\n"
     assert "changes torch.exp, a library's own attribute" in judged("3x", {"softmax.py": swapped})
-    assert judged("4", {"softmax.py": swapped}) == ""  # logreg.py answers for its own module-level code
+    assert "softmax.py line 31 changes torch.exp" in judged("4", {"softmax.py": swapped})  # logreg.py imports it
+    assert judged("5a", {"softmax.py": swapped}) == ""  # sgd.py does not
 
 
 def test_names_a_student_binds_are_not_builtins() -> None:

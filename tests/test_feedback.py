@@ -198,7 +198,7 @@ def test_not_implemented_yet_only_for_a_stub(tmp_path) -> None:
 
     stub = grade(LocalBackend("assignments"), [c for c in CHECKS if c.fn.__name__ == "softmax_matches"])
     assert "not implemented yet (Exercise 3: softmax)" in stub.outcomes[0].message
-    folder = make_submission(tmp_path / "sub", {"softmax": [("    e = torch.exp(x)\n", "    raise NotImplementedError('no meta kernel')\n")]})
+    folder = make_submission(tmp_path / "sub", {"softmax": [("    e = torch.exp(x)\n", "    raise NotImplementedError('no meta kernel')\n    e = torch.exp(x)\n")]})
     raised = grade(LocalBackend(str(folder)), [c for c in CHECKS if c.fn.__name__ == "softmax_matches"])
     text = raised.outcomes[0].message
     assert "your code raised NotImplementedError at softmax.py line" in text and "not implemented yet" not in text, text

@@ -422,3 +422,34 @@ variant("binary: functools.reduce with an if in the lambda", "losses", BINARY,
         "    from functools import reduce\n\n"
         "    total = reduce(lambda acc, tp: acc - (np.log(tp[1]) if tp[0] == 1 else np.log(1 - tp[1])), zip(y, p), 0.0)\n"
         "    return float(total) / len(y)\n", {"1"})
+
+# --- review B's refused correct answers (ordinary math, and names that denote an allowed object) -------
+STEP_LOOP = "            for p in self.params:\n                if p.grad is not None:\n                    p -= self.lr * p.grad\n"
+variant("softmax: multiply by the reciprocal of the row sums", "softmax", SOFTMAX,
+        "    e = torch.exp(x)\n    return e * e.sum(1, keepdim=True).reciprocal()\n", {"3"})
+variant("softmax: torch.Tensor.exp(x), the unbound method", "softmax", SOFTMAX,
+        "    e = torch.Tensor.exp(x)\n    return e / e.sum(dim=1, keepdim=True)\n", {"3"})
+variant("softmax: torch.empty_like filled by copy_", "softmax", SOFTMAX,
+        "    e = torch.empty_like(x)\n    e.copy_(x.exp())\n    return e / e.sum(1, keepdim=True)\n", {"3"})
+variant("softmax: torch.true_divide by broadcast_to row sums", "softmax", SOFTMAX,
+        "    e = torch.exp(x)\n    return torch.true_divide(e, e.sum(1, keepdim=True).broadcast_to(e.shape))\n", {"3"})
+variant("softmax: torch.e ** x", "softmax", SOFTMAX,
+        "    e = torch.e ** x\n    return e / e.sum(1, keepdim=True)\n", {"3"})
+variant("softmax: math.e ** x, imported in the function", "softmax", SOFTMAX,
+        "    import math\n\n    e = math.e ** x\n    return e / e.sum(1, keepdim=True)\n", {"3"})
+variant("get_weights: torch.empty(dims).normal_(0, 1 / dims[0])", "logreg", GET_WEIGHTS,
+        "    return nn.Parameter(torch.empty(dims).normal_(0, 1 / dims[0]))\n", {"4"})
+variant("nll_loss: F.one_hot mask", "sgd", NLL,
+        "    return -(log_probs * torch.nn.functional.one_hot(y, log_probs.shape[1])).sum(dim=1).mean()\n", {"5a"})
+variant("nll_loss: take_along_dim", "sgd", NLL, "    return -log_probs.take_along_dim(y[:, None], 1).mean()\n", {"5a"})
+variant("nll_loss: diag of log_probs[:, y], nanmean", "sgd", NLL, "    return -log_probs[:, y].diag().nanmean()\n", {"5a"})
+variant("SGD: torch.autograd.no_grad (the same object as torch.no_grad)", "sgd", STEP,
+        "        with torch.autograd.no_grad():\n" + STEP_LOOP, {"5b"})
+variant("SGD: torch.set_grad_enabled(False)", "sgd", STEP, "        with torch.set_grad_enabled(False):\n" + STEP_LOOP, {"5b"})
+variant("SGD: typing.cast on the params, imported in the method", "sgd", SGD_INIT,
+        "        import typing\n\n        self.params = list(typing.cast(Iterable[torch.Tensor], params))\n        self.lr = lr\n",
+        {"5b"})
+variant("softmax: a functools.wraps decorator of the module", "softmax", SOFTMAX,
+        "    return _rows(x)\n", {"3"}, notebook=False,
+        top="import functools\n\n\ndef _checked(f):\n    @functools.wraps(f)\n    def inner(x):\n        return f(x)\n"
+            "    return inner\n\n\n@_checked\ndef _rows(x):\n    e = torch.exp(x)\n    return e / e.sum(1, keepdim=True)\n")
