@@ -123,11 +123,13 @@ def public_name(dotted: str) -> str:
 
 
 def _bound_names(node: ast.stmt) -> set[str]:
-    """Names a module-level statement binds (def, class, assignment targets, imports, loop targets)."""
+    """Names a module-level statement binds (def, class, assignment targets, imports, loop targets,
+    `:=` anywhere in it: `(softmax := ...)`, one inside a lambda counted too)."""
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return {node.name}
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         return {(item.asname or item.name).split(".")[0] for item in node.names}
+    walrus = {n.target.id for n in ast.walk(node) if isinstance(n, ast.NamedExpr) and isinstance(n.target, ast.Name)}
     targets: list[ast.AST] = []
     if isinstance(node, ast.Assign):
         targets = list(node.targets)
@@ -135,7 +137,7 @@ def _bound_names(node: ast.stmt) -> set[str]:
         targets = [node.target]
     elif isinstance(node, (ast.With, ast.AsyncWith)):
         targets = [item.optional_vars for item in node.items if item.optional_vars is not None]
-    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return walrus | {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
 def exercise_code(tree: ast.Module, names: tuple[str, ...]) -> list[ast.stmt]:
