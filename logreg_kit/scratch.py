@@ -24,9 +24,10 @@ the exercise's own code:
 
 Rules for a from-scratch exercise (one with `may_use`, declared beside it in exercises.py): its code
 is every module-level statement that binds one of its names (`def softmax`, `class SGD`,
-`softmax = partial(...)`, `from torch import softmax`), the module-level helpers those use, and,
-through relative imports, the helpers they use from the submission's other files (a name of another
-exercise is that exercise's: its checks run this one with the reference standing in). In that code:
+`softmax = partial(...)`, `(softmax := ...)`, `from torch import softmax`), the module-level
+helpers those use, and, through relative imports, the helpers they use from the submission's other
+files (a name of another exercise is that exercise's: its checks run this one with the reference
+standing in). In that code:
 - a name that resolves to a library name (through imports, module-level renames, `functools.partial`
   and `getattr` with a constant name: `F.softmax`, `torch.optim.ASGD`, `np.exp`) must be in the
   allowlist; private spellings are named by their public name (`torch._C._nn.linear` ->
