@@ -188,8 +188,10 @@ def as_pass(cell: str, nodes: list[ast.stmt]) -> str:
         first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
         head = lines[first].encode()[: node.col_offset].decode()
         tail = lines[last].encode()[node.end_col_offset :].decode()
-        lines[first : last + 1] = [head] + [""] * (last - first - 1) + [f"pass{tail}"] if last > first else [
-            f"{head}pass{tail}"]
+        if last == first:
+            lines[first] = f"{head}pass{tail}"
+        else:
+            lines[first : last + 1] = [head] + [""] * (last - first - 1) + [f"pass{tail}"]
     return "\n".join(lines)
 
 

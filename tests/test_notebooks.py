@@ -57,9 +57,10 @@ def failures(report: Report) -> str:
     return "\n\n".join(o.message for o in report.outcomes if o.status == "failed")
 
 
-def cell_line(tail: str, text: str) -> int:
-    """The line of the course notebook's solution cell, with `tail` added, that holds `text`."""
-    cell = next(c for c in json.loads(NOTEBOOK.read_text())["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "ex4")
+def cell_line(ex_id: str, tail: str, text: str) -> int:
+    """The line of the course notebook's solution cell for `ex_id`, with `tail` added, that holds `text`."""
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    cell = next(c for c in cells if c["metadata"].get("nbgrader", {}).get("grade_id") == f"ex{ex_id}")
     return ("".join(cell["source"]) + tail).splitlines().index(text) + 1
 
 
@@ -82,7 +83,7 @@ def test_own_checks_become_pass_and_line_numbers_stay(tmp_path: Path) -> None:
     tail = "\nx = 1; print(x_valid,\n  y_valid); y = 2\nbatch = x_valid[:2]\nshape = batch.shape\n'''a note'''\n"
     module = (notebook_package(with_cells(tmp_path / "a.ipynb", {"4": tail}), tmp_path / "pkg") / "logreg.py").read_text()
     lines = module[module.index("# --- solution cell ex4"):].splitlines()[1:]
-    at = cell_line(tail, "x = 1; print(x_valid,")
+    at = cell_line("4", tail, "x = 1; print(x_valid,")
     assert lines[at - 1 : at + 4] == ["x = 1; ", "pass; y = 2", "pass", "pass", "'''a note'''"]
     assert "class LogReg(nn.Module):" in lines
 
@@ -90,18 +91,20 @@ def test_own_checks_become_pass_and_line_numbers_stay(tmp_path: Path) -> None:
 def test_a_walrus_is_never_dropped(tmp_path: Path) -> None:
     """`(softmax := F.softmax)` is an expression statement that rebinds an exercise name: it stays
     in the converted module, where the from-scratch rule sees it (the print beside it goes)."""
-    notebook = with_cells(tmp_path / "w.ipynb", {"3": "\nprint(softmax(x_valid[:2]).sum(1))\n(softmax := F.softmax)\n"})
+    tail = "\nprint(softmax(x_valid[:2]).sum(1))\n(softmax := F.softmax)\n"
+    notebook = with_cells(tmp_path / "w.ipynb", {"3": tail})
     module = (notebook_package(notebook, tmp_path / "pkg") / "softmax.py").read_text()
     assert "(softmax := F.softmax)" in module and "print(softmax(x_valid" not in module
     report = graded(notebook, {"3"})
+    line = cell_line("3", tail, "(softmax := F.softmax)")
     assert report.score < report.max_score
-    assert "torch.nn.functional.softmax, which this exercise asks you to write yourself" in failures(report), failures(report)
+    assert f"solution cell ex3, line {line} uses torch.nn.functional.softmax" in failures(report), failures(report)
 
 
 def test_an_import_error_names_the_solution_cell_and_its_line(tmp_path: Path) -> None:
     tail = "\nraise ValueError('not finished')\n"
     report = graded(with_cells(tmp_path / "e.ipynb", {"4": tail}), {"4"})
-    line = cell_line(tail, "raise ValueError('not finished')")
+    line = cell_line("4", tail, "raise ValueError('not finished')")
     assert f"solution cell ex4, line {line}: ValueError: not finished" in failures(report), failures(report)
     assert "logreg.py" not in failures(report)
 
