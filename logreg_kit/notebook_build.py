@@ -96,7 +96,11 @@ and random inputs, and an exercise that calls the library function it replaces (
 `torch.optim`, `nn.Linear`, ...) gets no points.
 
 Run the cells from top to bottom. Outside Jupyter you can grade this notebook with
-`pytest grader/ --impl=logreg.ipynb`."""
+`pytest grader/ --impl=logreg.ipynb`. The grader reads your solution cells only, not the given
+cells. Lines in a solution cell that only look at your work (`print(...)`, `plt.plot(...)`,
+`model(x)`, and any other line that uses the notebook's data, such as `x_valid`) are not run when
+grading, so they cost nothing; everything your functions need must be in the solution cells. Hand in
+the notebook as Jupyter saves it (the grader finds your cells by their nbgrader metadata)."""
 
 DATA_MD = """\
 ## The data

@@ -80,3 +80,12 @@ def test_every_file_is_read_as_python_decodes_it(tmp_path: Path) -> None:
     assert "__pycache__/x.py" not in found
     softmax = (tmp_path / "softmax.py").read_bytes().decode("utf-7")
     assert "softmax.py line 3 imports os" in judged("3", {"softmax.py": softmax})
+
+
+def test_a_name_bound_by_a_walrus_at_module_level_is_the_exercises_code() -> None:
+    """`(softmax := ...)` is an expression statement that rebinds an exercise name (the notebook
+    converter keeps such statements): the rule reads it like `softmax = ...`."""
+    walrus = REFERENCE["softmax.py"] + "\n(softmax := lambda x: torch.nn.functional.softmin(-x, dim=1))\n"
+    assert "uses torch.nn.functional.softmin" in judged("3", {"softmax.py": walrus})
+    nested = REFERENCE["softmax.py"] + "\nprint([softmax := lambda x: torch.nn.functional.softmin(-x, dim=1)])\n"
+    assert "uses torch.nn.functional.softmin" in judged("3", {"softmax.py": nested})

@@ -40,6 +40,9 @@ def log_softmax(x):
 '''
 
 
+QUICK_LOOK = "\n\n# quick look\nprint(LogReg()(x_valid[:2]).shape)\n"  # x_valid: a given cell's, not in the package
+
+
 def _env() -> dict[str, str]:
     """No venv activated: the interpreter's scripts folder is not on PATH."""
     env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
@@ -92,6 +95,7 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _submit(course, "solution", solution)
     _submit(course, "untouched", release)
     _submit(course, "broken2b", _set(solution, "ex2b", stub["ex2b"]))
+    _submit(course, "quicklook", _set(solution, "ex4", "".join(_cells(solution)["ex4"]["source"]) + QUICK_LOOK))
     cheater = _set(_set(solution, "ex1", stub["ex1"]), "test_ex1", "assert True\n")
     _submit(course, "cheater", _set(cheater, "ex3", WRONG_SOFTMAX))
     autograde = nbgrader(course, "autograde", ASSIGNMENT)
@@ -157,6 +161,10 @@ def test_release_has_stubs_and_no_hidden_tests(course: Path) -> None:
 def test_solution_gets_full_marks_and_release_zero(course: Path) -> None:
     assert sum(scores(course, "solution").values()) == GRADED  # no points for CUDA checks that did not run
     assert sum(scores(course, "untouched").values()) == 0
+
+
+def test_a_sanity_print_in_a_solution_cell_costs_nothing(course: Path) -> None:
+    assert sum(scores(course, "quicklook").values()) == GRADED  # the print is the student's own check: not run
 
 
 def autograde_log(course: Path) -> dict[str, str]:

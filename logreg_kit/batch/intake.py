@@ -394,10 +394,12 @@ def _refuse_file_folder_clash(archive: Path, names: list[str]) -> None:
 
 def notebook_to_folder(notebook: Path, dest: Path) -> Path:
     """Write the notebook's solution cells as a submission folder at `dest` (the nbgrader route's converter)."""
-    from ..notebooks import NotebookError, notebook_package
+    from ..notebooks import NoCellMetadata, NotebookError, notebook_package
 
     try:
         return notebook_package(notebook, dest)
+    except NoCellMetadata as err:
+        raise IntakeError(f"{notebook.name}: {err}") from None
     except (NotebookError, RecursionError, MemoryError) as err:
         raise IntakeError(f"{notebook.name}: not a Jupyter notebook ({err or type(err).__name__})") from None
 
