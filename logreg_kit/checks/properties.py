@@ -241,7 +241,7 @@ def log_softmax_property(student: Student) -> None:
 
 
 @check("5a", "nll_loss", "property: matches the reference for any N and K", 1,
-       "only each row's label entry counts; check the average, the sign, and return a 0-d tensor", visibility="hidden")
+       "only each row's label entry counts; check the average and the sign", visibility="hidden", hint_for=("values",))
 def nll_property(student: Student) -> None:
     _tensor_property(student, "nll_loss", FLOAT32_ATOL, labels=True)
 
