@@ -218,7 +218,9 @@ def test_monkeypatching_the_comparison_gains_nothing(course: Path, tmp_path: Pat
     backend = open_backend(str(tmp_path / "honest.ipynb"))
     table = grade(backend, [c for c in CHECKS if c.exercise in ("3", "3x")]).by_exercise()
     expected = {ex: s for ex, (s, m) in table.items()}  # whole points of the checks that passed
-    assert got["test_ex3"] == expected["3"] and got["test_ex3x"] == expected["3x"]
+    # never more than the same wrong softmax without the patch (the allowlist refuses the patch itself,
+    # so the cheater may get less: assigning to a library's attribute is a violation of its own)
+    assert got["test_ex3"] <= expected["3"] and got["test_ex3x"] <= expected["3x"]
     assert got["test_ex3"] < notebook_build.exercise_points("3") and got["test_ex3x"] == 0
 
 
