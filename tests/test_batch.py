@@ -382,7 +382,9 @@ def test_a_student_folder_called_solutions_is_a_sandboxed_student(hostile_class)
 
     got = records(out)["solutions"]
     assert not marker.exists()
-    assert {e["exercise"] for e in got["checks"] if e["score"] < e["max_score"]} == {"3"}
+    # softmax over dim 0 loses 3; the module-level open() that would leave the marker is refused by the
+    # allowlist, which costs the exercises of losses.py
+    assert {e["exercise"] for e in got["checks"] if e["score"] < e["max_score"]} == {"1", "2a", "2b", "3"}
     kit_reference = LocalBackend("solutions").impl.files()
     assert all(path.is_relative_to(ROOT / "solutions") for path in kit_reference)
     assert [p.name for p in cache.glob("reference-*.npz")] == [f"reference-{fingerprint('embedded', kit_reference)}.npz"]
