@@ -20,7 +20,7 @@ from typing import Any
 from ..paths import write_json_atomic, write_text_atomic
 from .fingerprint import reasons, stale
 from .intake import Submission
-from .outputs import load_records, write_gradebook
+from .outputs import CHECKED, load_records, write_gradebook
 from .overview import summarise, terminal_table
 from .overview_html import render_class
 from .pool import Redo
@@ -67,7 +67,7 @@ class Regrades:
         if record.get("digest") != sub.digest:  # what the student handed in is not what was graded
             self.why[SUBMISSION_CHANGED if record.get("digest") else NO_DIGEST] += 1
             return None
-        if record["status"] != "graded":  # a stopped, crashed or unreadable submission: all or nothing
+        if record["status"] not in CHECKED:  # a stopped, crashed or unreadable submission: all or nothing
             changed = stale(record["checks"], {e["name"]: e["fingerprint"] for e in planned})
             if changed:
                 self.why[sorted(set(changed.values()))[0]] += 1

@@ -18,6 +18,8 @@ from typing import Any
 from ..exercises import BY_ID, EXERCISES, label
 from ..paths import write_json_atomic, write_text_atomic
 
+CHECKED = ("graded", "not started")  # statuses of a record whose every check ran (a per-check regrade applies)
+
 STATUSES = ("graded", "not started", "timeout", "crashed", "malformed", "error")
 
 
