@@ -122,7 +122,7 @@ def test_a_notebook_without_nbgrader_metadata_is_refused_in_the_pytest_route(tmp
 def test_a_notebook_without_nbgrader_metadata_is_malformed_in_the_batch(tmp_path: Path) -> None:
     (tmp_path / "class").mkdir()
     notebook = with_cells(tmp_path / "class" / "bare.ipynb", {}, strip_metadata=True)
-    folder, why = prepare_or_explain(Submission("bare", notebook), tmp_path / "work")
+    folder, why, _ = prepare_or_explain(Submission("bare", notebook), tmp_path / "work")
     assert folder is None and why.startswith(f"bare.ipynb: {MISSING_METADATA}") and "as saved by Jupyter" in why
     done = subprocess.run([str(Path(sysconfig.get_path("scripts")) / "logreg-kit"), "grade", str(tmp_path / "class"),
                            "--out", str(tmp_path / "graded"), "--jobs", "1"], capture_output=True, text=True, timeout=600)
