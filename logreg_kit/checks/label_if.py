@@ -32,7 +32,8 @@ def _targets(node: ast.AST) -> set[str]:
 
 
 def _spread(fn: ast.FunctionDef, tainted: set[str]) -> set[str]:
-    """Names derived from the tainted ones in `fn`: loop targets over them, assignments from them."""
+    """Names derived from the tainted ones in `fn`: loop targets over them, assignments from them, and
+    the parameters of a lambda handed to a call together with them."""
     tainted = set(tainted)
     while True:
         before = len(tainted)
@@ -42,6 +43,10 @@ def _spread(fn: ast.FunctionDef, tainted: set[str]) -> set[str]:
             elif isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.NamedExpr)) and _depends(n.value, tainted):
                 for t in (n.targets if isinstance(n, ast.Assign) else [n.target]):
                     tainted |= _targets(t)
+            elif isinstance(n, ast.Call):  # `reduce(lambda acc, t: ..., zip(y, p))`, `map(lambda t: ..., y)`
+                given = [*n.args, *(kw.value for kw in n.keywords)]
+                if any(_depends(a, tainted) for a in given if not isinstance(a, ast.Lambda)):
+                    tainted |= {arg.arg for a in given if isinstance(a, ast.Lambda) for arg in a.args.args}
         if len(tainted) == before:
             return tainted
 
