@@ -17,7 +17,7 @@ from typing import Iterator
 import pytest
 
 from logreg_kit.sandbox import availability
-from logreg_kit.sandbox.availability import BwrapStatus, WeakSandboxError, check_bwrap, require_sandbox
+from logreg_kit.sandbox.availability import WeakSandboxError, check_bwrap, require_sandbox
 
 from .conftest import ROOT
 
