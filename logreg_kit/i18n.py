@@ -1,0 +1,100 @@
+"""Messages in the reader's language, from one gettext catalogue per language.
+
+Every string a student or instructor reads is written in English in the code, inside `_()` (said
+now) or `N_()` (declared at import time, said later through `_()`), with named `{placeholders}`:
+
+    _("expected shape {expected}, got {got}", expected=(64, 10), got=(10, 64))
+
+The catalogues live in `logreg_kit/locale/<lang>/LC_MESSAGES/logreg_kit.po` (compiled to `.mo`
+beside it). English is the source language: an English reader gets the text as written. The
+language is the one a front end sets (`--lang`), else the first of the usual locale variables
+(LANGUAGE, LC_ALL, LC_MESSAGES, LANG) this kit has a catalogue for, else English.
+"""
+from __future__ import annotations
+
+import gettext
+import os
+from pathlib import Path
+
+DOMAIN = "logreg_kit"
+LOCALE_DIR = Path(__file__).parent / "locale"
+SOURCE_LANGUAGE = "en"
+ENV_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")  # gettext's own order
+
+_state: dict[str, object] = {"language": None, "translations": None}
+
+
+def available_languages() -> tuple[str, ...]:
+    """The languages with a compiled catalogue, English first: ("en", "zh_CN")."""
+    found = sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.mo"))
+    return (SOURCE_LANGUAGE, *[lang for lang in found if lang != SOURCE_LANGUAGE])
+
+
+def normalise(tag: str) -> str | None:
+    """A locale tag as a catalogue name, or None when no catalogue serves it.
+
+    "zh_CN.UTF-8" -> "zh_CN", "zh-cn" -> "zh_CN", "zh" -> "zh_CN", "en_GB" -> "en", "C" -> "en".
+    """
+    bare = tag.split(".")[0].split("@")[0].replace("-", "_").strip()
+    if bare in ("", "C", "POSIX"):
+        return SOURCE_LANGUAGE
+    lang, _sep, region = bare.partition("_")
+    wanted = f"{lang.lower()}_{region.upper()}" if region else lang.lower()
+    known = available_languages()
+    if wanted in known:
+        return wanted
+    same_language = [k for k in known if k.split("_")[0] == lang.lower()]
+    return same_language[0] if same_language else None
+
+
+def language_from_environment(environ: dict[str, str] | None = None) -> str:
+    """The language the locale variables ask for, in gettext's order; English when none is served."""
+    env = os.environ if environ is None else environ
+    for variable in ENV_VARIABLES:
+        for tag in env.get(variable, "").split(":"):
+            if tag and (lang := normalise(tag)) is not None:
+                return lang
+    return SOURCE_LANGUAGE
+
+
+def set_language(lang: str | None) -> str:
+    """Speak `lang` from now on (None: the locale variables decide). Returns the language chosen.
+
+    Raises ValueError, naming the languages there are, for a language with no catalogue.
+    """
+    chosen = language_from_environment() if lang is None else normalise(lang)
+    if chosen is None:
+        raise ValueError(f"no catalogue for language {lang!r}; available: {', '.join(available_languages())}")
+    _state["language"] = chosen
+    _state["translations"] = gettext.translation(DOMAIN, LOCALE_DIR, languages=[chosen], fallback=True)
+    return chosen
+
+
+def current_language() -> str:
+    """The language messages are said in now."""
+    if _state["language"] is None:
+        set_language(None)
+    return str(_state["language"])
+
+
+def _translations() -> gettext.NullTranslations:
+    if _state["translations"] is None:
+        set_language(None)
+    return _state["translations"]  # type: ignore[return-value]
+
+
+def _(message: str, **params: object) -> str:
+    """`message` in the current language, its `{placeholders}` filled from `params`."""
+    text = _translations().gettext(message)
+    return text.format(**params) if params else text
+
+
+def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
+    """The singular or plural form for `n` in the current language; `{n}` and `params` filled in."""
+    text = _translations().ngettext(singular, plural, n)
+    return text.format(n=n, **params)
+
+
+def N_(message: str) -> str:
+    """Mark `message` for the catalogue without translating it yet (module-level declarations)."""
+    return message
