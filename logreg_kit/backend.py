@@ -18,6 +18,7 @@ import torch
 
 from .exercises import BY_ID, MIN_CPU_SHARE, MODULES, PROBE_TIMEOUT_S, WALL_FACTOR
 from .feedback import NOT_IMPLEMENTED
+from .i18n import _
 from .impl import REFERENCE, ImplementationError, PackageImplementation
 from .probes import PROBES, plain
 from .sandbox.launcher import MAX_SOURCE_BYTES
@@ -44,17 +45,17 @@ class Backend(Protocol):
 
 def cpu_timeout_message(seconds: float, what: str, used: float | None = None) -> str:
     """The message of a call stopped by the per-call CPU limit (every route words it the same)."""
-    spent = f"; it used {used:.1f} s" if used is not None else ""
-    return (f"timed out after {seconds:g} s of CPU time in {what} (the CPU-time limit per call{spent}; "
-            "time spent waiting for a busy machine does not count)")
+    spent = _("; it used {used:.1f} s", used=used) if used is not None else ""
+    return _("timed out after {seconds:g} s of CPU time in {what} (the CPU-time limit per call{spent}; "
+             "time spent waiting for a busy machine does not count)", seconds=seconds, what=what, spent=spent)
 
 
 def wall_timeout_message(seconds: float, what: str, used: float | None = None) -> str:
     """The message of a call stopped by the far wall-clock backstop (it slept, waited or blocked)."""
-    spent = f", of which {used:.1f} s of CPU time" if used is not None else ""
-    return (f"timed out after {seconds * WALL_FACTOR:g} s of wall-clock time in {what}{spent} (the far wall-clock "
-            f"limit per call, {WALL_FACTOR:g}x the {seconds:g} s CPU limit, for a call that sleeps or waits "
-            f"instead of computing)")
+    spent = _(", of which {used:.1f} s of CPU time", used=used) if used is not None else ""
+    return _("timed out after {wall:g} s of wall-clock time in {what}{spent} (the far wall-clock limit per call, "
+             "{factor:g}x the {seconds:g} s CPU limit, for a call that sleeps or waits instead of computing)",
+             wall=seconds * WALL_FACTOR, what=what, spent=spent, factor=WALL_FACTOR, seconds=seconds)
 
 
 def still_working(cpu_seconds: float, wall_seconds: float) -> bool:
@@ -97,11 +98,14 @@ def explain(err: BaseException, owns: Any) -> str:
     if isinstance(err, (StudentError, ImplementationError, tripwire.FromScratchViolation)):
         return str(err)
     if isinstance(err, NotImplementedError) and (not str(err) or STUB_MESSAGE.fullmatch(str(err))):
-        return f"{NOT_IMPLEMENTED} ({err})" if str(err) else NOT_IMPLEMENTED
+        return f"{_(NOT_IMPLEMENTED)} ({err})" if str(err) else _(NOT_IMPLEMENTED)
     frames = [f for f in traceback.extract_tb(err.__traceback__) if owns(f.filename)]
-    where = f" at {frames[-1].filename.rsplit('/', 1)[-1]} line {frames[-1].lineno}" if frames else ""
+    # "FILE line N" stays as written in every language: notebooks.in_cells names the cell from it
+    location = f"{frames[-1].filename.rsplit('/', 1)[-1]} line {frames[-1].lineno}" if frames else ""
+    where = _(" at {location}", location=location) if frames else ""
     text = str(err).strip().splitlines()[0][:300] if str(err).strip() else ""
-    return f"your code raised {type(err).__name__}{where}: {text}" if text else f"your code raised {type(err).__name__}{where}"
+    raised = _("your code raised {error}{where}", error=type(err).__name__, where=where)
+    return f"{raised}: {text}" if text else raised
 
 
 class LocalBackend:
@@ -120,7 +124,7 @@ class LocalBackend:
             with tripwire.forbid(banned), time_limit(self.timeout, what):
                 return plain(PROBES[probe](self.impl, *args))
         except SystemExit as err:
-            raise StudentError(f"your code called sys.exit({err.code!r})") from None
+            raise StudentError(_("your code called sys.exit({code})", code=repr(err.code))) from None
         except Exception as err:  # noqa: BLE001 - anything the student's code raises
             raise StudentError(explain(err, self.impl.owns)) from None
 
@@ -162,7 +166,7 @@ def open_backend_or_explain(target: str, in_process: bool = False, sandbox: Any 
     try:
         return open_backend(target, in_process, sandbox)
     except (ValueError, ImplementationError, OSError) as err:
-        return UnavailableBackend(target, f"the submission could not be opened: {err}")
+        return UnavailableBackend(target, _("the submission could not be opened: {error}", error=err))
 
 
 def open_backend(target: str, in_process: bool = False, sandbox: Any = None) -> Backend:

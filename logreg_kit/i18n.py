@@ -9,18 +9,25 @@ The catalogues live in `logreg_kit/locale/<lang>/LC_MESSAGES/logreg_kit.po` (com
 beside it). English is the source language: an English reader gets the text as written. The
 language is the one a front end sets (`--lang`), else the first of the usual locale variables
 (LANGUAGE, LC_ALL, LC_MESSAGES, LANG) this kit has a catalogue for, else English.
+
+Only the standard library's `gettext` runs here: students need no Babel. The catalogues are
+extracted, updated and compiled with Babel by `python -m logreg_kit.catalogue` (maintainers only).
 """
 from __future__ import annotations
 
+import functools
 import gettext
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 DOMAIN = "logreg_kit"
 LOCALE_DIR = Path(__file__).parent / "locale"
 SOURCE_LANGUAGE = "en"
 ENV_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")  # gettext's own order
 
+T = TypeVar("T")
 _state: dict[str, object] = {"language": None, "translations": None}
 
 
@@ -57,6 +64,25 @@ def language_from_environment(environ: dict[str, str] | None = None) -> str:
     return SOURCE_LANGUAGE
 
 
+class UnknownLanguage(ValueError):
+    """A language this kit has no catalogue for; the message names the ones it has."""
+
+    def __init__(self, lang: str) -> None:
+        super().__init__(f"logreg-kit has no messages in language {lang!r}; available: {', '.join(available_languages())}")
+        self.lang = lang
+
+
+def check_language(lang: str | None) -> str | None:
+    """`lang` as a catalogue name (None stays None: the locale variables decide); UnknownLanguage
+    when no catalogue serves it. For front ends that validate an option before using it."""
+    if lang is None or lang == "":
+        return None
+    chosen = normalise(lang)
+    if chosen is None:
+        raise UnknownLanguage(lang)
+    return chosen
+
+
 def set_language(lang: str | None) -> str:
     """Speak `lang` from now on (None: the locale variables decide). Returns the language chosen.
 
@@ -64,7 +90,7 @@ def set_language(lang: str | None) -> str:
     """
     chosen = language_from_environment() if lang is None else normalise(lang)
     if chosen is None:
-        raise ValueError(f"no catalogue for language {lang!r}; available: {', '.join(available_languages())}")
+        raise UnknownLanguage(lang or "")
     _state["language"] = chosen
     _state["translations"] = gettext.translation(DOMAIN, LOCALE_DIR, languages=[chosen], fallback=True)
     return chosen
@@ -98,3 +124,31 @@ def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
 def N_(message: str) -> str:
     """Mark `message` for the catalogue without translating it yet (module-level declarations)."""
     return message
+
+
+def forms(message: str) -> tuple[str, ...]:
+    """`message` as written and in the current language: for recognising a message that another
+    process (the sandboxed worker) may have said in either."""
+    said = _translations().gettext(message)
+    return (message,) if said == message else (message, said)
+
+
+def mentions(text: str, message: str) -> bool:
+    """Whether `text` contains `message`, as written or in the current language."""
+    return any(form in text for form in forms(message))
+
+
+def cache_per_language(maxsize: int) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """functools.lru_cache for a function whose result holds messages: one entry per language, so
+    that a process that grades in two languages never says a cached message in the other one."""
+    def decorate(fn: Callable[..., T]) -> Callable[..., T]:
+        cached = functools.lru_cache(maxsize=maxsize)(lambda lang, *args: fn(*args))
+
+        @functools.wraps(fn)
+        def said(*args: Any) -> T:
+            return cached(current_language(), *args)
+
+        said.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+        return said
+
+    return decorate

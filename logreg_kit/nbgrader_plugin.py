@@ -20,12 +20,13 @@ from typing import Any
 
 from nbconvert.preprocessors import Preprocessor
 from nbformat import NotebookNode
-from traitlets import Bool
+from traitlets import Bool, Unicode
 from nbformat.v4 import new_output
 
 from .backend import open_backend
 from .exercises import BY_ID, label
 from .harness import Outcome, grade
+from .i18n import available_languages, set_language
 from .notebooks import TEST_PREFIX, notebook_package
 from .sandbox.availability import ALLOW_WEAK_ENV, require_sandbox
 
@@ -67,8 +68,12 @@ class KitGrade(Preprocessor):
     enabled = Bool(True)  # nbconvert skips preprocessors that are not enabled
     allow_weak_sandbox = Bool(False, help=f"grade even where bwrap cannot start: student code then runs in a plain "
                               f"subprocess (weaker isolation); or set {ALLOW_WEAK_ENV}=1").tag(config=True)
+    lang = Unicode("", help=f"the language of the feedback in the graded notebooks: {', '.join(available_languages())} "
+                   "(empty: from LANGUAGE, LC_ALL, LC_MESSAGES or LANG, else en); "
+                   "c.KitGrade.lang = 'zh_CN'").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
+        set_language(self.lang or None)  # an unknown language: UnknownLanguage, naming those there are
         weak = require_sandbox(self.allow_weak_sandbox, "c.KitGrade.allow_weak_sandbox = True").weak_line()
         if weak:
             self.log.warning("%s", weak)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .i18n import UnknownLanguage, _, available_languages, set_language
 from .impl import REFERENCE
 from .paths import write_json_atomic
 from .sandbox.availability import WeakSandboxError, bwrap_status, require_sandbox
@@ -48,6 +49,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="with --results: grade even when the bwrap sandbox cannot start (student code then runs "
                          "as you (as `nobody` when you are root), in a plain subprocess; use it only in a throwaway "
                          "machine or container)")
+    group.addoption("--lang", default=None, metavar="LANG",
+                    help=f"the language of the feedback: {', '.join(available_languages())} (default: from LANGUAGE, "
+                         "LC_ALL, LC_MESSAGES or LANG, else en)")
     group.addoption("--in-process", action="store_true", default=False,
                     help="debugging only: run the code under test in this process instead of the sandbox")
 
@@ -83,9 +87,19 @@ def pytest_configure(config: pytest.Config) -> None:
     """Start the sandbox template now (when the target runs in it), so that its bwrap and torch
     start-up overlaps this process's imports and collection instead of following them."""
     config.stash[OUTCOMES] = []
+    choose_language(config)
     refuse_weak_grading(config)
     if sandboxed(config) and not hasattr(config, "workerinput"):
         config.stash[EARLY] = Sandbox(wait=False)
+
+
+def choose_language(config: pytest.Config) -> None:
+    """Speak --lang (else what the locale variables ask for); an unknown language stops the run
+    with the list of those there are."""
+    try:
+        set_language(config.getoption("--lang"))
+    except UnknownLanguage as err:
+        raise pytest.UsageError(str(err)) from None
 
 
 def refuse_weak_grading(config: pytest.Config) -> None:
@@ -104,8 +118,8 @@ def weak_output(config: pytest.Config) -> str:
     status = bwrap_status()
     if not sandboxed(config) or status.usable:
         return ""
-    return ("logreg-kit: weaker isolation: student code ran in a plain subprocess, not the bwrap sandbox, "
-            f"because {status.explanation()}")
+    return _("logreg-kit: weaker isolation: student code ran in a plain subprocess, not the bwrap sandbox, "
+             "because {explanation}", explanation=status.explanation())
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ class Options:
     timeout: float = SUBMISSION_TIMEOUT_S
     data: str = "embedded"
     memo: bool = True
+    lang: str = "en"  # the feedback's language (i18n), said by every worker process
 
 
 @dataclass
@@ -127,7 +128,7 @@ class Worker:
         # (so that closing it here ends the worker) and the other workers' pipes and templates
         inherited = [self.conn] + [end for w in others for end in w.ends()]
         self.process = ctx.Process(target=worker_main, daemon=True,
-                                   args=(child, self.sandbox, options.data, threads, options.memo, inherited))
+                                   args=(child, self.sandbox, options.data, threads, options.memo, inherited, options.lang))
         self.process.start()
         child.close()
         if self.sandbox.process is not None and self.sandbox.process.stderr is not None:

@@ -47,9 +47,14 @@ def bound_memory(limit: int = GRADER_MEMORY_BYTES) -> None:
         pass
 
 
-def worker_main(conn: Connection, sandbox: Any, data: str, threads: int, memo: bool, inherited: list[Any]) -> None:
+def worker_main(conn: Connection, sandbox: Any, data: str, threads: int, memo: bool, inherited: list[Any],
+                lang: str = "en") -> None:
     """Warm up, then serve grading requests (folder paths) until the parent closes the pipe.
-    `inherited`: descriptors the fork copied from the parent that are not this worker's."""
+    `inherited`: descriptors the fork copied from the parent that are not this worker's; `lang`:
+    the language of the feedback (checked by the parent)."""
+    from ..i18n import set_language
+
+    set_language(lang)
     die_with_parent()
     bound_memory()
     for end in inherited:

