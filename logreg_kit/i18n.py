@@ -18,7 +18,8 @@ from __future__ import annotations
 import functools
 import gettext
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -94,6 +95,16 @@ def set_language(lang: str | None) -> str:
     _state["language"] = chosen
     _state["translations"] = gettext.translation(DOMAIN, LOCALE_DIR, languages=[chosen], fallback=True)
     return chosen
+
+
+@contextmanager
+def speaking(lang: str | None) -> Iterator[str]:
+    """Speak `lang` inside the block (set_language), then go back to the language spoken before."""
+    before = dict(_state)
+    try:
+        yield set_language(lang)
+    finally:
+        _state.update(before)
 
 
 def current_language() -> str:

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .i18n import _
 from .impl import ImplementationError
 
 PROBES: dict[str, Callable[..., Any]] = {}
@@ -139,8 +140,8 @@ def _parameters(model: nn.Module, names: tuple[str, ...]) -> list[torch.Tensor]:
     missing = [n for n in names if n not in found]
     if missing:
         raise ImplementationError(
-            f"LogReg has no registered parameter {', '.join(missing)} "
-            f"(registered: {', '.join(found) or 'none'}); wrap tensors in nn.Parameter"
+            _("LogReg has no registered parameter {missing} (registered: {found}); wrap tensors in nn.Parameter",
+              missing=", ".join(missing), found=", ".join(found) or _("none"))
         )
     return [found[n] for n in names]
 
@@ -179,7 +180,7 @@ def gradient(impl: Any, name: str, x: torch.Tensor, weights: torch.Tensor, extra
     x = x.clone().requires_grad_(True)
     (impl.get(name)(x, *copy.deepcopy(extra)) * weights).sum().backward()
     if x.grad is None:
-        raise ImplementationError(f"{name}(x) is not connected to x in the autograd graph")
+        raise ImplementationError(_("{name}(x) is not connected to x in the autograd graph", name=name))
     return x.grad
 
 
@@ -207,7 +208,7 @@ def weights(impl: Any, seed: int, dims: tuple[int, ...]) -> dict[str, Any]:
             p.sum().backward()
             with torch.no_grad():
                 p -= WEIGHT_STEP * p.grad
-    return {"value": value, "registered": [n for n, _ in holder.named_parameters()], "stepped": holder.w}
+    return {"value": value, "registered": [n for n, _param in holder.named_parameters()], "stepped": holder.w}
 
 
 @probe
@@ -216,19 +217,20 @@ def logreg_structure(impl: Any, seed: int) -> dict[str, torch.Tensor]:
     torch.manual_seed(seed)
     model = impl.get("LogReg")()
     if not isinstance(model, nn.Module):
-        raise ImplementationError(f"LogReg() returned {type(model).__name__}, not an nn.Module")
+        raise ImplementationError(_("LogReg() returned {type}, not an nn.Module", type=type(model).__name__))
     return dict(model.named_parameters())
 
 
 def _student_model(impl: Any, w: torch.Tensor, b: torch.Tensor, device: str) -> nn.Module:
     model = impl.get("LogReg")()
     if not isinstance(model, nn.Module):
-        raise ImplementationError(f"LogReg() returned {type(model).__name__}, not an nn.Module")
+        raise ImplementationError(_("LogReg() returned {type}, not an nn.Module", type=type(model).__name__))
     model = model.to(device)
     with torch.no_grad():
         for param, value in zip(_parameters(model, ("l1_w", "l1_b")), (w, b)):
             if param.shape != value.shape:
-                raise ImplementationError(f"LogReg parameter has shape {tuple(param.shape)}, expected {tuple(value.shape)}")
+                raise ImplementationError(_("LogReg parameter has shape {got}, expected {expected}", got=tuple(param.shape),
+                                            expected=tuple(value.shape)))
             param.copy_(value)
     return model
 
