@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gettext
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -68,7 +69,15 @@ def update() -> None:
     for lang in languages():
         pybabel("update", "-i", str(template), "-d", str(LOCALE_DIR), "-D", DOMAIN, "-l", lang,
                 "--no-fuzzy-matching", "--ignore-obsolete")
+        _drop_creation_date(po_path(lang))
     compile_all()
+
+
+def _drop_creation_date(path: Path) -> None:
+    """Leave the template's date out of a .po: it changes at every extract, and would make every
+    update a change (and every merge of two branches' catalogues a conflict) for nothing."""
+    text = path.read_text(encoding="utf-8")
+    path.write_text(re.sub(r'^"POT-Creation-Date: [^"]*"\n', "", text, count=1, flags=re.M), encoding="utf-8")
 
 
 def compile_all(directory: Path = LOCALE_DIR) -> None:

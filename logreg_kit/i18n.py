@@ -163,3 +163,16 @@ def cache_per_language(maxsize: int) -> Callable[[Callable[..., T]], Callable[..
         return said
 
     return decorate
+
+
+def every_language(message: str) -> tuple[str, ...]:
+    """`message` in every language there is a catalogue for (English first, no repeats): for
+    reading back text that was said in any of them (a class overview of feedback in two languages)."""
+    said = [gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True).gettext(message)
+            for lang in available_languages()]
+    return tuple(dict.fromkeys([message, *said]))
+
+
+def prefixes(message: str) -> tuple[str, ...]:
+    """What `message` says before its first {placeholder}, in every language: ("hint: ", "提示：")."""
+    return tuple(dict.fromkeys(text.split("{", 1)[0] for text in every_language(message)))

@@ -188,3 +188,19 @@ def test_a_third_language_is_one_catalogue(tmp_path: Path, monkeypatch: pytest.M
     assert available_languages() == ("en", "fr", "zh_CN")
     with speaking("fr_FR.UTF-8"):
         assert i18n._("hint: {hint}", hint="x") == "indice : x"
+
+
+def test_no_module_that_says_messages_reuses_underscore() -> None:
+    """`_` is the message function wherever i18n's `_` is imported: a throwaway `_` there (a loop
+    variable, an unpacked value) would make every later message in that scope call it."""
+    import ast
+
+    shadowed = []
+    for path in sorted((ROOT / "logreg_kit").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        imports = any(isinstance(n, ast.ImportFrom) and (n.module or "").endswith("i18n") and
+                      any(a.name == "_" for a in n.names) for n in tree.body)
+        stores = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == "_" and not isinstance(n.ctx, ast.Load)]
+        stores += [n.lineno for n in ast.walk(tree) if isinstance(n, ast.arg) and n.arg == "_"]
+        shadowed += [f"{path.relative_to(ROOT)}:{line}" for line in stores] if imports else []
+    assert not shadowed

@@ -47,7 +47,7 @@ def _consistent_mistake(student: Student, name: str, cases: list[Case], got: Any
     and on every later case the student's code answers: several mistakes can coincide on one case
     (N=1), and a claim is made only when the cases tell them apart; "" otherwise."""
     found = matching(got, _mistakes(name, *cases[0][1:]), LOSS_RTOL, LOSS_ATOL)
-    for _, y, p in cases[1:]:
+    for _case, y, p in cases[1:]:
         if len(found) <= 1:
             break
         try:

@@ -138,14 +138,14 @@ def sgd_cuda(student: Student) -> None:
 
 def _fit_inputs(n: int = FIT_EXAMPLES) -> tuple[torch.Tensor, ...]:
     data = grader_data()
-    w, b, _, _ = model_case(60)
+    w, b, _x, _y = model_case(60)
     return w, b, data.x_train[:n], data.y_train[:n]
 
 
 def batch_orders(seed: int, n: int, passes: int) -> list[torch.Tensor]:
     """One shuffled order of the n examples per pass over the loader (the grader's choice, seeded)."""
     generator = torch.Generator().manual_seed(seed)
-    return [torch.randperm(n, generator=generator) for _ in range(passes)]
+    return [torch.randperm(n, generator=generator) for _pass in range(passes)]
 
 
 def _fit(who: Student, inputs: tuple[torch.Tensor, ...], cfg: dict[str, int | float], orders: list[torch.Tensor]) -> dict:
@@ -224,7 +224,7 @@ def _same_losses(a: dict, b: dict) -> bool:
 @check("5d", "predict", N_("returns the model's outputs in eval mode, without autograd"), 1,
        N_("switch the model to evaluation mode and turn gradient tracking off while it runs (see nn.Module.eval, torch.no_grad)"))
 def predict_outputs(student: Student) -> None:
-    w, b, x, _ = model_case(70, 20)
+    w, b, x, _y = model_case(70, 20)
     got = student.probe("predict_run", w, b, x)
     expected = reference().probe("predict_run", w, b, x)["out"]
     out = got["out"]
