@@ -18,6 +18,7 @@ from .backend import open_backend
 from .checks import CHECKS, SETTINGS, Check
 from .exercises import EXERCISES, MODULES, label
 from .harness import Outcome, Report, run_check
+from .i18n import N_, UnknownLanguage, _, available_languages, set_language
 from .notebooks import notebook_package
 from .recorded import hidden_note, hidden_points
 from .sandbox.availability import bwrap_status
@@ -123,9 +124,11 @@ class Watcher:
 def show(ran: list[Outcome], report: Report, seconds: float, what: str) -> None:
     for outcome in ran:
         if outcome.status == "failed":
-            print(f"FAILED {outcome.check.name}\n" + "\n".join("    " + l for l in outcome.message.splitlines()))
+            print(_("FAILED {check}", check=outcome.check.display_name) + "\n" +
+                  "\n".join("    " + line for line in outcome.message.splitlines()))
     print("\n".join(report.summary_lines(hidden_points()) + hidden_note()))
-    print(f"[{what}: {len(ran)} check(s) in {seconds:.2f} s; watching {report.label}, Ctrl-C to stop]", flush=True)
+    print(_("[{what}: {count} check(s) in {seconds:.2f} s; watching {target}, Ctrl-C to stop]", what=_(what), count=len(ran),
+            seconds=seconds, target=report.label), flush=True)
 
 
 def watch(target: Path, poll_s: float = POLL_S, rounds: int | None = None) -> Watcher:
@@ -136,7 +139,7 @@ def watch(target: Path, poll_s: float = POLL_S, rounds: int | None = None) -> Wa
     watcher = Watcher(target)
     try:
         start = time.monotonic()
-        show(watcher.grade(), watcher.report(), time.monotonic() - start, "graded")
+        show(watcher.grade(), watcher.report(), time.monotonic() - start, N_("graded"))
         done = 0
         while rounds is None or done < rounds:
             time.sleep(poll_s)
@@ -145,9 +148,10 @@ def watch(target: Path, poll_s: float = POLL_S, rounds: int | None = None) -> Wa
                 continue
             exercises = affected_exercises(changed, watcher.texts)
             names = ", ".join(label(e) for e in sorted(exercises))
-            print(f"\nchanged: {', '.join(sorted(m + '.py' for m in changed))}; re-grading exercise(s) {names}", flush=True)
+            files = ", ".join(sorted(m + ".py" for m in changed))
+            print("\n" + _("changed: {files}; re-grading exercise(s) {exercises}", files=files, exercises=names), flush=True)
             start = time.monotonic()
-            show(watcher.grade(exercises), watcher.report(), time.monotonic() - start, "re-graded")
+            show(watcher.grade(exercises), watcher.report(), time.monotonic() - start, N_("re-graded"))
             done += 1
     except KeyboardInterrupt:
         pass
@@ -161,7 +165,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("target", nargs="?", default="assignments", help="folder or .ipynb (default: assignments)")
     parser.add_argument("--data", default="embedded")
     parser.add_argument("--poll", type=float, default=POLL_S, help="seconds between looks at the files")
+    parser.add_argument("--lang", default=None, help=f"the language of the feedback: {', '.join(available_languages())} "
+                        "(default: from LANGUAGE, LC_ALL, LC_MESSAGES or LANG, else en)")
     args = parser.parse_args(argv)
+    try:
+        set_language(args.lang)
+    except UnknownLanguage as err:
+        parser.error(str(err))
     SETTINGS.data = args.data
     watch(Path(args.target), args.poll)
     return 0

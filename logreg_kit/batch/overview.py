@@ -23,7 +23,7 @@ from .outputs import STATUSES, pass_rates
 
 HISTOGRAM_BINS = 10
 INCIDENTS = ("timeout", "crashed", "malformed", "error")
-NOT_GRADED = "not graded: "  # pool.py's prefix for a check a stopped or dead submission never ran
+NOT_GRADED = N_("not graded: {reason}")  # pool.py's words for a check a stopped or dead submission never ran
 FACTOR_TOLERANCE = 1e-3  # a ratio this close to a whole number (not 0 or 1) is "off by a factor"
 MAX_GROUP_TEXT = 300
 HEADING, HINT = N_("Exercise {exercise}, {function}: {title}"), N_("hint: {hint}")  # as harness.failure_message says them
@@ -106,7 +106,7 @@ def histogram(records: list[dict[str, Any]], bins: int = HISTOGRAM_BINS) -> list
 
 
 def _ran(entry: dict[str, Any]) -> bool:
-    return entry["status"] in ("passed", "failed") and not str(entry.get("output", "")).startswith(NOT_GRADED)
+    return entry["status"] in ("passed", "failed") and not str(entry.get("output", "")).startswith(prefixes(NOT_GRADED))
 
 
 def check_failures(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
