@@ -81,7 +81,8 @@ def on_meta(student: Student, probe: str, *args: Any) -> Any:
 
 @dataclass(frozen=True)
 class Check:
-    """One check. `title` and `hint` are English msgids (declared with N_()); `heading` and
+    """One check. `title` and `hint` are English (msgids declared with N_(); a title with
+    {placeholders} keeps its msgid in `title_msgid` and its values in `title_params`); `heading` and
     `shown_hint` say them in the current language; `name` stays English: it identifies the check
     (test ids, gradebook columns, the batch's lookups) in every language."""
 
@@ -95,16 +96,17 @@ class Check:
     needs: str | None = None  # "cuda": skipped with a reason where there is none
     visibility: str = "public"
     hint_for: tuple[str, ...] = ()  # the failure kinds (feedback.KINDS) the hint is about; () for every kind
-    title_params: tuple[tuple[str, Any], ...] = ()  # the title's {placeholders}, filled in every language
+    title_msgid: str = ""  # the title as declared, when it has {placeholders} (title_params fills them)
+    title_params: tuple[tuple[str, Any], ...] = ()
 
     @property
     def name(self) -> str:
-        return f"{label(self.exercise)} {self.function}: {self.title.format(**dict(self.title_params))}"
+        return f"{label(self.exercise)} {self.function}: {self.title}"
 
     @property
     def heading(self) -> str:
         """What the check checks, in the current language."""
-        return _(self.title, **dict(self.title_params)) if self.title_params else _(self.title)
+        return _(self.title_msgid, **dict(self.title_params)) if self.title_msgid else _(self.title)
 
     @property
     def display_name(self) -> str:
@@ -150,8 +152,10 @@ def check(
         raise ValueError(f"visibility must be one of {VISIBILITIES}, got {visibility!r}")
 
     def register(fn: Callable[[Student], None]) -> Callable[[Student], None]:
-        CHECKS.append(Check(exercise, function, title, points, hint, fn, uses or (exercise,), needs, visibility, hint_for,
-                            tuple(sorted((title_params or {}).items()))))
+        params = tuple(sorted((title_params or {}).items()))
+        english = title.format(**dict(params)) if params else title
+        CHECKS.append(Check(exercise, function, english, points, hint, fn, uses or (exercise,), needs, visibility, hint_for,
+                            title if params else "", params))
         return fn
 
     return register
