@@ -84,7 +84,8 @@ class PackageImplementation:
     def _checked(self, module: types.ModuleType) -> types.ModuleType:
         """The reference's modules must be the files of the kit's own solutions/."""
         if self.package == REFERENCE_PACKAGE and Path(module.__file__ or "").resolve().parent != self.root:
-            raise ImplementationError(f"{module.__name__} was loaded from {module.__file__}, not from {self.root}")
+            raise ImplementationError(_("{module} was loaded from {file}, not from {root}", module=module.__name__,
+                                        file=module.__file__, root=self.root))
         return module
 
     @staticmethod
@@ -98,7 +99,7 @@ class PackageImplementation:
         if not path.is_dir():
             spec = importlib.util.find_spec(str(target))
             if spec is None or not spec.submodule_search_locations:
-                raise ImplementationError(f"{target}: neither a folder nor an importable package")
+                raise ImplementationError(_("{target}: neither a folder nor an importable package", target=target))
             return Path(list(spec.submodule_search_locations)[0]).resolve(), str(target)
         root = path.resolve()
         name = f"logreg_submission_{next(_counter)}"

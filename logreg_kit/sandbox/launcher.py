@@ -221,7 +221,7 @@ class Sandbox:
         if not line.startswith(b'{"ready"'):
             why = self.process.stderr.read(2000).decode(errors="replace") if self.process.stderr and self.process.poll() is not None else ""
             self._stop()
-            raise RuntimeError(f"the grading sandbox did not start: {why.strip() or 'no answer'}")
+            raise RuntimeError(_("the grading sandbox did not start: {why}", why=why.strip() or _("no answer")))
         if self.process.stderr:
             self.process.stderr.close()
             self.process.stderr = None
@@ -288,7 +288,7 @@ class Sandbox:
                 pass
             if attempt == 0:
                 self.restart()
-        raise RuntimeError("the grading sandbox could not start a worker")
+        raise RuntimeError(_("the grading sandbox could not start a worker"))
 
     def reap(self, ended: bool = False) -> str:
         """End the worker and everything it started; how it ended, in words (`ended`: the

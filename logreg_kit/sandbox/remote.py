@@ -33,7 +33,7 @@ def submission_folder(target: str | Path) -> Path:
         return path.resolve()
     spec = importlib.util.find_spec(str(target)) if str(target).isidentifier() else None
     if spec is None or not spec.submodule_search_locations:
-        raise ImplementationError(f"{target}: neither a folder nor an importable package")
+        raise ImplementationError(_("{target}: neither a folder nor an importable package", target=target))
     return Path(list(spec.submodule_search_locations)[0]).resolve()
 
 
