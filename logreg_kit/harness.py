@@ -11,7 +11,7 @@ from .backend import Backend, StudentError, UnavailableBackend
 from .checks import CHECKS, Check, Student
 from .exercises import BY_ID, EXERCISES, MODULES, label
 from .feedback import NOT_IMPLEMENTED, REVEAL, CheckFailure
-from .i18n import N_, _, mentions
+from .i18n import N_, _, forms, mentions
 from .notebooks import in_cells
 from .paths import write_json_atomic  # noqa: F401 - re-exported (pytest plugin, Gradescope)
 
@@ -171,7 +171,8 @@ class Report:
     def all_stubs(self) -> bool:
         """Nothing passed and every failure is an untouched stub: a submission not started."""
         ran = [o for o in self.outcomes if o.status != "skipped"]
-        return bool(ran) and all(o.status == "failed" and mentions(o.message, f"\n  {NOT_IMPLEMENTED}") for o in ran)
+        stub = tuple(f"\n  {said}" for said in forms(NOT_IMPLEMENTED))
+        return bool(ran) and all(o.status == "failed" and any(s in o.message for s in stub) for o in ran)
 
     def by_exercise(self) -> dict[str, tuple[float, float]]:
         """Exercise id -> (score, max score), in lesson order."""

@@ -136,17 +136,19 @@ def test_the_wrong_softmax_reads_whole_in_chinese(graded: dict[str, dict[str, Re
 
 def test_the_sandboxed_worker_speaks_the_graders_language(sandbox) -> None:
     """Messages made in the worker (an untouched stub raising NotImplementedError) come back in the
-    grading process's language; the stub's hint is recognised in it."""
+    grading process's language; the stub's hint and the not-started status are recognised in it."""
     from logreg_kit.sandbox import RemoteBackend
 
     checks = [c for c in CHECKS if c.exercise == "5a" and c.visibility == "public"][:1]
     with speaking("zh_CN"):
         backend = RemoteBackend(ROOT / "assignments", sandbox)
         try:
-            message = _failures(grade(backend, checks))[0]
+            report = grade(backend, checks)
         finally:
             backend.close()
+    message = _failures(report)[0]
     assert "\n  尚未实现" in message and "提示：这个函数还是练习的桩代码" in message, message
+    assert report.all_stubs
 
 
 def test_the_language_comes_from_the_locale_variables() -> None:
