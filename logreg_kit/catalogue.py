@@ -143,6 +143,14 @@ def read(path: Path) -> "dict[str, str]":
             for m in catalog if m.id and not m.fuzzy}
 
 
+def brace_formats(path: Path) -> "set[str]":
+    """The msgids of a .po or .pot that Babel flags `python-brace-format` (said with named values)."""
+    from babel.messages.pofile import read_po
+
+    with path.open("rb") as fh:
+        return {(m.id[0] if isinstance(m.id, tuple) else m.id) for m in read_po(fh) if m.id and "python-brace-format" in m.flags}
+
+
 def problems() -> list[str]:
     """What is wrong with the catalogues, in words; [] when every language has exactly the code's
     msgids, every non-English entry is translated and every .mo says what its .po says."""
