@@ -29,7 +29,18 @@ SOURCE_LANGUAGE = "en"
 ENV_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")  # gettext's own order
 
 T = TypeVar("T")
-_state: dict[str, object] = {"language": None, "translations": None}
+class _Spoken:
+    """The language spoken now, and its catalogue (None until first use: the locale variables decide).
+
+    An object, not a module-level dict: batch/fingerprint.py hashes the plain values a check reaches
+    by name, and a catalogue object's repr differs in every process."""
+
+    def __init__(self) -> None:
+        self.language: str | None = None
+        self.translations: gettext.NullTranslations | None = None
+
+
+_spoken = _Spoken()
 
 
 def available_languages() -> tuple[str, ...]:
@@ -92,32 +103,32 @@ def set_language(lang: str | None) -> str:
     chosen = language_from_environment() if lang is None else normalise(lang)
     if chosen is None:
         raise UnknownLanguage(lang or "")
-    _state["language"] = chosen
-    _state["translations"] = gettext.translation(DOMAIN, LOCALE_DIR, languages=[chosen], fallback=True)
+    _spoken.language = chosen
+    _spoken.translations = gettext.translation(DOMAIN, LOCALE_DIR, languages=[chosen], fallback=True)
     return chosen
 
 
 @contextmanager
 def speaking(lang: str | None) -> Iterator[str]:
     """Speak `lang` inside the block (set_language), then go back to the language spoken before."""
-    before = dict(_state)
+    before = (_spoken.language, _spoken.translations)
     try:
         yield set_language(lang)
     finally:
-        _state.update(before)
+        _spoken.language, _spoken.translations = before
 
 
 def current_language() -> str:
     """The language messages are said in now."""
-    if _state["language"] is None:
+    if _spoken.language is None:
         set_language(None)
-    return str(_state["language"])
+    return str(_spoken.language)
 
 
 def _translations() -> gettext.NullTranslations:
-    if _state["translations"] is None:
+    if _spoken.translations is None:
         set_language(None)
-    return _state["translations"]  # type: ignore[return-value]
+    return _spoken.translations  # type: ignore[return-value]
 
 
 def _(message: str, **params: object) -> str:

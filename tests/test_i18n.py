@@ -214,3 +214,15 @@ def test_no_module_that_says_messages_reuses_underscore() -> None:
         stores += [n.lineno for n in ast.walk(tree) if isinstance(n, ast.arg) and n.arg == "_"]
         shadowed += [f"{path.relative_to(ROOT)}:{line}" for line in stores] if imports else []
     assert not shadowed
+
+
+def test_a_checks_fingerprint_does_not_depend_on_the_language() -> None:
+    """A resumed batch regrades a check whose code changed (batch/fingerprint.py hashes what the
+    check reaches by name, `_` included): the language spoken, or the process, must not count."""
+    from logreg_kit.batch.fingerprint import check_fingerprint
+
+    check = next(c for c in CHECKS if c.fn.__name__ == "softmax_matches")
+    with speaking("en"):
+        english = check_fingerprint(check.fn)
+    with speaking("zh_CN"):
+        assert check_fingerprint(check.fn) == english
