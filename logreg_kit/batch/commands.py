@@ -201,6 +201,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from ..checks import SETTINGS
     from ..harness import grade
     from ..sandbox.availability import bwrap_status
+    from ..i18n import N_, _
     from .intake import IntakeError, Submission, prepare, student_id
 
     if not speak(args, "check"):
@@ -222,8 +223,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         finally:
             backend.close()
     report.label = str(target)
+    statuses = {"passed": N_("PASSED"), "failed": N_("FAILED"), "skipped": N_("SKIPPED")}
     for outcome in report.outcomes:
-        print(f"{outcome.status.upper():<8} {outcome.check.name}")
+        print(f"{_(statuses[outcome.status]):<8} {outcome.check.display_name}")
         if outcome.status == "failed":
             print("\n".join("         " + line for line in outcome.message.splitlines()))
     print()
