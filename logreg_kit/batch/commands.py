@@ -225,7 +225,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     report.label = str(target)
     statuses = {"passed": N_("PASSED"), "failed": N_("FAILED"), "skipped": N_("SKIPPED")}
     for outcome in report.outcomes:
-        print(f"{_(statuses[outcome.status]):<8} {outcome.check.display_name}")
+        print(f"{_(statuses.get(outcome.status, outcome.status.upper())):<8} {outcome.check.display_name}")
         if outcome.status == "failed":
             print("\n".join("         " + line for line in outcome.message.splitlines()))
     print()
