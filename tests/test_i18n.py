@@ -226,3 +226,15 @@ def test_a_checks_fingerprint_does_not_depend_on_the_language() -> None:
         english = check_fingerprint(check.fn)
     with speaking("zh_CN"):
         assert check_fingerprint(check.fn) == english
+
+
+def test_nbgrader_takes_the_language_from_its_config() -> None:
+    """`c.KitGrade.lang = "zh_CN"` in nbgrader_config.py; an unknown one stops autograde, naming the others."""
+    pytest.importorskip("nbgrader")
+    from nbformat.v4 import new_notebook
+
+    from logreg_kit.nbgrader_plugin import KitGrade
+
+    assert KitGrade.class_traits()["lang"].metadata.get("config") is True
+    with speaking(None), pytest.raises(UnknownLanguage, match="available: en, zh_CN"):
+        KitGrade(lang="tlh").preprocess(new_notebook(), {})
