@@ -176,6 +176,7 @@ def cache_per_language(maxsize: int) -> Callable[[Callable[..., T]], Callable[..
     return decorate
 
 
+@functools.lru_cache(maxsize=256)
 def every_language(message: str) -> tuple[str, ...]:
     """`message` in every language there is a catalogue for (English first, no repeats): for
     reading back text that was said in any of them (a class overview of feedback in two languages)."""
