@@ -4,21 +4,21 @@ import sys
 from pathlib import Path
 
 from . import build as build_module
-from . import notebook_build, notebooks
+from . import cells, notebook_build
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     """Regenerate assignments/ from solutions/ (or, with --check, only report stale files)."""
     if args.check:
         stale = [f"assignments/{name}" for name in build_module.stale_files()]
-        stale += [str(notebooks.NOTEBOOK.relative_to(build_module.ROOT))] if notebook_build.notebook_is_stale() else []
+        stale += [str(cells.NOTEBOOK.relative_to(build_module.ROOT))] if notebook_build.notebook_is_stale() else []
         for name in stale:
             print(f"stale: {name} (run `python -m logreg_kit build`)")
         return 1 if stale else 0
     changed = build_module.build()
     print(f"assignments/: {len(changed)} file(s) written" + (f": {', '.join(changed)}" if changed else ""))
     if notebook_build.build_notebook():
-        print(f"{notebooks.NOTEBOOK.relative_to(build_module.ROOT)}: written")
+        print(f"{cells.NOTEBOOK.relative_to(build_module.ROOT)}: written")
     return 0
 
 

@@ -171,8 +171,8 @@ def gradebook_rows(records: dict[str, dict[str, Any]], present: set[str]) -> lis
 def cmd_check(args: argparse.Namespace) -> int:
     import tempfile
 
-    from ..backend import open_backend
     from ..checks import SETTINGS
+    from ..factory import open_backend
     from ..harness import grade
     from ..sandbox.availability import bwrap_status
     from .intake import IntakeError, Submission, prepare, student_id
