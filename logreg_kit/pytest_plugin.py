@@ -129,7 +129,7 @@ def _report(config: pytest.Config) -> "Report | None":
     outcomes = config.stash.get(OUTCOMES, [])
     if not outcomes:
         return None
-    from .harness import Report  # already imported when a check ran
+    from .harness import Report  # heavy (already imported when a check ran)
 
     backend = config.stash.get(BACKEND, None)
     return Report(backend.label if backend is not None else config.getoption("--impl"), outcomes)
