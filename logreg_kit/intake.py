@@ -24,6 +24,7 @@ Every refusal is an IntakeError with a message for the student or the gradebook.
 `content_digest` is what batch resume compares to tell a changed submission.
 """
 import hashlib
+import importlib.util
 import os
 import re
 import shutil
@@ -86,7 +87,7 @@ def take_in(source: str | Path, work: Path | None = None, name: str = "submissio
     """The Package to grade for `source`, made under `work/name` where extraction or conversion is
     needed (a fresh temporary folder, `Package.made`, when `work` is None). The bare name
     `solutions` is the kit's own reference and an existing path never stands in for it; a name that
-    is not a path is passed on as an importable package's. `released`: the course's release, to
+    is no path but an importable package's is passed on as it is. `released`: the course's release, to
     choose between a repository's assignments/ and its notebook. `within`: the folder `source` was
     found in, which it must resolve inside.
 
@@ -95,8 +96,8 @@ def take_in(source: str | Path, work: Path | None = None, name: str = "submissio
     if isinstance(source, str) and source == REFERENCE:
         return Package(REFERENCE, REFERENCE)
     src = Path(source)
-    if not src.exists() and not src.is_symlink() and str(source).isidentifier():
-        return Package(str(source), str(source))  # an importable package: the factory says if it is none
+    if not src.exists() and not src.is_symlink() and _importable(str(source)):
+        return Package(str(source), str(source))  # an importable package, by its name
     made = Path(tempfile.mkdtemp(prefix="logreg_intake_")) if work is None else None
     try:
         folder, note = _folder_of(src, work or made, name, released, within)  # type: ignore[arg-type]
@@ -108,6 +109,14 @@ def take_in(source: str | Path, work: Path | None = None, name: str = "submissio
         made.rmdir()
         made = None
     return Package(str(folder), str(source), note, made)
+
+
+def _importable(name: str) -> bool:
+    """Whether `name` is a top-level package Python can find (its folder is not searched for here)."""
+    try:
+        return name.isidentifier() and importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _folder_of(src: Path, work: Path, name: str, released: Released | None,
