@@ -98,9 +98,11 @@ def take_in(source: str | Path, work: Path | None = None, name: str = "submissio
     src = Path(source)
     if not src.exists() and not src.is_symlink() and _importable(str(source)):
         return Package(str(source), str(source))  # an importable package, by its name
-    made = Path(tempfile.mkdtemp(prefix="logreg_intake_")) if work is None else None
+    made: Path | None = None
+    if work is None:
+        work = made = Path(tempfile.mkdtemp(prefix="logreg_intake_"))
     try:
-        folder, note = _folder_of(src, work or made, name, released, within)  # type: ignore[arg-type]
+        folder, note = _folder_of(src, work, name, released, within)
     except BaseException:
         if made is not None:
             shutil.rmtree(made, ignore_errors=True)
