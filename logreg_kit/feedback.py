@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from .i18n import N_, _
-from .probes import Foreign
+from .plain import Foreign
 
 # Named tolerances. float32 arithmetic in a different order differs by a few ulps.
 FLOAT32_RTOL = 1e-5

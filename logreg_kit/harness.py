@@ -11,8 +11,8 @@ from .backend import Backend, StudentError, UnavailableBackend
 from .checks import CHECKS, Check, Student
 from .exercises import BY_ID, EXERCISES, MODULES, label
 from .feedback import NOT_IMPLEMENTED, REVEAL, CheckFailure
+from .cells import in_cells
 from .i18n import N_, _, forms, mentions
-from .notebooks import in_cells
 from .paths import write_json_atomic  # noqa: F401 - re-exported (pytest plugin, Gradescope)
 
 

@@ -6,6 +6,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ..i18n import N_, UnknownLanguage, _, available_languages, set_language
+
 
 def add_parsers(verbs: Any) -> None:
     """Register the batch subcommands on the kit's argparse subparsers."""
@@ -48,8 +50,6 @@ def add_parsers(verbs: Any) -> None:
 
 
 def add_lang_argument(verb: argparse.ArgumentParser) -> None:
-    from ..i18n import available_languages
-
     verb.add_argument("--lang", default=None, metavar="LANG",
                       help=f"the language of the feedback: {', '.join(available_languages())} (default: from LANGUAGE, "
                            "LC_ALL, LC_MESSAGES or LANG, else en)")
@@ -58,8 +58,6 @@ def add_lang_argument(verb: argparse.ArgumentParser) -> None:
 def speak(args: argparse.Namespace, verb: str) -> bool:
     """Set the feedback's language from --lang (else the locale variables); False, with the languages
     there are on stderr, for one this kit has no catalogue for."""
-    from ..i18n import UnknownLanguage, set_language
-
     try:
         args.lang = set_language(getattr(args, "lang", None))
     except UnknownLanguage as err:
@@ -73,13 +71,14 @@ def cmd_grade(args: argparse.Namespace) -> int:
     workers it forks start from a process without torch's threads."""
     import tqdm as tqdm_module
 
+    # lazy: the batch modules load when this verb runs, not for every `logreg-kit` command
     from .html import render
     from .insight import Regrades, in_shard, parse_shard, write_overview
     from .intake import ACCEPTED, collect, content_digest, is_accepted
     from .outputs import load_records, summary_table, write_gradebook, write_record
     from .pool import SUBMISSION_TIMEOUT_S, BatchError, Options, grade_class
 
-    from ..sandbox.availability import WeakSandboxError, require_sandbox
+    from ..sandbox.availability import WeakSandboxError, require_sandbox  # lazy, as above
 
     if not speak(args, "grade"):
         return 2
@@ -158,6 +157,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
+    # lazy: the batch modules load when this verb runs
     from .insight import MergeError, merge, write_overview
     from .outputs import summary_table
 
@@ -197,11 +197,11 @@ def gradebook_rows(records: dict[str, dict[str, Any]], present: set[str]) -> lis
 def cmd_check(args: argparse.Namespace) -> int:
     import tempfile
 
-    from ..backend import open_backend
+    # lazy: torch, the checks and the sandbox, for this verb only
     from ..checks import SETTINGS
+    from ..factory import open_backend
     from ..harness import grade
     from ..sandbox.availability import bwrap_status
-    from ..i18n import N_, _
     from .intake import IntakeError, Submission, prepare, student_id
 
     if not speak(args, "check"):
@@ -234,7 +234,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_sample_class(args: argparse.Namespace) -> int:
-    from .sample import make_class
+    from .sample import make_class  # lazy: for this verb only
 
     made = make_class(Path(args.out), args.n)
     print(f"{len(made)} sample submission(s) in {args.out}")
@@ -242,7 +242,7 @@ def cmd_sample_class(args: argparse.Namespace) -> int:
 
 
 def cmd_bundle(args: argparse.Namespace) -> int:
-    from .bundle import write_bundle
+    from .bundle import write_bundle  # lazy: for this verb only
 
     path = write_bundle(Path(args.out))
     print(f"Gradescope autograder: {path} (upload it as the assignment's autograder zip)")

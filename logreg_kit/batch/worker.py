@@ -21,6 +21,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from ..i18n import set_language
 from .regions import regions_of
 
 PR_SET_PDEATHSIG = 1
@@ -52,8 +53,6 @@ def worker_main(conn: Connection, sandbox: Any, data: str, threads: int, memo: b
     """Warm up, then serve grading requests (folder paths) until the parent closes the pipe.
     `inherited`: descriptors the fork copied from the parent that are not this worker's; `lang`:
     the language of the feedback (checked by the parent)."""
-    from ..i18n import set_language
-
     set_language(lang)
     die_with_parent()
     bound_memory()
@@ -64,7 +63,7 @@ def worker_main(conn: Connection, sandbox: Any, data: str, threads: int, memo: b
     os.dup2(quiet, 2)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     try:
-        from . import grading  # torch and the checks: imported here, after the fork
+        from . import grading  # lazy: torch and the checks, imported here, after the fork
 
         memo_backend, answers = grading.warm_up(data, threads, memo, sandbox.use_bwrap)
         sandbox.ready()
