@@ -149,14 +149,13 @@ def N_(message: str) -> str:
 
 
 def forms(message: str) -> tuple[str, ...]:
-    """`message` as written and in the current language: for recognising a message that another
-    process (the sandboxed worker) may have said in either."""
-    said = _translations().gettext(message)
-    return (message,) if said == message else (message, said)
+    """`message` as written and in every language there is a catalogue for: for recognising a
+    message that another process (the sandboxed worker, an earlier run) said in any of them."""
+    return every_language(message)
 
 
 def mentions(text: str, message: str) -> bool:
-    """Whether `text` contains `message`, as written or in the current language."""
+    """Whether `text` contains `message`, in any language."""
     return any(form in text for form in forms(message))
 
 
