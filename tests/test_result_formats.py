@@ -10,6 +10,7 @@ import pytest
 from logreg_kit import result_formats
 from logreg_kit.batch import html, outputs
 from logreg_kit.exercises import BY_ID, label
+from logreg_kit.i18n import _
 from logreg_kit.results import HIDDEN_MESSAGE, CheckResult, declared_points, max_total, results_of, total
 
 SECRET = "expected 0.2500 at row 3"  # what a hidden check's message must never show a student
@@ -75,7 +76,7 @@ def test_classroom() -> None:
     assert result["status"] == "fail" and result_formats.classroom([])["status"] == "error"
     for test in result["tests"]:
         hidden = BY_NAME[test["name"]].hidden and BY_NAME[test["name"]].message
-        assert (test["message"] == HIDDEN_MESSAGE) if hidden else test["message"] == BY_NAME[test["name"]].message
+        assert (test["message"] == _(HIDDEN_MESSAGE)) if hidden else test["message"] == BY_NAME[test["name"]].message
 
 
 def test_gradebook_row() -> None:
@@ -126,7 +127,7 @@ def test_feedback_page_hides_hidden_messages() -> None:
     record = {"student": "ada", "status": "graded", "message": "", "seconds": 1.0, "score": SCORE, "max_score": MOST,
               "checks": [r.to_entry() for r in OUTCOMES]}
     page = html.render(record)
-    assert SECRET not in page and "expected 1, got 2" in page and page.count(HIDDEN_MESSAGE) == 2
+    assert SECRET not in page and "expected 1, got 2" in page and page.count(_(HIDDEN_MESSAGE)) == 2
 
 
 def test_a_hidden_check_that_never_ran_is_hidden_in_the_batch_plan() -> None:
