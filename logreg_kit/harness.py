@@ -11,7 +11,7 @@ from .backend import Backend, StudentError, UnavailableBackend
 from .checks import CHECKS, Check, Student
 from .exercises import BY_ID, MODULES, label
 from .feedback import NOT_IMPLEMENTED, REVEAL, CheckFailure
-from .notebooks import in_cells
+from .cells import in_cells
 from .paths import write_json_atomic  # noqa: F401 - re-exported (pytest plugin, Gradescope)
 from .result_formats import STATUS_STUBS, summary_lines
 from .results import CheckResult, max_total, total

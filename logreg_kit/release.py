@@ -11,9 +11,10 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from . import build, notebook_build
+from . import __version__, build, notebook_build
 from .backend import LocalBackend
 from .checks import CHECKS, SETTINGS, Check
+from .exercises import BY_ID, label
 from .harness import run_check
 from .result_formats import classroom
 from .results import declared_points, declared_total
@@ -341,8 +342,6 @@ jobs:
 
 
 def _exercise_table(checks: list[Check] = CHECKS) -> str:
-    from .exercises import BY_ID, label
-
     rows = []
     for ex_id, points in declared_points(checks).items():
         ex = BY_ID[ex_id]
@@ -394,8 +393,6 @@ def bundle_texts(checks: list[Check] = CHECKS) -> dict[str, str]:
         raise ReleaseError(f"hidden checks in modules the grader does not import: {sorted(map(str, hidden))}")
     files["README.md"] = student_readme(checks)
     packages = sorted({str(Path(p).parent).replace("/", ".") for p in files if p.endswith("__init__.py")})
-    from . import __version__
-
     files["pyproject.toml"] = BUNDLE_PYPROJECT.format(version=__version__, packages=packages,
                                                      dependencies=list(BUNDLE_DEPENDENCIES),
                                                      notebook_dependencies=list(NOTEBOOK_DEPENDENCIES)).replace("'", '"')

@@ -14,6 +14,9 @@ from ..exercises import MODULES
 from ..paths import write_json_atomic
 from ..result_formats import gradescope
 from ..sandbox.availability import ALLOW_WEAK_ENV, PLAIN_USER, bwrap_status, plain_worker, weak_allowed_by_env, withhold
+from .intake import Submission
+from .outputs import gradescope_payload
+from .pool import Options, grade_class
 
 SUBMISSION = "/autograder/submission"
 RESULTS = "/autograder/results/results.json"
@@ -33,9 +36,6 @@ def find_target(folder: Path) -> Path:
 
 def grade_one(target: Path, timeout: float) -> dict[str, Any]:
     """The submission's batch record (outputs.py)."""
-    from .intake import Submission
-    from .pool import Options, grade_class
-
     records: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as out:
         grade_class([Submission("submission", target)], Path(out), Options(jobs=1, timeout=timeout), records.append)
@@ -78,8 +78,6 @@ def main() -> int:
         print(refused, flush=True)
         write_json_atomic(results, gradescope([], refused))
         return 1
-    from .outputs import gradescope_payload
-
     record = grade_one(find_target(submission), timeout)
     payload = gradescope_payload(record)
     if weak:
