@@ -15,6 +15,7 @@ from . import build
 from .exercises import BY_ID, MODULES, exercise_of, label
 from .cells import KERNEL_IMPORTS, NOTEBOOK, SOLUTION_PREFIX, TEST_PREFIX
 from .paths import SOLUTIONS
+from .results import declared_points
 
 IMPORTS = f"""\
 %matplotlib inline
@@ -167,7 +168,7 @@ def exercise_points(ex_id: str) -> float:
     """Points of an exercise's test cell: the sum of the points of the kit's checks for it."""
     from .checks import CHECKS  # lazy: torch; `logreg-kit build --check` starts without it
 
-    return float(sum(c.points for c in CHECKS if c.exercise == ex_id))
+    return declared_points(CHECKS)[ex_id].total
 
 
 def _end(lines: list[str], node: ast.stmt) -> int:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from . import result_formats
 from .i18n import UnknownLanguage, _, available_languages, set_language
 from .impl import REFERENCE
 from .paths import write_json_atomic
@@ -168,13 +169,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     report = _report(session.config)
     results, classroom = session.config.getoption("--results"), session.config.getoption("--classroom")
     if report is not None and results:
-        payload, weak = report.gradescope(), weak_output(session.config)
-        write_json_atomic(Path(results), {**payload, "output": weak} if weak else payload)
+        write_json_atomic(Path(results), result_formats.gradescope(report.results, weak_output(session.config)))
     if classroom:  # also when nothing ran: Classroom then reads status "error"
-        from .harness import Report  # heavy
-
-        empty = Report(session.config.getoption("--impl"), [])
-        write_json_atomic(Path(classroom), (report or empty).classroom())
+        write_json_atomic(Path(classroom), result_formats.classroom(report.results if report is not None else []))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
