@@ -238,6 +238,16 @@ EXERCISES: tuple[Exercise, ...] = (
         markdown=N_("Graded: your pipeline, trained as above, must reach at least 83% validation accuracy."),
         readme=N_("your LogReg, SGD and fit together reach 83% validation accuracy (lr 0.01, 5 epochs, batch 64)"),
     ),
+    Exercise(
+        "5f", N_("weight decay in SGD"), "sgd", ("SGD",), 5,
+        markdown=N_("This cell grades the extension of Exercise 5b: weight decay, the L2 penalty "
+                    "$\\frac{\\lambda}{2}\\lVert p \\rVert^2$ added to the loss. With `SGD(params, lr, weight_decay=wd)`, "
+                    "each step is $p \\leftarrow p - \\eta\\,(\\nabla p + \\lambda p)$, with the $p$ of before the step; "
+                    "`weight_decay=0` is plain SGD."),
+        readme=N_("extension: `SGD(params, lr, weight_decay)`, each step `p - lr * (grad + weight_decay * p)`, "
+                  "without `torch.optim`"),
+        replaces=_OPTIM + _OPTIM_STEP, may_use=LESSON | frozenset(FOREACH), extension=True,
+    ),
 )
 
 BY_ID: dict[str, Exercise] = {ex.id: ex for ex in EXERCISES}

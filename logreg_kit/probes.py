@@ -279,12 +279,13 @@ def _to_host(t: torch.Tensor | None, device: str) -> torch.Tensor | None:
 
 @probe(subject="SGD")
 def sgd_trace(impl: Any, init: list[torch.Tensor], grads: list[list[torch.Tensor]], lr: float, device: str = "cpu",
-              accumulate: bool = False) -> dict[str, Any]:
+              accumulate: bool = False, options: dict[str, float] | None = None) -> dict[str, Any]:
     """Run the student's SGD over given gradients: per step, the parameters after step() and their
     gradients after zero_grad(). `accumulate` adds each gradient to what p.grad holds, as backward()
-    does, so a zero_grad that clears nothing shows in the next step's values."""
+    does, so a zero_grad that clears nothing shows in the next step's values. `options`: keyword
+    arguments of SGD besides params and lr ({"weight_decay": 0.1}, exercise 5f)."""
     params = [p.to(device).clone().requires_grad_(True) for p in init]
-    opt = impl.get("SGD")((p for p in params), lr)
+    opt = impl.get("SGD")((p for p in params), lr, **(options or {}))
     values, left = [], []
     for step in grads:
         for p, g in zip(params, step):
