@@ -13,7 +13,7 @@ from typing import Any
 
 from . import build
 from .exercises import BY_ID, EXERCISES, MODULE_MARKDOWN, MODULES, Exercise, exercise_of, label
-from .notebooks import KERNEL_IMPORTS, NOTEBOOK, SOLUTION_PREFIX, TEST_PREFIX
+from .cells import KERNEL_IMPORTS, NOTEBOOK, SOLUTION_PREFIX, TEST_PREFIX
 from .paths import SOLUTIONS
 
 IMPORTS = f"""\
