@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import result_formats
+from .exercises import EXERCISES
 from .impl import REFERENCE
 from .paths import write_json_atomic
 from .sandbox.availability import WeakSandboxError, bwrap_status, require_sandbox
@@ -39,8 +40,6 @@ def checks_for(*exercises: str) -> list[Any]:
 def checks_of_module(module: str) -> list[Any]:
     """pytest params, one per check of every exercise declared in `module` (logreg_kit/exercises.py),
     so that a newly declared exercise is graded without editing grader/."""
-    from .exercises import EXERCISES
-
     return checks_for(*[ex.id for ex in EXERCISES if ex.module == module])
 
 
