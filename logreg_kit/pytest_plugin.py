@@ -85,7 +85,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[OUTCOMES] = []
     refuse_weak_grading(config)
     if sandboxed(config) and not hasattr(config, "workerinput"):
-        config.stash[EARLY] = Sandbox(wait=False)
+        config.stash[EARLY] = Sandbox(wait=False, warm_template=False)  # one submission: one worker
 
 
 def refuse_weak_grading(config: pytest.Config) -> None:
