@@ -25,6 +25,7 @@ from .sandbox.launcher import Sandbox
 
 POLL_S = 0.3
 PIPELINE = "5e"  # trains the student's LogReg with their nll_loss, SGD, fit and predict
+WATCH_THREADS = 1  # torch threads of the student's code: as in the self-check (pytest_plugin.SELF_CHECK_THREADS)
 
 
 def module_texts(folder: Path) -> dict[str, str]:
@@ -180,7 +181,7 @@ class Watcher:
     def __init__(self, target: Path, sandbox: Sandbox | None = None, checks: list[Check] = CHECKS) -> None:
         self.target = Path(target)
         self.checks = checks
-        self.sandbox = sandbox if sandbox is not None else Sandbox(wait=False)
+        self.sandbox = sandbox if sandbox is not None else Sandbox(wait=False, threads=WATCH_THREADS)
         self.work = Path(tempfile.mkdtemp(prefix="logreg_watch_"))
         self.outcomes: dict[str, Outcome] = {}
         self.stamp = self._stamp()
