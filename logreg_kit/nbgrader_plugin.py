@@ -4,50 +4,36 @@
 grading step: `configure(c)` takes nbgrader's `Execute` out of `Autograde.autograde_preprocessors`
 and puts `KitGrade` in its place, so no cell of the student's notebook runs in a kernel on the
 instructor's machine (nbgrader 0.9's autograde executes notebooks nowhere else). `KitGrade` takes the
-submission's solution cells (by grade_id), converts them to a package folder
-(`notebooks.notebook_package`: cells that are not solution cells are never part of it), grades that
-folder with `open_backend` like `pytest grader/ --impl=DIR` (in the bubblewrap sandbox), and sets
+submission's solution cells (by grade_id), converts them to a package folder through the one intake
+(`intake.take_in`: cells that are not solution cells are never part of it), grades that
+folder with `factory.open_backend` like `pytest grader/ --impl=DIR` (in the bubblewrap sandbox), and sets
 the outputs of every test cell to the kit's result for its exercise: a plain text report at full
 marks, the report plus the score (nbgrader's partial credit) when some checks failed, an error when
 none passed. nbgrader's sanitising steps (cleared outputs, locked cells restored, checksums) run
 before it and its saving steps (`SaveAutoGrades`, late penalties) after it, as before.
 """
+import dataclasses
 import os
 import shutil
 import sysconfig
+import tempfile
 from pathlib import Path
 from typing import Any
 
+import nbformat
 from nbconvert.preprocessors import Preprocessor
 from nbformat import NotebookNode
 from traitlets import Bool
 from nbformat.v4 import new_output
 
-from .backend import open_backend
-from .exercises import BY_ID, label
-from .harness import Outcome, grade
-from .notebooks import TEST_PREFIX, notebook_package
+from .cells import TEST_PREFIX
+from .exercises import BY_ID
+from .factory import open_backend
+from .harness import grade
+from .intake import Package, take_in
+from .result_formats import nbgrader_cell
+from .results import CheckResult, by_exercise
 from .sandbox.availability import ALLOW_WEAK_ENV, require_sandbox
-
-
-def _cell_result(ex_id: str, outcomes: list[Outcome], points: float) -> tuple[float, str]:
-    """(score out of the cell's `points`, report text), by the rule of every route: each check that
-    ran and passed earns its own points (whole points, no scaling); a check this machine cannot
-    run (CUDA without a GPU) is skipped and earns nothing. nbgrader fixes a cell's max in the
-    gradebook, so the skipped points stay in its max; the report names them."""
-    got = sum(o.score for o in outcomes)
-    most = sum(o.max_score for o in outcomes)
-    skipped = sum(o.check.points for o in outcomes if o.status == "skipped")
-    head = f"logreg-kit, Exercise {label(ex_id)} ({BY_ID[ex_id].title}): {got:g}/{points:g} points"
-    if skipped:
-        head += f" ({got:g}/{most:g} of the checks graded here; {skipped:g} skipped, not run on this machine)"
-    lines = [head]
-    for o in outcomes:
-        mark = {"passed": "ok  ", "failed": "FAIL", "skipped": "skip"}[o.status]
-        lines.append(f"  {mark} {o.check.name} ({o.check.points:g})")
-    failures = [o.message for o in outcomes if o.status == "failed"]
-    skips = {o.message for o in outcomes if o.status == "skipped"}
-    return min(got, points), "\n".join(lines + [""] + failures + sorted(skips)).rstrip() + "\n"
 
 
 def outputs_for(score: float, points: float, text: str) -> list[NotebookNode]:
@@ -72,25 +58,23 @@ class KitGrade(Preprocessor):
         weak = require_sandbox(self.allow_weak_sandbox, "c.KitGrade.allow_weak_sandbox = True").weak_line()
         if weak:
             self.log.warning("%s", weak)
-        folder = notebook_package_from_node(nb)
+        package = package_from_node(nb)
         try:
-            backend = open_backend(str(folder))
+            backend = open_backend(package)
             try:
                 report = grade(backend)
             finally:
                 backend.close()
         finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        by_exercise: dict[str, list[Outcome]] = {}
-        for o in report.outcomes:
-            by_exercise.setdefault(o.check.exercise, []).append(o)
+            package.discard()
+        table: dict[str, list[CheckResult]] = by_exercise(report.results)
         for cell in nb.cells:
             grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
             ex_id = grade_id[len(TEST_PREFIX):] if grade_id.startswith(TEST_PREFIX) else None
             if cell.cell_type != "code" or ex_id not in BY_ID:
                 continue
             points = float(cell.metadata.nbgrader.get("points", 0))
-            score, text = _cell_result(ex_id, by_exercise.get(ex_id, []), points)
+            score, text = nbgrader_cell(ex_id, table.get(ex_id, []), points)
             cell.outputs = outputs_for(score, points, text)
             self.log.info("logreg-kit: %s %s/%s", grade_id, f"{score:g}", f"{points:g}")
         self.log.info("logreg-kit: total %s/%s graded here, as `logreg-kit grade` gives it", f"{report.score:g}",
@@ -98,16 +82,17 @@ class KitGrade(Preprocessor):
         return nb, resources
 
 
-def notebook_package_from_node(nb: NotebookNode) -> Path:
-    """The package folder of an in-memory notebook (written to a temporary file first)."""
-    import tempfile
-
-    import nbformat
-
-    with tempfile.TemporaryDirectory(prefix="logreg_nbsrc_") as tmp:
-        path = Path(tmp) / "submission.ipynb"
+def package_from_node(nb: NotebookNode) -> Package:
+    """The package of an in-memory notebook, through the one intake (written to a temporary file
+    first); `discard` removes both."""
+    work = Path(tempfile.mkdtemp(prefix="logreg_nbsrc_"))
+    try:
+        path = work / "submission.ipynb"
         nbformat.write(nb, str(path))
-        return notebook_package(path)
+        return dataclasses.replace(take_in(path, work, "package"), made=work)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
 
 
 def interpreter_scripts_on_path() -> str:

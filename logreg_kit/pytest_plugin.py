@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from . import result_formats
 from .impl import REFERENCE
 from .paths import write_json_atomic
 from .sandbox.availability import WeakSandboxError, bwrap_status, require_sandbox
@@ -76,13 +77,13 @@ def _backend(config: pytest.Config) -> "Backend":
     if BACKEND not in config.stash:
         import torch  # heavy (already imported by the checks)
 
-        from .backend import open_backend_or_explain  # heavy
+        from .factory import open_submission  # heavy: the intake, then the backend (torch)
         from .checks import SETTINGS  # heavy
 
         torch.set_num_threads(SELF_CHECK_THREADS)
         SETTINGS.data = config.getoption("--data")
-        config.stash[BACKEND] = open_backend_or_explain(config.getoption("--impl"), config.getoption("--in-process"),
-                                                        config.stash.get(EARLY, None))
+        config.stash[BACKEND] = open_submission(config.getoption("--impl"), config.getoption("--in-process"),
+                                                config.stash.get(EARLY, None))
     return config.stash[BACKEND]
 
 
@@ -146,7 +147,7 @@ def _report(config: pytest.Config) -> "Report | None":
     outcomes = config.stash.get(OUTCOMES, [])
     if not outcomes:
         return None
-    from .harness import Report  # already imported when a check ran
+    from .harness import Report  # heavy (already imported when a check ran)
 
     backend = config.stash.get(BACKEND, None)
     return Report(backend.label if backend is not None else config.getoption("--impl"), outcomes)
@@ -169,13 +170,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     report = _report(session.config)
     results, classroom = session.config.getoption("--results"), session.config.getoption("--classroom")
     if report is not None and results:
-        payload, weak = report.gradescope(), weak_output(session.config)
-        write_json_atomic(Path(results), {**payload, "output": weak} if weak else payload)
+        write_json_atomic(Path(results), result_formats.gradescope(report.results, weak_output(session.config)))
     if classroom:  # also when nothing ran: Classroom then reads status "error"
-        from .harness import Report  # heavy
-
-        empty = Report(session.config.getoption("--impl"), [])
-        write_json_atomic(Path(classroom), (report or empty).classroom())
+        write_json_atomic(Path(classroom), result_formats.classroom(report.results if report is not None else []))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -11,10 +11,13 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from . import build, notebook_build
+from . import __version__, build, notebook_build
 from .backend import LocalBackend
 from .checks import CHECKS, SETTINGS, Check
-from .harness import declared_points, run_check
+from .exercises import BY_ID, label
+from .harness import run_check
+from .result_formats import classroom
+from .results import declared_points, declared_total
 from .recorded import DATA_DIR, RecordingBackend, save
 
 ROOT = build.ROOT
@@ -339,8 +342,6 @@ jobs:
 
 
 def _exercise_table(checks: list[Check] = CHECKS) -> str:
-    from .exercises import BY_ID, label
-
     rows = []
     for ex_id, points in declared_points(checks).items():
         ex = BY_ID[ex_id]
@@ -354,7 +355,7 @@ def _exercise_table(checks: list[Check] = CHECKS) -> str:
 
 def classroom_workflow() -> str:
     setup = "\n".join(f"          {command.split('   #')[0]}" for command in SETUP_COMMANDS)
-    no_result = '{"version": 1, "status": "error", "max_score": 0, "tests": []}'  # the grader could not start
+    no_result = json.dumps(classroom([]))  # the grader could not start
     return CLASSROOM_WORKFLOW.format(setup=setup, runner=CLASSROOM_RUNNER, runner_env=CLASSROOM_RUNNER.upper(),
                                      classroom=CLASSROOM_COMMAND, classroom_file=CLASSROOM_FILE, no_result=no_result)
 
@@ -392,8 +393,6 @@ def bundle_texts(checks: list[Check] = CHECKS) -> dict[str, str]:
         raise ReleaseError(f"hidden checks in modules the grader does not import: {sorted(map(str, hidden))}")
     files["README.md"] = student_readme(checks)
     packages = sorted({str(Path(p).parent).replace("/", ".") for p in files if p.endswith("__init__.py")})
-    from . import __version__
-
     files["pyproject.toml"] = BUNDLE_PYPROJECT.format(version=__version__, packages=packages,
                                                      dependencies=list(BUNDLE_DEPENDENCIES),
                                                      notebook_dependencies=list(NOTEBOOK_DEPENDENCIES)).replace("'", '"')
@@ -404,10 +403,7 @@ def bundle_texts(checks: list[Check] = CHECKS) -> dict[str, str]:
 
 def student_readme(checks: list[Check] = CHECKS) -> str:
     """The bundle's README; its points come from the same declared table as the self-check's summary."""
-    table = declared_points(checks)
-    public = sum(p.public for p in table.values())
-    gpu = sum(p.public_gpu for p in table.values())
-    hidden = hidden_checks(checks)
+    whole = declared_total(declared_points(checks))
     notebooks = f" or the notebook `{STUDENT_NOTEBOOK}`"
     return STUDENT_README.format(
         setup="\n".join(SETUP_COMMANDS),
@@ -417,23 +413,22 @@ def student_readme(checks: list[Check] = CHECKS) -> str:
         notebook=STUDENT_NOTEBOOK,
         notebook_commands="\n".join(NOTEBOOK_COMMANDS),
         table=_exercise_table(checks),
-        public_here=public - gpu,
-        public_points=public,
+        public_here=whole.public - whole.public_gpu,
+        public_points=whole.public,
         gpu_checks=sum(1 for c in public_checks(checks) if c.needs == "cuda"),
-        gpu_points=gpu,
-        hidden_checks=len(hidden),
-        hidden_points=sum(c.points for c in hidden),
-        total_points=sum(c.points for c in checks),
+        gpu_points=whole.public_gpu,
+        hidden_checks=whole.hidden_checks,
+        hidden_points=whole.hidden,
+        total_points=whole.total,
     )
 
 
 def hidden_summary(checks: list[Check] = CHECKS) -> dict[str, object]:
     """What the bundle may know of its hidden checks: how many, their points, points per exercise."""
-    hidden = hidden_checks(checks)
-    by_exercise: dict[str, float] = {}
-    for c in hidden:
-        by_exercise[c.exercise] = by_exercise.get(c.exercise, 0.0) + c.points
-    return {"checks": len(hidden), "points": sum(c.points for c in hidden), "by_exercise": by_exercise}
+    table = declared_points(checks)
+    whole = declared_total(table)
+    by_exercise = {ex: row.hidden for ex, row in table.items() if row.hidden_checks}
+    return {"checks": whole.hidden_checks, "points": whole.hidden, "by_exercise": by_exercise}
 
 
 def forbidden_in(text: str) -> list[str]:

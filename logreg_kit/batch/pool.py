@@ -16,9 +16,11 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any, Callable
 
+from ..results import max_total, results_of, total
 from ..sandbox.launcher import Sandbox
 from .intake import Submission, prepare_or_explain
 from .regions import regions_of
+from .worker import worker_main
 
 SUBMISSION_TIMEOUT_S = 120.0
 POLL_S = 0.5
@@ -98,7 +100,7 @@ class Plan:
         entries.sort(key=lambda e: order.get(e["name"], len(order)))
         record = {
             "student": sub.student, "source": str(sub.source), "digest": sub.digest, "status": status, "message": message,
-            "score": sum(e["score"] for e in entries), "max_score": sum(e["max_score"] for e in entries),
+            "score": total(results_of(entries)), "max_score": max_total(results_of(entries)),
             "seconds": round(seconds, 2), "checks": entries, **(extra or {}),
         }
         record["message"] = "; ".join(m for m in (record["message"], note) if m)
@@ -118,8 +120,6 @@ class Worker:
     that its torch import and the worker's own run side by side."""
 
     def __init__(self, ctx: Any, options: Options, threads: int, others: "list[Worker]") -> None:
-        from .worker import worker_main
-
         # the student's code gets this job's share of the cores: oversubscribed OpenMP threads spin
         self.sandbox = Sandbox(wait=False, threads=max(1, (os.cpu_count() or 1) // max(1, options.jobs)))
         self.conn, child = ctx.Pipe()
