@@ -170,7 +170,7 @@ def _drawn_file(spec: Cases) -> Path | None:
 
 def _cache_trusted() -> bool:
     """Whether no student code can have written the cache folder: only bwrap's workers cannot."""
-    from ..sandbox.availability import bwrap_status  # start-up deferral: only a property check needs it
+    from ..sandbox.availability import bwrap_status  # lazy: a start-up deferral, only a property check needs it
 
     return bwrap_status().usable
 
