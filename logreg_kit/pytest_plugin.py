@@ -104,6 +104,9 @@ def _drop_hypothesis_plugin(config: pytest.Config) -> None:
     plugin = config.pluginmanager.get_plugin("hypothesispytest")
     if plugin is not None:
         config.pluginmanager.unregister(plugin)
+        import _hypothesis_globals  # lazy: stdlib only, shipped with the plugin
+
+        _hypothesis_globals.in_initialization -= 1  # what the plugin's pytest_sessionstart does: set-up is over
 
 
 def refuse_weak_grading(config: pytest.Config) -> None:
