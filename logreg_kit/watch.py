@@ -142,7 +142,7 @@ def reached_names(source: str, incoming: frozenset[str]) -> tuple[frozenset[str]
 
 def _closed(source: str, names: frozenset[str]) -> frozenset[str]:
     """`names` of a module and its names that read them (reached_names within the module itself)."""
-    reached, _ = reached_names(source, names)
+    reached, _unused = reached_names(source, names)
     return ALL if ALL in (names, reached) else names | reached
 
 
