@@ -25,7 +25,6 @@ from .sandbox.availability import bwrap_status
 from .sandbox.launcher import Sandbox
 
 POLL_S = 0.3
-PIPELINE = "5e"  # trains the student's LogReg with their nll_loss, SGD, fit and predict
 WATCH_THREADS = 1  # torch threads of the student's code: as in the self-check (pytest_plugin.SELF_CHECK_THREADS)
 
 
@@ -148,7 +147,7 @@ def _closed(source: str, names: frozenset[str]) -> frozenset[str]:
 
 def affected_exercises(changed: set[str], texts: dict[str, str], before: dict[str, str] | None = None) -> set[str]:
     """The exercises whose checks can change when the modules in `changed` change: theirs, those of
-    every module importing them (transitively), and the pipeline when any of its parts moved.
+    every module importing them (transitively), and every check that runs their code (`uses`).
     With `before` (the modules' texts before the save), an importing module counts only when its code
     reads a name whose definition changed (a notebook's modules star-import every earlier cell: a
     comment, or a fix inside one function, no longer re-grades every exercise after it)."""
@@ -170,10 +169,8 @@ def affected_exercises(changed: set[str], texts: dict[str, str], before: dict[st
                 reach[m] = new
                 todo.append(m)
     exercises = {ex.id for ex in EXERCISES if ex.module in affected}
-    pipeline_parts = {ex.module for ex in EXERCISES if ex.id in ("4", "5a", "5b", "5c", "5d")}
-    if affected & pipeline_parts:
-        exercises.add(PIPELINE)
-    return exercises
+    # a check that runs other exercises' code (the pipeline's runs 4 and 5a-5d) is re-graded with them
+    return exercises | {c.exercise for c in CHECKS if exercises & set(c.uses)}
 
 
 class Watcher:
