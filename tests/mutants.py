@@ -17,13 +17,16 @@ class Mutant:
     edits: Edits
     loses: frozenset[str]  # exercise ids that must lose points; every other one keeps full marks
     message: str  # a substring of the failed checks' feedback
+    points: tuple[tuple[str, int], ...] = ()  # (exercise id, points it must lose), sorted; empty: not pinned
 
 
 MUTANTS: list[Mutant] = []
 
 
-def mutant(name: str, edits: Edits, loses: set[str], message: str) -> None:
-    MUTANTS.append(Mutant(name, edits, frozenset(loses), message))
+def mutant(name: str, edits: Edits, loses: set[str], message: str, points: dict[str, int] | None = None) -> None:
+    """`points`, when given, pins how many points each exercise in `loses` must lose."""
+    assert points is None or set(points) == loses, f"{name}: points must name exactly the exercises in loses"
+    MUTANTS.append(Mutant(name, edits, frozenset(loses), message, tuple(sorted((points or {}).items()))))
 
 
 # --- losses.py: exercises 1, 2a, 2b -------------------------------------------------------------
@@ -330,3 +333,12 @@ mutant("SGD weight decay: decays without the learning rate", {"sgd": [(DECAY, "p
 mutant("SGD weight decay: torch.optim.SGD takes the decay step",
        {"sgd": [(DECAY, "torch.optim.SGD([p], lr=self.lr * self.weight_decay).step()")]},
        {"5b", "5e", "5f"}, "torch.optim.SGD")
+KEEP_START = ("        self.weight_decay = weight_decay\n",
+              "        self.weight_decay = weight_decay\n        self._p0 = {id(p): p.detach().clone() for p in self.params}\n")
+mutant("SGD weight decay: always decays the parameters saved at the start (wrong from step 2)",
+       {"sgd": [KEEP_START, (DECAY, "p -= self.lr * self.weight_decay * self._p0[id(p)]")]},
+       {"5f"}, "zero gradients: weights after step 2", points={"5f": 4})
+mutant("SGD weight decay: decays the start's parameters whenever the gradient is non-zero (wrong from step 2)",
+       {"sgd": [KEEP_START, (DECAY, "if p.grad.any():\n                            p.sub_(self.lr * self.weight_decay * self._p0[id(p)])\n"
+                                    "                        else:\n                            p.mul_(1 - self.lr * self.weight_decay)")]},
+       {"5f"}, "steps with gradients: weights after step 2", points={"5f": 2})

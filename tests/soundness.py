@@ -28,6 +28,7 @@ class Verdict:
     lost: frozenset[str]  # exercises that lost points
     feedback: str  # every failed check's message
     seconds: float
+    points_lost: tuple[tuple[str, int], ...] = ()  # (exercise id, points lost), sorted, for the exercises that lost any
 
     @property
     def message_shown(self) -> bool:
@@ -35,7 +36,11 @@ class Verdict:
 
     @property
     def as_declared(self) -> bool:
-        return self.lost == self.mutant.loses and self.message_shown
+        return self.lost == self.mutant.loses and self.message_shown and self.points_as_declared
+
+    @property
+    def points_as_declared(self) -> bool:
+        return not self.mutant.points or self.points_lost == self.mutant.points
 
 
 def failed_feedback(report: Report) -> str:
@@ -46,7 +51,13 @@ def judge(mutant: Mutant, folder: Path) -> Verdict:
     """Grade the reference with the mutant's edits applied in `folder` (which must not exist yet)."""
     start = time.perf_counter()
     report = grade(LocalBackend(str(make_submission(folder, mutant.edits))))
-    return Verdict(mutant, frozenset(lost_exercises(report)), failed_feedback(report), time.perf_counter() - start)
+    return Verdict(mutant, frozenset(lost_exercises(report)), failed_feedback(report), time.perf_counter() - start,
+                   points_lost(report))
+
+
+def points_lost(report: Report) -> tuple[tuple[str, int], ...]:
+    """(exercise id, points lost) for each exercise that lost points, sorted by id."""
+    return tuple(sorted((ex, most - got) for ex, (got, most) in report.by_exercise().items() if got < most))
 
 
 def kill_counts(verdicts: list[Verdict]) -> dict[str, int]:
@@ -64,7 +75,8 @@ def report_lines(verdicts: list[Verdict]) -> list[str]:
                  f"grading time {sum(v.seconds for v in verdicts):.1f} s")
     for v in wrong:
         lines.append(f"  NOT AS DECLARED: {v.mutant.name}: lost {sorted(v.lost)}, declared {sorted(v.mutant.loses)}, "
-                     f"message {'shown' if v.message_shown else 'missing: ' + repr(v.mutant.message)}")
+                     f"message {'shown' if v.message_shown else 'missing: ' + repr(v.mutant.message)}"
+                     + ("" if v.points_as_declared else f", points lost {dict(v.points_lost)}, declared {dict(v.mutant.points)}"))
     return lines
 
 

@@ -55,6 +55,7 @@ def test_mutant_loses_exactly_its_points(mutant, tmp_path) -> None:
     verdict = judge(mutant, tmp_path / "submission")
     assert verdict.lost == mutant.loses, f"lost {sorted(verdict.lost)}, declared {sorted(mutant.loses)}\n{verdict.feedback}"
     assert mutant.message in verdict.feedback, f"message {mutant.message!r} not in:\n{verdict.feedback}"
+    assert verdict.points_as_declared, f"points lost {dict(verdict.points_lost)}, declared {dict(mutant.points)}"
     shown = "\n".join(line for line in verdict.feedback.splitlines() if not line.startswith("  hint: "))
     leaked = [line for line in SOLUTION_LINES if line in shown]  # hints are written by hand, reviewed apart
     assert not leaked, f"feedback shows reference source: {leaked}"

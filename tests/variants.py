@@ -466,3 +466,12 @@ variant("SGD weight decay: p.mul_(1 - lr * wd), then the gradient step", "sgd", 
         {"5b", "5f"})
 variant("SGD weight decay: p.add_(grad.add(p, alpha=wd), alpha=-lr)", "sgd", STEP,
         DECAY_LOOP + "                    p.add_(p.grad.add(p, alpha=self.weight_decay), alpha=-self.lr)\n", {"5b", "5f"})
+variant("SGD weight decay: one folded p.copy_(p - lr * (grad + wd * p))", "sgd", STEP,
+        DECAY_LOOP + "                    p.copy_(p - self.lr * (p.grad + self.weight_decay * p))\n", {"5b", "5f"})
+variant("SGD weight decay: in-place p.grad.add_(p, alpha=wd), then the gradient step", "sgd", STEP,
+        DECAY_LOOP + "                    p.grad.add_(p, alpha=self.weight_decay)\n                    p.sub_(self.lr * p.grad)\n",
+        {"5b", "5f"})
+variant("SGD weight decay: torch._foreach_add_ over all parameters at once", "sgd", STEP,
+        "        with torch.no_grad():\n            ps = [p for p in self.params if p.grad is not None]\n"
+        "            torch._foreach_add_(ps, [p.grad.add(p, alpha=self.weight_decay) for p in ps], alpha=-self.lr)\n",
+        {"5b", "5f"})
