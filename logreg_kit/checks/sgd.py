@@ -296,6 +296,15 @@ def _decay_trace(who: Student, init: list[torch.Tensor], grads: list[list[torch.
     return who.probe("sgd_trace", init, grads, lr, "cpu", False, {"weight_decay": weight_decay})["values"]
 
 
+def _same_trace(got: list[list[object]], want: list[list[torch.Tensor]]) -> bool:
+    """Whether every step's parameters in `got` match `want` within DECAY_TRACE_RTOL/ATOL."""
+    return len(got) == len(want) and all(
+        len(g_step) == len(w_step) and all(
+            isinstance(g, torch.Tensor) and g.shape == w.shape and g.dtype == w.dtype
+            and torch.allclose(g, w, rtol=DECAY_TRACE_RTOL, atol=DECAY_TRACE_ATOL) for g, w in zip(g_step, w_step))
+        for g_step, w_step in zip(got, want))
+
+
 def _minus(a: object, b: object) -> object:
     """a - b for two tensors of one shape and dtype; otherwise `a`, for expect_tensor to describe."""
     same = isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape and a.dtype == b.dtype
@@ -338,7 +347,10 @@ def _expect_decay_trace(student: Student, init: list[torch.Tensor], grads: list[
     """Every step's parameters of a trace with non-zero gradients and weight decay, against the reference's.
 
     init: [(784, 10), (10,)] float32; grads: one such pair per step (len(grads) >= 2, so a decay of
-    a stale p, saved at an earlier step, shows from step 2 on)."""
+    a stale p, saved at an earlier step, shows from step 2 on). Skipped when the student's steps
+    without decay already differ from the reference's: 5b's checks report that, 5f grades the decay."""
+    if not _same_trace(_decay_trace(student, init, grads, lr, 0.0), _decay_trace(reference(), init, grads, lr, 0.0)):
+        return
     expected = _decay_trace(reference(), init, grads, lr, weight_decay)
     for k, (got_step, want_step) in enumerate(zip(_decay_trace(student, init, grads, lr, weight_decay), expected), start=1):
         for name, g, e in zip(PARAMETER_NAMES, got_step, want_step):
