@@ -246,3 +246,39 @@ def test_chinese_student_self_checks_the_chinese_notebook(zh_student: Path) -> N
     assert result["score"] == 0 and len(result["tests"]) >= len(runnable)
     blocks = failure_blocks(run.stdout)
     assert blocks and all(CJK.search(text) and not ENGLISH_WORDS.search(text) for text in blocks.values()), run.stdout[-3000:]
+
+
+# --- the instructor grades a Chinese bundle's repository like an English one ------------------------
+
+def zh_repository(dest: Path, assignments: str, notebook: str) -> Path:
+    """A clone of the Chinese bundle: assignments/ ("stubs": its released stubs, or a sample kind) and
+    notebooks/logreg.ipynb ("worked": the reference's notebook, or "released": the Chinese one)."""
+    from logreg_kit.batch import sample
+
+    if assignments == "stubs":
+        (dest / "assignments").mkdir(parents=True)
+        for name, text in build.render_assignments(lang=LANG).items():
+            (dest / "assignments" / name).write_text(text)
+    else:
+        sample.write_folder(dest / "assignments", assignments)
+    (dest / "grader").mkdir()
+    (dest / "notebooks").mkdir()
+    if notebook == "worked":
+        sample.write_notebook(dest / "notebooks" / "logreg.ipynb")
+    else:
+        (dest / "notebooks" / "logreg.ipynb").write_text(release.student_notebook(LANG))
+    return dest
+
+
+@pytest.mark.parametrize("assignments, notebook, graded, note", [
+    ("stubs", "worked", "notebook", "graded notebooks/logreg.ipynb: assignments/ is still the released stubs"),
+    ("correct", "released", "assignments", ""),
+])
+def test_a_chinese_repository_is_graded_from_what_the_student_worked_on(tmp_path, assignments, notebook, graded, note) -> None:
+    """The Chinese stubs and notebook count as released ones (the intake knows every language's)."""
+    from logreg_kit.batch.intake import Submission, prepare_or_explain
+
+    repo = zh_repository(tmp_path / "lin", assignments, notebook)
+    folder, why, said = prepare_or_explain(Submission("lin", repo), tmp_path / "work")
+    assert why == "" and said == note
+    assert folder == (repo / "assignments" if graded == "assignments" else tmp_path / "work" / "_notebooks" / "lin")

@@ -278,34 +278,42 @@ def _repository_root(repository: Path, converted: Path) -> tuple[Path, str]:
 
 
 @functools.lru_cache(maxsize=1)
-def _released_stubs() -> dict[str, bytes]:
-    """File name -> bytes of the kit's generated assignments/ (build.render_assignments)."""
+def _released_stubs() -> tuple[dict[str, bytes], ...]:
+    """File name -> bytes of the kit's generated assignments/ (build.render_assignments), in every
+    language a bundle can be released in (`release --lang`)."""
     from ..build import render_assignments
+    from ..i18n import available_languages
 
-    return {name: text.encode() for name, text in render_assignments().items()}
+    return tuple({name: text.encode() for name, text in render_assignments(lang=lang).items()}
+                 for lang in available_languages())
 
 
 def _is_released_stubs(folder: Path) -> bool:
-    """Whether `folder` holds exactly the released stub files (regular files, never followed
-    links; the size is compared before anything is read)."""
+    """Whether `folder` holds exactly the released stub files of one language (regular files,
+    never followed links; the size is compared before anything is read)."""
     try:
         if folder.is_symlink() or not folder.is_dir():
             return False
-        for name, data in _released_stubs().items():
-            info = (folder / name).lstat()
-            if not stat.S_ISREG(info.st_mode) or info.st_size != len(data) or (folder / name).read_bytes() != data:
-                return False
+        return any(_holds(folder, stubs) for stubs in _released_stubs())
     except OSError:
         return False
+
+
+def _holds(folder: Path, files: dict[str, bytes]) -> bool:
+    for name, data in files.items():
+        info = (folder / name).lstat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size != len(data) or (folder / name).read_bytes() != data:
+            return False
     return True
 
 
 @functools.lru_cache(maxsize=1)
-def _released_cells() -> dict[str, str]:
-    """Exercise id -> source of the released notebook's solution cell (the stub)."""
+def _released_cells() -> tuple[dict[str, str], ...]:
+    """Exercise id -> source of the released notebook's solution cell (the stub), in every language."""
+    from ..i18n import available_languages
     from ..notebook_build import stub_cells
 
-    return stub_cells()
+    return tuple(stub_cells(lang=lang) for lang in available_languages())
 
 
 def _notebook_worked_on(notebook: Path) -> bool:
@@ -318,7 +326,7 @@ def _notebook_worked_on(notebook: Path) -> bool:
     except OSError:  # no solutions/ in this checkout: nothing to compare with, so nothing to say
         return False
     try:
-        return solution_cells(notebook) != released
+        return solution_cells(notebook) not in released
     except (NotebookError, RecursionError, MemoryError):
         return True
 
