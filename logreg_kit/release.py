@@ -21,7 +21,7 @@ from .backend import LocalBackend
 from .checks import CHECKS, SETTINGS, Check
 from .harness import declared_points, run_check
 from .i18n import SOURCE_LANGUAGE, N_, _
-from .localised import speaking
+from .localised import only_said, speaking
 from .recorded import DATA_DIR, RecordingBackend, save
 
 ROOT = build.ROOT
@@ -393,10 +393,13 @@ def notebook_files(lang: str = SOURCE_LANGUAGE) -> dict[str, str]:
     return {STUDENT_NOTEBOOK: student_notebook(lang)}
 
 
-def catalogue_files() -> dict[str, bytes]:
-    """Bundle path -> bytes of every compiled message catalogue (every bundle speaks every language)."""
+def catalogue_files(texts: dict[str, str]) -> dict[str, bytes]:
+    """Bundle path -> bytes of every compiled message catalogue (every bundle speaks every language),
+    each cut down to the messages the bundle's Python files say: no hidden check's text, no text of
+    the reference."""
+    sources = [text for name, text in texts.items() if name.endswith(".py")]
     found = sorted(i18n.LOCALE_DIR.glob(f"*/LC_MESSAGES/{i18n.DOMAIN}.mo"))
-    return {str(path.relative_to(ROOT)): path.read_bytes() for path in found}
+    return {str(path.relative_to(ROOT)): only_said(path.read_bytes(), sources) for path in found}
 
 
 def bundle_texts(checks: list[Check] = CHECKS, lang: str = SOURCE_LANGUAGE) -> dict[str, str]:
@@ -499,7 +502,7 @@ def release(out: Path, checks: list[Check] = CHECKS, lang: str = SOURCE_LANGUAGE
     for name, text in texts.items():
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         (out / name).write_text(text, encoding="utf-8")
-    for name, blob in catalogue_files().items():
+    for name, blob in catalogue_files(texts).items():
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         (out / name).write_bytes(blob)
     data = out / DATA_DIR.relative_to(ROOT)

@@ -19,7 +19,7 @@ import torch
 
 from logreg_kit import build, cli, i18n, notebook_build, release
 from logreg_kit.checks import CHECKS
-from logreg_kit.localised import paragraphs, speaking, translate_docstrings
+from logreg_kit.localised import mo_entries, paragraphs, speaking, translate_docstrings
 
 from .conftest import ROOT
 from .test_release import bash_block, fresh_copy, full_grader_public_total, sh
@@ -175,6 +175,22 @@ def test_chinese_bundle_packages_its_catalogues(zh_bundle: Path, tmp_path: Path)
     (wheel,) = (tmp_path / "wheel").glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert {"logreg_kit/locale/bundle_language", f"logreg_kit/locale/{LANG}/LC_MESSAGES/logreg_kit.mo"} <= set(names)
+
+
+def test_bundle_catalogues_hold_only_the_bundles_messages(zh_bundle: Path) -> None:
+    """The shipped catalogues are cut down to what the bundle's code says: no hidden check's title
+    or hint (the kit's catalogue has them), no reference docstring (one names the solution markers)."""
+    public = {text for c in CHECKS if c.visibility == "public" for text in (c.title, c.hint)}
+    hidden = {text.encode() for c in CHECKS if c.visibility == "hidden" for text in (c.title, c.hint)} - {t.encode() for t in public}
+    for path in sorted(p.relative_to(ROOT) for p in ROOT.glob("logreg_kit/locale/*/LC_MESSAGES/logreg_kit.mo")):
+        lang = path.parts[2]
+        kit, shipped = mo_entries((ROOT / path).read_bytes()), mo_entries((zh_bundle / path).read_bytes())
+        assert set(shipped) <= set(kit) and all(shipped[k] == kit[k] for k in shipped)
+        if lang == i18n.SOURCE_LANGUAGE:
+            continue  # English is the msgids themselves: its catalogue holds only its header
+        assert [k for k in kit if b"BEGIN SOLUTION" in k] and not [k for k in shipped if b"BEGIN SOLUTION" in k]
+        assert hidden and hidden <= set(kit) and not hidden & set(shipped), lang
+        assert {t.encode() for t in public} <= set(shipped), lang
 
 
 # --- a Chinese student: the README's set-up in a new venv, a wrong softmax, the self-check ----------
