@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .i18n import _
 from .paths import ASSIGNMENTS, ROOT
 from .exercises import BY_ID, EXERCISES, MODULE_OF, MODULES, exercise_of, label
 
@@ -341,7 +342,7 @@ class NamespaceImplementation:
         from .impl import ImplementationError
 
         if name not in self.ns:
-            raise ImplementationError(f"{name} is not defined: run the cell that defines it")
+            raise ImplementationError(_("{name} is not defined: run the cell that defines it", name=name))
         return self.ns[name]
 
     def source(self, module: str) -> str | None:
@@ -397,7 +398,9 @@ def self_check(ex_id: str, namespace: dict[str, Any]) -> None:
     outcomes = [run_check(c, backend) for c in CHECKS if c.exercise == ex_id]
     got, most = sum(o.score for o in outcomes), sum(o.max_score for o in outcomes)
     skipped = sum(o.check.points for o in outcomes if o.status == "skipped")
-    print(f"Exercise {label(ex_id)}: {got:g}/{most:g} points" + (f" ({skipped:g} skipped: not run on this machine)" if skipped else ""))
+    shown = {"got": f"{got:g}", "most": f"{most:g}", "skipped": f"{skipped:g}"}
+    score = _("Exercise {label}: {got}/{most} points", label=label(ex_id), **shown)
+    print(score + (_(" ({skipped} skipped: not run on this machine)", **shown) if skipped else ""))
     failed = [o.message for o in outcomes if o.status == "failed"]
     if failed:
         raise AssertionError("\n\n".join(failed))

@@ -298,3 +298,18 @@ def test_a_chinese_repository_is_graded_from_what_the_student_worked_on(tmp_path
     folder, why, said = prepare_or_explain(Submission("lin", repo), tmp_path / "work")
     assert why == "" and said == note
     assert folder == (repo / "assignments" if graded == "assignments" else tmp_path / "work" / "_notebooks" / "lin")
+
+
+def test_the_notebooks_own_check_prints_its_score_in_the_bundles_language(capsys: pytest.CaptureFixture[str]) -> None:
+    """A test cell of the Chinese notebook (self_check in the kernel) says its score in Chinese."""
+    from logreg_kit import notebooks
+
+    namespace: dict = {}
+    exec("import torch\n" + (ROOT / "solutions" / "softmax.py").read_text(), namespace)
+    with speaking(LANG):
+        notebooks.self_check("3", namespace)
+    with speaking("en"):
+        notebooks.self_check("3", namespace)
+    zh, en = capsys.readouterr().out.splitlines()
+    assert zh.startswith("练习 3：") and "分" in zh and en.startswith("Exercise 3: ") and "points" in en
+    assert zh.split("：")[1].split()[0] == en.split(": ")[1].split()[0]  # the same got/most
