@@ -54,12 +54,13 @@ def notebook_cells(folder: Path) -> list[dict]:
 
 
 def notebook_untranslated(cells: list[dict]) -> list[str]:
-    """Markdown cells and code cells' docstrings and comments with no Chinese in them."""
+    """Paragraphs of markdown cells, and code cells' docstring paragraphs and comment lines, with no
+    Chinese in them."""
     found = []
     for cell in cells:
         source = "".join(cell["source"])
         if cell["cell_type"] == "markdown":
-            found += [] if CJK.search(source) else [source]
+            found += [p for p in source.split("\n\n") if not CJK.search(p)]
             continue
         code = "\n".join(line for line in source.splitlines() if not line.startswith("%"))
         found += untranslated(code)
