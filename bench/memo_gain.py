@@ -24,7 +24,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     import torch
 
-    from logreg_kit.backend import open_backend
+    from logreg_kit.factory import open_backend
     from logreg_kit.batch.memo import memoise_reference, unmemoise_reference
     from logreg_kit.batch.sample import write_folder
     from logreg_kit.checks.registry import grader_data

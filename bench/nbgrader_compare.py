@@ -115,7 +115,7 @@ def rendered(folder: Path) -> bytes:
     notebook ("nbgrader cell does not have a grade_id"). Such cells lose their nbgrader metadata,
     as a cell a student adds in Jupyter has none."""
     from logreg_kit.notebook_build import render_notebook
-    from logreg_kit.notebooks import NOTEBOOK
+    from logreg_kit.cells import NOTEBOOK
 
     def grade_id(cell: dict) -> str | None:
         return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")

@@ -1,35 +1,25 @@
 """Where probes run. LocalBackend runs them in this process, under the from-scratch
-tripwire and a wall-clock limit; the hardened route puts a worker process behind the
-same `run` interface.
+tripwire and a wall-clock limit; the hardened route (`sandbox.remote.RemoteBackend`) puts a worker
+process behind the same `run` interface. Which one grades a target is chosen above both, in
+`logreg_kit.factory`.
 """
 import copy
 import hashlib
-import re
 import signal
 import time
-import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from . import tripwire
 import numpy as np
 import torch
 
+from . import tripwire
 from .exercises import BY_ID, MIN_CPU_SHARE, MODULES, PROBE_TIMEOUT_S, WALL_FACTOR
-from .feedback import NOT_IMPLEMENTED
-from .impl import REFERENCE, ImplementationError, PackageImplementation
-from .probes import PROBES, plain
+from .impl import PackageImplementation
+from .probes import PROBES, STUB_MESSAGE, StudentError, explain, plain  # noqa: F401 - re-exported
 from .sandbox.launcher import MAX_SOURCE_BYTES
 from .scratch import read_sources
-
-# What an untouched stub raises: NotImplementedError("Exercise 3: softmax"), or nbgrader's bare
-# NotImplementedError() in a released notebook.
-STUB_MESSAGE = re.compile(r"Exercise \d+[a-z]?: [\w.]+")
-
-
-class StudentError(Exception):
-    """The student's code raised, hung or broke a rule while a probe ran it; the message says how."""
 
 
 class Backend(Protocol):
@@ -92,18 +82,6 @@ def time_limit(seconds: float, what: str) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous[1])
 
 
-def explain(err: BaseException, owns: Any) -> str:
-    """What went wrong in the student's code, pointing at its last line in their files."""
-    if isinstance(err, (StudentError, ImplementationError, tripwire.FromScratchViolation)):
-        return str(err)
-    if isinstance(err, NotImplementedError) and (not str(err) or STUB_MESSAGE.fullmatch(str(err))):
-        return f"{NOT_IMPLEMENTED} ({err})" if str(err) else NOT_IMPLEMENTED
-    frames = [f for f in traceback.extract_tb(err.__traceback__) if owns(f.filename)]
-    where = f" at {frames[-1].filename.rsplit('/', 1)[-1]} line {frames[-1].lineno}" if frames else ""
-    text = str(err).strip().splitlines()[0][:300] if str(err).strip() else ""
-    return f"your code raised {type(err).__name__}{where}: {text}" if text else f"your code raised {type(err).__name__}{where}"
-
-
 class LocalBackend:
     """Runs probes in this process: for the reference, the stubs and a student's own checkout."""
 
@@ -155,36 +133,6 @@ class UnavailableBackend:
 
     def close(self) -> None:
         pass
-
-
-def open_backend_or_explain(target: str, in_process: bool = False, sandbox: Any = None) -> Backend:
-    """open_backend, but a target that cannot be opened becomes an UnavailableBackend."""
-    try:
-        return open_backend(target, in_process, sandbox)
-    except (ValueError, ImplementationError, OSError) as err:
-        return UnavailableBackend(target, f"the submission could not be opened: {err}")
-
-
-def open_backend(target: str, in_process: bool = False, sandbox: Any = None) -> Backend:
-    """The backend for a --impl target. The kit's own reference (the bare name `solutions`,
-    found by the kit's own path, never in the working directory) runs in this process; anything
-    else, a folder called `solutions` given as a path included, runs in the hardened sandbox (logreg_kit.sandbox) unless
-    `in_process` is asked for (debugging only: student code then shares the grader's process).
-    A notebook (.ipynb) is graded as the package folder its solution cells convert to. `sandbox`: a
-    `sandbox.Sandbox` already started (say, while this process imported torch) for the sandboxed
-    route to use; its owner closes it."""
-    if str(target).endswith(".ipynb"):
-        from .notebooks import notebook_package
-
-        folder = str(notebook_package(target))
-        backend = open_backend(folder, in_process, sandbox)
-        backend.label = backend.label.replace(folder, str(target))
-        return backend
-    if in_process or (isinstance(target, str) and target == REFERENCE):  # the kit's own, by its path
-        return LocalBackend(target)
-    from .sandbox import RemoteBackend
-
-    return RemoteBackend(target, sandbox=sandbox)
 
 
 def _feed(h: "hashlib._Hash", value: Any) -> None:

@@ -4,28 +4,28 @@ import sys
 from pathlib import Path
 
 from . import build as build_module
-from . import notebook_build, notebooks
+from . import cells, notebook_build
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     """Regenerate assignments/ from solutions/ (or, with --check, only report stale files)."""
     if args.check:
         stale = [f"assignments/{name}" for name in build_module.stale_files()]
-        stale += [str(notebooks.NOTEBOOK.relative_to(build_module.ROOT))] if notebook_build.notebook_is_stale() else []
+        stale += [str(cells.NOTEBOOK.relative_to(build_module.ROOT))] if notebook_build.notebook_is_stale() else []
         for name in stale:
             print(f"stale: {name} (run `python -m logreg_kit build`)")
         return 1 if stale else 0
     changed = build_module.build()
     print(f"assignments/: {len(changed)} file(s) written" + (f": {', '.join(changed)}" if changed else ""))
     if notebook_build.build_notebook():
-        print(f"{notebooks.NOTEBOOK.relative_to(build_module.ROOT)}: written")
+        print(f"{cells.NOTEBOOK.relative_to(build_module.ROOT)}: written")
     return 0
 
 
 def cmd_release(args: argparse.Namespace) -> int:
     """Build the student bundle (stubs, public grader, recorded reference values) in --out, in --lang
     (else the language the locale variables ask for)."""
-    from . import release
+    from . import release  # lazy: torch and the checks, for this verb only
     from .i18n import _, language_from_environment
 
     lang = args.lang or language_from_environment()
@@ -41,7 +41,7 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     """Grade a folder or notebook, then re-grade the changed exercises on every save."""
-    from . import watch
+    from . import watch  # lazy: torch and the checks, for this verb only
 
     return watch.main([args.target, "--data", args.data, "--poll", str(args.poll)])
 
@@ -63,7 +63,8 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--data", default="embedded", help="'embedded' (default) or a folder of MNIST IDX files")
     w.add_argument("--poll", type=float, default=0.3, help="seconds between looks at the files")
     w.set_defaults(run=cmd_watch)
-    from .batch.commands import add_parsers as add_batch_parsers  # grade, check, sample-class, gradescope-bundle
+    # lazy: the batch verbs (grade, check, sample-class, gradescope-bundle) load their modules when they run
+    from .batch.commands import add_parsers as add_batch_parsers
 
     add_batch_parsers(verbs)
     return top

@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 import numpy as np
 import torch
 
-from .probes import Foreign
+from .plain import Foreign
 
 # Named tolerances. float32 arithmetic in a different order differs by a few ulps.
 FLOAT32_RTOL = 1e-5

@@ -11,7 +11,7 @@ from .backend import Backend, StudentError, UnavailableBackend
 from .checks import CHECKS, Check, Student
 from .exercises import BY_ID, EXERCISES, MODULES, label
 from .feedback import NOT_IMPLEMENTED, REVEAL, CheckFailure
-from .notebooks import in_cells
+from .cells import in_cells
 from .paths import write_json_atomic  # noqa: F401 - re-exported (pytest plugin, Gradescope)
 
 

@@ -4,29 +4,33 @@
 grading step: `configure(c)` takes nbgrader's `Execute` out of `Autograde.autograde_preprocessors`
 and puts `KitGrade` in its place, so no cell of the student's notebook runs in a kernel on the
 instructor's machine (nbgrader 0.9's autograde executes notebooks nowhere else). `KitGrade` takes the
-submission's solution cells (by grade_id), converts them to a package folder
-(`notebooks.notebook_package`: cells that are not solution cells are never part of it), grades that
-folder with `open_backend` like `pytest grader/ --impl=DIR` (in the bubblewrap sandbox), and sets
+submission's solution cells (by grade_id), converts them to a package folder through the one intake
+(`intake.take_in`: cells that are not solution cells are never part of it), grades that
+folder with `factory.open_backend` like `pytest grader/ --impl=DIR` (in the bubblewrap sandbox), and sets
 the outputs of every test cell to the kit's result for its exercise: a plain text report at full
 marks, the report plus the score (nbgrader's partial credit) when some checks failed, an error when
 none passed. nbgrader's sanitising steps (cleared outputs, locked cells restored, checksums) run
 before it and its saving steps (`SaveAutoGrades`, late penalties) after it, as before.
 """
+import dataclasses
 import os
 import shutil
 import sysconfig
+import tempfile
 from pathlib import Path
 from typing import Any
 
+import nbformat
 from nbconvert.preprocessors import Preprocessor
 from nbformat import NotebookNode
 from traitlets import Bool
 from nbformat.v4 import new_output
 
-from .backend import open_backend
+from .cells import TEST_PREFIX
 from .exercises import BY_ID, label
+from .factory import open_backend
 from .harness import Outcome, grade
-from .notebooks import TEST_PREFIX, notebook_package
+from .intake import Package, take_in
 from .sandbox.availability import ALLOW_WEAK_ENV, require_sandbox
 
 
@@ -72,15 +76,15 @@ class KitGrade(Preprocessor):
         weak = require_sandbox(self.allow_weak_sandbox, "c.KitGrade.allow_weak_sandbox = True").weak_line()
         if weak:
             self.log.warning("%s", weak)
-        folder = notebook_package_from_node(nb)
+        package = package_from_node(nb)
         try:
-            backend = open_backend(str(folder))
+            backend = open_backend(package)
             try:
                 report = grade(backend)
             finally:
                 backend.close()
         finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            package.discard()
         by_exercise: dict[str, list[Outcome]] = {}
         for o in report.outcomes:
             by_exercise.setdefault(o.check.exercise, []).append(o)
@@ -98,16 +102,17 @@ class KitGrade(Preprocessor):
         return nb, resources
 
 
-def notebook_package_from_node(nb: NotebookNode) -> Path:
-    """The package folder of an in-memory notebook (written to a temporary file first)."""
-    import tempfile
-
-    import nbformat
-
-    with tempfile.TemporaryDirectory(prefix="logreg_nbsrc_") as tmp:
-        path = Path(tmp) / "submission.ipynb"
+def package_from_node(nb: NotebookNode) -> Package:
+    """The package of an in-memory notebook, through the one intake (written to a temporary file
+    first); `discard` removes both."""
+    work = Path(tempfile.mkdtemp(prefix="logreg_nbsrc_"))
+    try:
+        path = work / "submission.ipynb"
         nbformat.write(nb, str(path))
-        return notebook_package(path)
+        return dataclasses.replace(take_in(path, work, "package"), made=work)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
 
 
 def interpreter_scripts_on_path() -> str:

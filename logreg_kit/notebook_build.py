@@ -15,9 +15,9 @@ from typing import Any
 
 from . import build
 from .exercises import BY_ID, MODULES, exercise_of, label
+from .cells import KERNEL_IMPORTS, NOTEBOOK, SOLUTION_PREFIX, TEST_PREFIX
 from .i18n import SOURCE_LANGUAGE, N_, _
 from .localised import speaking
-from .notebooks import KERNEL_IMPORTS, NOTEBOOK, SOLUTION_PREFIX, TEST_PREFIX
 from .paths import SOLUTIONS
 
 # The given code cells: each one catalogue entry (a translation changes comments and strings only).
@@ -170,7 +170,7 @@ TEST_MD = {
 
 def exercise_points(ex_id: str) -> float:
     """Points of an exercise's test cell: the sum of the points of the kit's checks for it."""
-    from .checks import CHECKS
+    from .checks import CHECKS  # lazy: torch; `logreg-kit build --check` starts without it
 
     return float(sum(c.points for c in CHECKS if c.exercise == ex_id))
 

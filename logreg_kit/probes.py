@@ -8,15 +8,22 @@ the reference to get expected values, so "compare with the reference" is always
 only its plain result crosses back.
 """
 import copy
-import numbers
+import re
+import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
+from . import tripwire
+from .feedback import NOT_IMPLEMENTED
 from .impl import ImplementationError
+from .plain import Foreign, plain  # noqa: F401 - re-exported: the plain data every probe returns
+
+# What an untouched stub raises: NotImplementedError("Exercise 3: softmax"), or nbgrader's bare
+# NotImplementedError() in a released notebook.
+STUB_MESSAGE = re.compile(r"Exercise \d+[a-z]?: [\w.]+")
 
 PROBES: dict[str, Callable[..., Any]] = {}
 
@@ -26,46 +33,20 @@ def probe(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-class Foreign:
-    """Stand-in for a returned object of a type the checks do not accept (its type name only)."""
-
-    def __init__(self, type_name: str) -> None:
-        self.type_name = type_name
-
-    def __repr__(self) -> str:
-        return self.type_name
+class StudentError(Exception):
+    """The student's code raised, hung or broke a rule while a probe ran it; the message says how."""
 
 
-# Python's own conversion for each builtin scalar type: a subclass becomes its base type's value
-# without running the subclass's methods (an overridden __float__ or __eq__ never runs here).
-_BUILTIN_SCALARS: tuple[tuple[type, Callable[[Any], Any]], ...] = (
-    (bool, bool), (int, int.__int__), (float, float.__float__), (complex, complex.__complex__), (str, str.__str__))
-
-
-def plain(value: Any) -> Any:
-    """Copy a returned value into plain data: plain tensors, arrays, numbers, str, lists, dicts.
-
-    numpy scalars (np.float64 from `np.mean`, np.float32, np.int64, np.bool_) become the Python
-    number they hold, so every route sees the same value; a 0-d ndarray stays an array."""
-    if isinstance(value, torch.Tensor):
-        out = value.detach().as_subclass(torch.Tensor)
-        return out if out.device.type == "meta" else out.clone()
-    if isinstance(value, np.ndarray):
-        return np.array(value, copy=True)
-    if isinstance(value, np.generic):  # before float: np.float64 is a float subclass
-        return plain(value.item()) if value.dtype.kind in "biufcU" else Foreign(type(value).__name__)
-    if value is None or isinstance(value, Foreign):  # Foreign: already plain (call_many's answers)
-        return value
-    for base, convert in _BUILTIN_SCALARS:
-        if isinstance(value, base):
-            return convert(value)
-    if isinstance(value, numbers.Real):  # Fraction, Decimal-like types: the checks take any real number
-        return int(value) if isinstance(value, numbers.Integral) else float(value)
-    if isinstance(value, (list, tuple)):
-        return type(value)(plain(v) for v in value) if type(value) in (list, tuple) else Foreign(type(value).__name__)
-    if type(value) is dict:
-        return {str(k): plain(v) for k, v in value.items()}
-    return Foreign(type(value).__name__)
+def explain(err: BaseException, owns: Any) -> str:
+    """What went wrong in the student's code, pointing at its last line in their files."""
+    if isinstance(err, (StudentError, ImplementationError, tripwire.FromScratchViolation)):
+        return str(err)
+    if isinstance(err, NotImplementedError) and (not str(err) or STUB_MESSAGE.fullmatch(str(err))):
+        return f"{NOT_IMPLEMENTED} ({err})" if str(err) else NOT_IMPLEMENTED
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if owns(f.filename)]
+    where = f" at {frames[-1].filename.rsplit('/', 1)[-1]} line {frames[-1].lineno}" if frames else ""
+    text = str(err).strip().splitlines()[0][:300] if str(err).strip() else ""
+    return f"your code raised {type(err).__name__}{where}: {text}" if text else f"your code raised {type(err).__name__}{where}"
 
 
 # Trusted stand-ins, built from library functions, used to test one exercise apart from the others.
@@ -155,8 +136,6 @@ def call(impl: Any, name: str, *args: Any) -> Any:
 def call_many(impl: Any, name: str, cases: list[tuple[Any, ...]]) -> list[tuple[str, Any]]:
     """impl.name(*args) for every args in `cases`, in order, in one round trip: ("ok", result) or
     ("error", what went wrong) per case (an error in one case does not stop the others)."""
-    from .backend import explain
-
     answers: list[tuple[str, Any]] = []
     for args in cases:
         try:

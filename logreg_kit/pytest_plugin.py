@@ -70,12 +70,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def _backend(config: pytest.Config) -> "Backend":
     if BACKEND not in config.stash:
-        from .backend import open_backend_or_explain  # heavy
+        from .factory import open_submission  # heavy: the intake, then the backend (torch)
         from .checks import SETTINGS  # heavy
 
         SETTINGS.data = config.getoption("--data")
-        config.stash[BACKEND] = open_backend_or_explain(config.getoption("--impl"), config.getoption("--in-process"),
-                                                        config.stash.get(EARLY, None))
+        config.stash[BACKEND] = open_submission(config.getoption("--impl"), config.getoption("--in-process"),
+                                                config.stash.get(EARLY, None))
     return config.stash[BACKEND]
 
 
@@ -129,7 +129,7 @@ def _report(config: pytest.Config) -> "Report | None":
     outcomes = config.stash.get(OUTCOMES, [])
     if not outcomes:
         return None
-    from .harness import Report  # already imported when a check ran
+    from .harness import Report  # heavy (already imported when a check ran)
 
     backend = config.stash.get(BACKEND, None)
     return Report(backend.label if backend is not None else config.getoption("--impl"), outcomes)

@@ -16,9 +16,10 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from . import build, i18n, notebook_build
+from . import __version__, build, i18n, notebook_build
 from .backend import LocalBackend
 from .checks import CHECKS, SETTINGS, Check
+from .exercises import BY_ID, label
 from .harness import declared_points, run_check
 from .i18n import SOURCE_LANGUAGE, N_, _
 from .localised import only_said, speaking
@@ -353,8 +354,6 @@ jobs:
 
 
 def _exercise_table(checks: list[Check] = CHECKS) -> str:
-    from .exercises import BY_ID, label
-
     rows = []
     for ex_id, points in declared_points(checks).items():
         ex = BY_ID[ex_id]
@@ -420,8 +419,6 @@ def bundle_texts(checks: list[Check] = CHECKS, lang: str = SOURCE_LANGUAGE) -> d
     if lang != SOURCE_LANGUAGE:
         files[str(i18n.BUNDLE_LANGUAGE_FILE.relative_to(ROOT))] = f"{lang}\n"
     packages = sorted({str(Path(p).parent).replace("/", ".") for p in files if p.endswith("__init__.py")})
-    from . import __version__
-
     files["pyproject.toml"] = BUNDLE_PYPROJECT.format(version=__version__, packages=packages,
                                                      dependencies=list(BUNDLE_DEPENDENCIES),
                                                      notebook_dependencies=list(NOTEBOOK_DEPENDENCIES)).replace("'", '"')

@@ -14,11 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from .backend import open_backend
 from .checks import CHECKS, SETTINGS, Check
 from .exercises import EXERCISES, MODULES, label
+from .factory import open_backend
 from .harness import Outcome, Report, run_check
-from .notebooks import notebook_package
+from .intake import take_in
 from .recorded import hidden_note, hidden_points
 from .sandbox.availability import bwrap_status
 from .sandbox.launcher import Sandbox
@@ -83,12 +83,8 @@ class Watcher:
         return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in paths if p.exists())
 
     def _folder(self) -> Path:
-        """The package folder to grade: the target, or its notebook converted afresh."""
-        if self.target.suffix != ".ipynb":
-            return self.target
-        dest = self.work / "notebook"
-        shutil.rmtree(dest, ignore_errors=True)
-        return notebook_package(self.target, dest)
+        """The package folder to grade: the target taken in (a notebook converted afresh)."""
+        return take_in(self.target, self.work, "notebook").folder
 
     def changed(self) -> set[str] | None:
         """Modules whose text changed since the last look; None when nothing was saved."""

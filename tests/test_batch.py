@@ -538,3 +538,13 @@ def test_resume_compares_the_content_digest(tmp_path) -> None:
     assert [regrades(Submission(s, folder, digest=changed), []) for s in ("bob", "old", "same")] == [None, None, False]
     assert regrades.summary() == ("1 record(s) current; regraded 2: record without a content digest (an older kit's) (1), "
                                   "submission changed (1)")
+
+
+def test_check_fingerprints_do_not_depend_on_the_hash_seed() -> None:
+    """Two `grade` runs are two processes with two hash seeds: a check's fingerprint must be the same
+    in both, or resume regrades everything (a check reaching a declaration holding a frozenset did)."""
+    script = ("import json; from logreg_kit.checks import CHECKS; from logreg_kit.batch.fingerprint import check_fingerprint; "
+              "print(json.dumps([check_fingerprint(c.fn) for c in CHECKS]))")
+    said = {seed: subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                                 env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
+    assert said["1"] and said["1"] == said["2"]

@@ -18,7 +18,7 @@ from logreg_kit import notebook_build, notebooks
 from logreg_kit.checks import CHECKS
 from logreg_kit.exercises import EXERCISES
 from logreg_kit.harness import grade
-from logreg_kit.backend import open_backend
+from logreg_kit.factory import open_submission
 
 from .conftest import ROOT
 
@@ -217,7 +217,7 @@ def test_monkeypatching_the_comparison_gains_nothing(course: Path, tmp_path: Pat
     got = scores(course, "cheater")  # a wrong softmax in a cell that also replaces torch.allclose
     honest = _set(json.loads(notebooks.NOTEBOOK.read_text()), "ex3", WRONG_SOFTMAX.replace("torch.allclose", "_unused"))
     (tmp_path / "honest.ipynb").write_text(json.dumps(honest))
-    backend = open_backend(str(tmp_path / "honest.ipynb"))
+    backend = open_submission(str(tmp_path / "honest.ipynb"))
     table = grade(backend, [c for c in CHECKS if c.exercise in ("3", "3x")]).by_exercise()
     expected = {ex: s for ex, (s, m) in table.items()}  # whole points of the checks that passed
     # never more than the same wrong softmax without the patch (the allowlist refuses the patch itself,
@@ -268,7 +268,7 @@ def test_every_route_gives_the_same_total(course: Path, tmp_path: Path) -> None:
     max wherever a route computes it (CUDA checks without a GPU left out); nbgrader's max is the
     notebook's, fixed when the assignment was generated."""
     notebook = course / "submitted" / "broken2b" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    backend = open_backend(str(notebook))
+    backend = open_submission(str(notebook))
     try:
         report = grade(backend)  # what KitGrade and `logreg-kit check` compute
     finally:
@@ -303,7 +303,7 @@ def test_a_notebooks_violation_names_its_cell_not_the_converted_module(tmp_path:
     cell = cell.replace("class LogReg(nn.Module):", "class LogReg(nn.Module):\n    linear = nn.Linear(784, 10)")
     line = cell.splitlines().index("    linear = nn.Linear(784, 10)") + 1
     (tmp_path / "mine.ipynb").write_text(json.dumps(_set(source, "ex4", cell)))
-    backend = open_backend(str(tmp_path / "mine.ipynb"), in_process=True)
+    backend = open_submission(str(tmp_path / "mine.ipynb"), in_process=True)
     (outcome,) = grade(backend, [c for c in CHECKS if c.exercise == "4"][:1]).outcomes
     assert f"solution cell ex4, line {line} uses torch.nn.Linear" in outcome.message, outcome.message
     assert "logreg.py line" not in outcome.message

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from logreg_kit.backend import open_backend
+from logreg_kit.factory import open_submission
 from logreg_kit.batch.intake import Submission, prepare_or_explain
 from logreg_kit.checks import CHECKS
 from logreg_kit.harness import Report, grade
@@ -46,7 +46,7 @@ def with_cells(dest: Path, tails: dict[str, str], strip_metadata: bool = False) 
 
 
 def graded(notebook: Path, exercises: set[str], in_process: bool = True) -> Report:
-    backend = open_backend(str(notebook), in_process=in_process)
+    backend = open_submission(str(notebook), in_process=in_process)
     try:
         return grade(backend, [c for c in CHECKS if c.exercise in exercises])
     finally:

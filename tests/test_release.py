@@ -323,7 +323,7 @@ def test_strip_hidden_removes_only_the_named_functions() -> None:
 
 GRADE_ALL = (
     "import json\n"
-    "from logreg_kit.backend import open_backend\n"
+    "from logreg_kit.factory import open_backend\n"
     "from logreg_kit.harness import grade\n"
     "print(json.dumps({t: {o.check.name: o.status for o in grade(open_backend(t)).outcomes} for t in sys.argv[1:]}))\n"
 )

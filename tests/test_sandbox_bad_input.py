@@ -120,7 +120,7 @@ def test_the_same_tricks_work_in_process(payload, tmp_path) -> None:
 
 
 def test_hardened_route_is_the_default_for_folders(tmp_path) -> None:
-    from logreg_kit.backend import open_backend
+    from logreg_kit.factory import open_backend
     from logreg_kit.sandbox import RemoteBackend
 
     folder = make_submission(tmp_path / "sub")
@@ -309,7 +309,7 @@ def test_solutions_means_the_kits_reference_whatever_the_working_directory(tmp_p
     in the sandbox when given as a path."""
     import sys
 
-    from logreg_kit.backend import open_backend
+    from logreg_kit.factory import open_backend
     from logreg_kit.impl import PackageImplementation
     from logreg_kit.sandbox import RemoteBackend
 

@@ -13,6 +13,9 @@ from typing import Any
 from ..exercises import MODULES
 from ..harness import write_json_atomic
 from ..sandbox.availability import ALLOW_WEAK_ENV, PLAIN_USER, bwrap_status, plain_worker, weak_allowed_by_env, withhold
+from .intake import Submission
+from .outputs import gradescope_payload
+from .pool import Options, grade_class
 
 SUBMISSION = "/autograder/submission"
 RESULTS = "/autograder/results/results.json"
@@ -31,10 +34,6 @@ def find_target(folder: Path) -> Path:
 
 
 def grade_one(target: Path, timeout: float) -> dict[str, Any]:
-    from .intake import Submission
-    from .outputs import gradescope_payload
-    from .pool import Options, grade_class
-
     records: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as out:
         grade_class([Submission("submission", target)], Path(out), Options(jobs=1, timeout=timeout), records.append)

@@ -50,13 +50,14 @@ def cmd_grade(args: argparse.Namespace) -> int:
     workers it forks start from a process without torch's threads."""
     import tqdm as tqdm_module
 
+    # lazy: the batch modules load when this verb runs, not for every `logreg-kit` command
     from .html import render
     from .insight import Regrades, in_shard, parse_shard, write_overview
     from .intake import ACCEPTED, collect, content_digest, is_accepted
     from .outputs import load_records, summary_table, write_gradebook, write_record
     from .pool import SUBMISSION_TIMEOUT_S, BatchError, Options, grade_class
 
-    from ..sandbox.availability import WeakSandboxError, require_sandbox
+    from ..sandbox.availability import WeakSandboxError, require_sandbox  # lazy, as above
 
     try:
         weak = require_sandbox(args.allow_weak_sandbox, "--allow-weak-sandbox").weak_line()
@@ -132,6 +133,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
+    # lazy: the batch modules load when this verb runs
     from .insight import MergeError, merge, write_overview
     from .outputs import summary_table
 
@@ -171,8 +173,9 @@ def gradebook_rows(records: dict[str, dict[str, Any]], present: set[str]) -> lis
 def cmd_check(args: argparse.Namespace) -> int:
     import tempfile
 
-    from ..backend import open_backend
+    # lazy: torch, the checks and the sandbox, for this verb only
     from ..checks import SETTINGS
+    from ..factory import open_backend
     from ..harness import grade
     from ..sandbox.availability import bwrap_status
     from .intake import IntakeError, Submission, prepare, student_id
@@ -204,7 +207,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_sample_class(args: argparse.Namespace) -> int:
-    from .sample import make_class
+    from .sample import make_class  # lazy: for this verb only
 
     made = make_class(Path(args.out), args.n)
     print(f"{len(made)} sample submission(s) in {args.out}")
@@ -212,7 +215,7 @@ def cmd_sample_class(args: argparse.Namespace) -> int:
 
 
 def cmd_bundle(args: argparse.Namespace) -> int:
-    from .bundle import write_bundle
+    from .bundle import write_bundle  # lazy: for this verb only
 
     path = write_bundle(Path(args.out))
     print(f"Gradescope autograder: {path} (upload it as the assignment's autograder zip)")

@@ -11,6 +11,7 @@ Each check entry of a record carries {"check", "reference", "settings"}:
 `stale(entries, current)` says which entries differ and why. Only `stale` and `reasons` are
 used by the torch-free parent; `check_fingerprint` runs in a grading worker.
 """
+import dataclasses
 import hashlib
 import inspect
 import types
@@ -50,6 +51,9 @@ def canonical(value: Any) -> str:
         return "[" + ", ".join(canonical(v) for v in value) + "]"
     if inspect.isfunction(value) or inspect.isclass(value):
         return f"{value.__module__}.{value.__qualname__}"  # its source is hashed where it is followed
+    if dataclasses.is_dataclass(value):  # a declaration (an Exercise): its repr would show its sets unsorted
+        fields = ", ".join(f"{f.name}={canonical(getattr(value, f.name))}" for f in dataclasses.fields(value))
+        return f"{type(value).__qualname__}({fields})"
     return repr(value)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from .. import checks  # noqa: F401 - registers the checks
-from ..backend import open_backend
+from ..factory import open_backend
 from ..checks import CHECKS, SETTINGS
 from ..checks.registry import grader_data
 from ..harness import Outcome, Report, run_check, skip_reason

@@ -37,7 +37,7 @@ class MergeError(RuntimeError):
 
 def write_overview(out: Path, records: list[dict[str, Any]]) -> str:
     """class.json and class.html in `out` for `records`; the terminal table."""
-    from .similarity import compare_class  # copydetect and numpy: only when an overview is written
+    from .similarity import compare_class  # lazy: copydetect and numpy, only when an overview is written
 
     similar = compare_class({r["student"]: r["regions"] for r in records if isinstance(r.get("regions"), dict)})
     summary = summarise(records, similar)

@@ -5,6 +5,7 @@ a grading worker that answers each once saves that work on every later submissio
 Results are deep-copied on the way out so a check cannot alter the cached value.
 """
 from ..backend import MemoBackend, stable_key  # noqa: F401  (re-exported: the memo lives in the core)
+from ..checks.registry import SETTINGS, reference
 
 
 def memoise_reference() -> MemoBackend:
@@ -13,8 +14,6 @@ def memoise_reference() -> MemoBackend:
     Works whether `reference()` keeps its Student (lru_cache) or builds one per call over
     `SETTINGS.reference` (the bundle-aware registry on main).
     """
-    from ..checks.registry import SETTINGS, reference
-
     ref = reference()
     if isinstance(ref.backend, MemoBackend):
         return ref.backend
@@ -27,8 +26,6 @@ def memoise_reference() -> MemoBackend:
 
 def unmemoise_reference() -> None:
     """Take the memo out again (for benchmarks that compare with and without it)."""
-    from ..checks.registry import SETTINGS, reference
-
     ref = reference()
     if isinstance(ref.backend, MemoBackend):
         if hasattr(SETTINGS, "reference"):

@@ -19,6 +19,7 @@ from typing import Any, Callable
 from ..sandbox.launcher import Sandbox
 from .intake import Submission, prepare_or_explain
 from .regions import regions_of
+from .worker import worker_main
 
 SUBMISSION_TIMEOUT_S = 120.0
 POLL_S = 0.5
@@ -118,8 +119,6 @@ class Worker:
     that its torch import and the worker's own run side by side."""
 
     def __init__(self, ctx: Any, options: Options, threads: int, others: "list[Worker]") -> None:
-        from .worker import worker_main
-
         # the student's code gets this job's share of the cores: oversubscribed OpenMP threads spin
         self.sandbox = Sandbox(wait=False, threads=max(1, (os.cpu_count() or 1) // max(1, options.jobs)))
         self.conn, child = ctx.Pipe()

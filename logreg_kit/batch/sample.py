@@ -7,6 +7,8 @@ import shutil
 import zipfile
 from pathlib import Path
 
+from ..cells import NOTEBOOK
+
 
 SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
 
@@ -55,8 +57,6 @@ def write_zip(dest: Path, kind: str) -> Path:
 
 def write_notebook(dest: Path) -> Path:
     """The course's source notebook (the lesson with the reference in its solution cells)."""
-    from ..notebooks import NOTEBOOK
-
     shutil.copyfile(NOTEBOOK, dest)
     return dest
 

@@ -59,7 +59,7 @@ def worker_main(conn: Connection, sandbox: Any, data: str, threads: int, memo: b
     os.dup2(quiet, 2)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     try:
-        from . import grading  # torch and the checks: imported here, after the fork
+        from . import grading  # lazy: torch and the checks, imported here, after the fork
 
         memo_backend, answers = grading.warm_up(data, threads, memo, sandbox.use_bwrap)
         sandbox.ready()

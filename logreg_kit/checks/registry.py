@@ -11,6 +11,7 @@ from ..backend import Backend, StudentError
 from ..data import Split, load_split
 from ..exercises import BY_ID, MODULE_OF, label
 from ..feedback import NOT_IMPLEMENTED, fail
+from ..recorded import default_reference
 from ..tripwire import VIOLATION_WORDS
 
 
@@ -137,8 +138,6 @@ def reference() -> Student:
     """The reference, run in this trusted process with no from-scratch rules: the solutions in the
     course repository, or the values recorded from them in a student bundle (logreg_kit.recorded)."""
     if SETTINGS.reference is None:
-        from ..recorded import default_reference
-
         SETTINGS.reference = default_reference()
     return Student(SETTINGS.reference, ())
 
