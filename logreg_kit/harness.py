@@ -1,4 +1,4 @@
-"""Running checks: one outcome per check, a report per implementation, Gradescope JSON out."""
+"""Running checks: one outcome per check, a report per implementation (its results: results.py)."""
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -9,10 +9,13 @@ import torch
 from . import scratch, tripwire
 from .backend import Backend, StudentError, UnavailableBackend
 from .checks import CHECKS, Check, Student
-from .exercises import BY_ID, EXERCISES, MODULES, label
+from .exercises import BY_ID, MODULES, label
 from .feedback import NOT_IMPLEMENTED, REVEAL, CheckFailure
 from .cells import in_cells
 from .paths import write_json_atomic  # noqa: F401 - re-exported (pytest plugin, Gradescope)
+from .result_formats import STATUS_STUBS, summary_lines
+from .results import CheckResult, max_total, total
+from .results import by_exercise as results_by_exercise
 
 
 @dataclass(frozen=True)
@@ -24,12 +27,18 @@ class Outcome:
     artifacts: dict[str, Any] = field(default_factory=dict)  # plain data a check attached (Student.artifacts)
 
     @property
+    def result(self) -> CheckResult:
+        """This outcome as a row of the score table, from which every output format is written."""
+        c = self.check
+        return CheckResult(c.exercise, c.function, c.title, c.points, self.status, c.visibility, self.message, self.seconds)
+
+    @property
     def score(self) -> float:
-        return self.check.points if self.status == "passed" else 0.0
+        return self.result.score
 
     @property
     def max_score(self) -> float:
-        return 0.0 if self.status == "skipped" else self.check.points
+        return self.result.max_score
 
 
 def skip_reason(check: Check) -> str | None:
@@ -51,7 +60,6 @@ KIND_HINTS = {
     "scratch": ("the message above names what the from-scratch rule refused: use only what the exercise may use "
                 "(the list is in the README, under \"Statically, as an allowlist\"), and write the replaced function yourself"),
 }
-STATUS_STUBS = "not started: every exercise is still its stub (not implemented yet)"
 
 
 def hint_for(check: Check, detail: str, kind: str = "other", diagnosis: str = "") -> str:
@@ -154,12 +162,16 @@ class Report:
     outcomes: list[Outcome]
 
     @property
+    def results(self) -> list[CheckResult]:
+        return [o.result for o in self.outcomes]
+
+    @property
     def score(self) -> float:
-        return sum(o.score for o in self.outcomes)
+        return total(self.results)
 
     @property
     def max_score(self) -> float:
-        return sum(o.max_score for o in self.outcomes)
+        return max_total(self.results)
 
     @property
     def all_stubs(self) -> bool:
@@ -168,102 +180,15 @@ class Report:
         return bool(ran) and all(o.status == "failed" and f"\n  {NOT_IMPLEMENTED}" in o.message for o in ran)
 
     def by_exercise(self) -> dict[str, tuple[float, float]]:
-        """Exercise id -> (score, max score), in lesson order."""
-        table = {ex.id: (0.0, 0.0) for ex in EXERCISES}
-        for o in self.outcomes:
-            got, most = table[o.check.exercise]
-            table[o.check.exercise] = (got + o.score, most + o.max_score)
+        """Exercise id -> (score, max score), in lesson order (exercises with nothing to earn left out)."""
+        table = {ex: (total(rows), max_total(rows)) for ex, rows in results_by_exercise(self.results).items()}
         return {ex: v for ex, v in table.items() if v[1] > 0}
 
     def summary_lines(self, later: Mapping[str, float] | None = None) -> list[str]:
-        """Points per exercise and the total, by one rule: a check earns its points when it ran and
-        passed; one this machine cannot run (CUDA without a GPU) is skipped: no points and left out
-        of the max. `later`: exercise id -> points of checks not in this grader (the student
-        bundle's hidden checks), shown so that every exercise of the lesson has its row."""
-        later = dict(later or {})
-        lines = [f"logreg-kit: points per exercise ({self.label})"]
-        for ex in EXERCISES:
-            ran = [o for o in self.outcomes if o.check.exercise == ex.id]
-            if ran or (later.get(ex.id) and not any(c.exercise == ex.id for c in CHECKS)):  # not deselected
-                lines.append(_exercise_row(ex.id, ran, later.get(ex.id, 0.0)))
-        lines.append(f"  {'total':<58}{self.score:g}/{self.max_score:g}")
-        if self.all_stubs:
-            lines.append(f"  {STATUS_STUBS}")
-        skipped = [o for o in self.outcomes if o.status == "skipped"]
-        if skipped:
-            points, why = sum(o.check.points for o in skipped), skipped[0].message.removeprefix("skipped: ")
-            lines.append(f"  {len(skipped)} check(s) worth {points:g} point(s) skipped here, not counted: {why}")
-        return lines
-
-    def gradescope(self) -> dict[str, Any]:
-        return {
-            "score": self.score,
-            "tests": [
-                {
-                    "name": o.check.name,
-                    "score": o.score,
-                    "max_score": o.max_score,
-                    "status": o.status,
-                    "output": o.message,
-                    "visibility": o.check.visibility if o.check.visibility != "public" else "visible",
-                }
-                for o in self.outcomes
-            ],
-        }
-
-    def classroom(self) -> dict[str, Any]:
-        """GitHub Classroom's runner result (what autograding-grading-reporter decodes from a step's
-        `result` output): one test per check that ran, with its score; skipped checks are left
-        out, as they are of max_score everywhere."""
-        graded = [o for o in self.outcomes if o.status != "skipped"]
-        tests = [{"name": o.check.name, "status": "pass" if o.status == "passed" else "fail",
-                  "message": o.message, "test_code": "pytest grader/", "filename": "",
-                  "line_no": 0, "execution_time": f"{o.seconds:.1f}s", "score": o.score, "max_score": o.max_score}
-                 for o in graded]
-        status = "pass" if graded and all(o.status == "passed" for o in graded) else "fail" if graded else "error"
-        return {"version": 1, "status": status, "max_score": self.max_score, "tests": tests}
-
-
-def _exercise_row(ex_id: str, ran: list[Outcome], later: float) -> str:
-    """One summary row: got/max of the checks that ran ("-" if none), then what is not counted."""
-    got, most = sum(o.score for o in ran), sum(o.max_score for o in ran)
-    skipped = sum(o.check.points for o in ran if o.status == "skipped")
-    notes = ([f"{skipped:g} skipped"] if skipped else []) + ([f"{'+' if ran else ''}{later:g} at hand-in"] if later else [])
-    points = f"{got:g}/{most:g}" if ran else "-"
-    return f"  {label(ex_id):<16}{BY_ID[ex_id].title:<42}{points:<8}{'  (' + ', '.join(notes) + ')' if notes else ''}".rstrip()
-
-
-def _gradescope_test(outcome: Outcome) -> dict[str, Any]:
-    """One Gradescope test entry; a skipped check has no status (Gradescope knows passed/failed only)."""
-    entry: dict[str, Any] = {
-        "name": outcome.check.name,
-        "score": outcome.score,
-        "max_score": outcome.max_score,
-        "output": outcome.message,
-        "visibility": "visible" if outcome.check.visibility == "public" else "after_published",
-    }
-    if outcome.status != "skipped":
-        entry["status"] = outcome.status
-    return entry
-
-
-@dataclass(frozen=True)
-class DeclaredPoints:
-    """An exercise's points as its checks declare them (the one points table every route reads)."""
-
-    public: float = 0.0  # in the student bundle's self-check ...
-    public_gpu: float = 0.0  # ... of which the CUDA checks: skipped (not counted) without a GPU
-    hidden: float = 0.0  # only at grading time
-
-
-def declared_points(checks: Iterable[Check] = CHECKS) -> dict[str, DeclaredPoints]:
-    """Exercise id -> its declared points, every exercise of the lesson, in lesson order."""
-    table = {ex.id: DeclaredPoints() for ex in EXERCISES}
-    for c in checks:
-        row, gpu = table[c.exercise], c.points if c.needs == "cuda" else 0.0
-        table[c.exercise] = (DeclaredPoints(row.public + c.points, row.public_gpu + gpu, row.hidden)
-                             if c.visibility == "public" else DeclaredPoints(row.public, row.public_gpu, row.hidden + c.points))
-    return table
+        """The pytest terminal summary (result_formats.summary_lines): a check earns its points
+        when it ran and passed; one this machine cannot run (CUDA without a GPU) is skipped: no
+        points and left out of the max. `later`: the student bundle's hidden checks' points."""
+        return summary_lines(self.label, self.results, later, {c.exercise for c in CHECKS}, self.all_stubs)
 
 
 def grade(backend: Backend, checks: Iterable[Check] = CHECKS) -> Report:

@@ -27,31 +27,13 @@ from traitlets import Bool
 from nbformat.v4 import new_output
 
 from .cells import TEST_PREFIX
-from .exercises import BY_ID, label
+from .exercises import BY_ID
 from .factory import open_backend
-from .harness import Outcome, grade
+from .harness import grade
 from .intake import Package, take_in
+from .result_formats import nbgrader_cell
+from .results import CheckResult, by_exercise
 from .sandbox.availability import ALLOW_WEAK_ENV, require_sandbox
-
-
-def _cell_result(ex_id: str, outcomes: list[Outcome], points: float) -> tuple[float, str]:
-    """(score out of the cell's `points`, report text), by the rule of every route: each check that
-    ran and passed earns its own points (whole points, no scaling); a check this machine cannot
-    run (CUDA without a GPU) is skipped and earns nothing. nbgrader fixes a cell's max in the
-    gradebook, so the skipped points stay in its max; the report names them."""
-    got = sum(o.score for o in outcomes)
-    most = sum(o.max_score for o in outcomes)
-    skipped = sum(o.check.points for o in outcomes if o.status == "skipped")
-    head = f"logreg-kit, Exercise {label(ex_id)} ({BY_ID[ex_id].title}): {got:g}/{points:g} points"
-    if skipped:
-        head += f" ({got:g}/{most:g} of the checks graded here; {skipped:g} skipped, not run on this machine)"
-    lines = [head]
-    for o in outcomes:
-        mark = {"passed": "ok  ", "failed": "FAIL", "skipped": "skip"}[o.status]
-        lines.append(f"  {mark} {o.check.name} ({o.check.points:g})")
-    failures = [o.message for o in outcomes if o.status == "failed"]
-    skips = {o.message for o in outcomes if o.status == "skipped"}
-    return min(got, points), "\n".join(lines + [""] + failures + sorted(skips)).rstrip() + "\n"
 
 
 def outputs_for(score: float, points: float, text: str) -> list[NotebookNode]:
@@ -85,16 +67,14 @@ class KitGrade(Preprocessor):
                 backend.close()
         finally:
             package.discard()
-        by_exercise: dict[str, list[Outcome]] = {}
-        for o in report.outcomes:
-            by_exercise.setdefault(o.check.exercise, []).append(o)
+        table: dict[str, list[CheckResult]] = by_exercise(report.results)
         for cell in nb.cells:
             grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
             ex_id = grade_id[len(TEST_PREFIX):] if grade_id.startswith(TEST_PREFIX) else None
             if cell.cell_type != "code" or ex_id not in BY_ID:
                 continue
             points = float(cell.metadata.nbgrader.get("points", 0))
-            score, text = _cell_result(ex_id, by_exercise.get(ex_id, []), points)
+            score, text = nbgrader_cell(ex_id, table.get(ex_id, []), points)
             cell.outputs = outputs_for(score, points, text)
             self.log.info("logreg-kit: %s %s/%s", grade_id, f"{score:g}", f"{points:g}")
         self.log.info("logreg-kit: total %s/%s graded here, as `logreg-kit grade` gives it", f"{report.score:g}",

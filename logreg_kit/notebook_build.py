@@ -19,6 +19,7 @@ from .cells import KERNEL_IMPORTS, NOTEBOOK, SOLUTION_PREFIX, TEST_PREFIX
 from .i18n import SOURCE_LANGUAGE, N_, _
 from .localised import speaking
 from .paths import SOLUTIONS
+from .results import declared_points
 
 # The given code cells: each one catalogue entry (a translation changes comments and strings only).
 IMPORTS = N_("""\
@@ -172,7 +173,7 @@ def exercise_points(ex_id: str) -> float:
     """Points of an exercise's test cell: the sum of the points of the kit's checks for it."""
     from .checks import CHECKS  # lazy: torch; `logreg-kit build --check` starts without it
 
-    return float(sum(c.points for c in CHECKS if c.exercise == ex_id))
+    return declared_points(CHECKS)[ex_id].total
 
 
 def _end(lines: list[str], node: ast.stmt) -> int:

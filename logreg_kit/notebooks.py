@@ -40,6 +40,7 @@ from .exercises import MODULE_OF, PROBE_TIMEOUT_S, label
 from .harness import run_check
 from .i18n import _
 from .impl import ImplementationError
+from .results import max_total, skipped_points, total
 
 AUTOGRADE_ENV = "NBGRADER_EXECUTION"  # nbgrader sets it to "autograde" while it executes a submission
 
@@ -116,11 +117,10 @@ def self_check(ex_id: str, namespace: dict[str, Any]) -> None:
     tripwire.install()
     backend.impl, backend.label, backend.timeout = NamespaceImplementation(namespace), "this notebook", PROBE_TIMEOUT_S
     outcomes = [run_check(c, backend) for c in CHECKS if c.exercise == ex_id]
-    got, most = sum(o.score for o in outcomes), sum(o.max_score for o in outcomes)
-    skipped = sum(o.check.points for o in outcomes if o.status == "skipped")
-    shown = {"got": f"{got:g}", "most": f"{most:g}", "skipped": f"{skipped:g}"}
-    score = _("Exercise {label}: {got}/{most} points", label=label(ex_id), **shown)
-    print(score + (_(" ({skipped} skipped: not run on this machine)", **shown) if skipped else ""))
+    results = [o.result for o in outcomes]
+    got, most, skipped = total(results), max_total(results), skipped_points(results)
+    print(_("Exercise {exercise}: {got}/{most} points", exercise=label(ex_id), got=f"{got:g}", most=f"{most:g}")
+          + (" " + _("({skipped} skipped: not run on this machine)", skipped=f"{skipped:g}") if skipped else ""))
     failed = [o.message for o in outcomes if o.status == "failed"]
     if failed:
         raise AssertionError("\n\n".join(failed))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from . import result_formats
 from .impl import REFERENCE
 from .paths import write_json_atomic
 from .sandbox.availability import WeakSandboxError, bwrap_status, require_sandbox
@@ -152,13 +153,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     report = _report(session.config)
     results, classroom = session.config.getoption("--results"), session.config.getoption("--classroom")
     if report is not None and results:
-        payload, weak = report.gradescope(), weak_output(session.config)
-        write_json_atomic(Path(results), {**payload, "output": weak} if weak else payload)
+        write_json_atomic(Path(results), result_formats.gradescope(report.results, weak_output(session.config)))
     if classroom:  # also when nothing ran: Classroom then reads status "error"
-        from .harness import Report  # heavy
-
-        empty = Report(session.config.getoption("--impl"), [])
-        write_json_atomic(Path(classroom), (report or empty).classroom())
+        write_json_atomic(Path(classroom), result_formats.classroom(report.results if report is not None else []))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

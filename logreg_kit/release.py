@@ -20,7 +20,9 @@ from . import __version__, build, i18n, notebook_build
 from .backend import LocalBackend
 from .checks import CHECKS, SETTINGS, Check
 from .exercises import BY_ID, label
-from .harness import declared_points, run_check
+from .harness import run_check
+from .result_formats import classroom
+from .results import declared_points, declared_total
 from .i18n import SOURCE_LANGUAGE, N_, _
 from .localised import only_said, speaking
 from .recorded import DATA_DIR, RecordingBackend, save
@@ -368,7 +370,7 @@ def _exercise_table(checks: list[Check] = CHECKS) -> str:
 
 def classroom_workflow() -> str:
     setup = "\n".join(f"          {command.split('   #')[0]}" for command in SETUP_COMMANDS)
-    no_result = '{"version": 1, "status": "error", "max_score": 0, "tests": []}'  # the grader could not start
+    no_result = json.dumps(classroom([]))  # the grader could not start
     return CLASSROOM_WORKFLOW.format(setup=setup, runner=CLASSROOM_RUNNER, runner_env=CLASSROOM_RUNNER.upper(),
                                      classroom=CLASSROOM_COMMAND, classroom_file=CLASSROOM_FILE, no_result=no_result)
 
@@ -436,10 +438,7 @@ def commented(command: str) -> str:
 def student_readme(checks: list[Check] = CHECKS, lang: str = SOURCE_LANGUAGE) -> str:
     """The bundle's README, in `lang`; its points come from the same declared table as the
     self-check's summary."""
-    table = declared_points(checks)
-    public = sum(p.public for p in table.values())
-    gpu = sum(p.public_gpu for p in table.values())
-    hidden = hidden_checks(checks)
+    whole = declared_total(declared_points(checks))
     with speaking(lang):
         params = dict(
             setup="\n".join(map(commented, SETUP_COMMANDS)),
@@ -449,24 +448,23 @@ def student_readme(checks: list[Check] = CHECKS, lang: str = SOURCE_LANGUAGE) ->
             notebook=STUDENT_NOTEBOOK,
             notebook_commands="\n".join(map(commented, NOTEBOOK_COMMANDS)),
             table=_exercise_table(checks),
-            public_here=f"{public - gpu:g}",
-            public_points=f"{public:g}",
+            public_here=f"{whole.public - whole.public_gpu:g}",
+            public_points=f"{whole.public:g}",
             gpu_checks=sum(1 for c in public_checks(checks) if c.needs == "cuda"),
-            gpu_points=f"{gpu:g}",
-            hidden_checks=len(hidden),
-            hidden_points=f"{sum(c.points for c in hidden):g}",
-            total_points=f"{sum(c.points for c in checks):g}",
+            gpu_points=f"{whole.public_gpu:g}",
+            hidden_checks=whole.hidden_checks,
+            hidden_points=f"{whole.hidden:g}",
+            total_points=f"{whole.total:g}",
         )
         return "\n".join(_(section, **params) for section in STUDENT_README)
 
 
 def hidden_summary(checks: list[Check] = CHECKS) -> dict[str, object]:
     """What the bundle may know of its hidden checks: how many, their points, points per exercise."""
-    hidden = hidden_checks(checks)
-    by_exercise: dict[str, float] = {}
-    for c in hidden:
-        by_exercise[c.exercise] = by_exercise.get(c.exercise, 0.0) + c.points
-    return {"checks": len(hidden), "points": sum(c.points for c in hidden), "by_exercise": by_exercise}
+    table = declared_points(checks)
+    whole = declared_total(table)
+    by_exercise = {ex: row.hidden for ex, row in table.items() if row.hidden_checks}
+    return {"checks": whole.hidden_checks, "points": whole.hidden, "by_exercise": by_exercise}
 
 
 def forbidden_in(text: str) -> list[str]:

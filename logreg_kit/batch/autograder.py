@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from ..exercises import MODULES
-from ..harness import write_json_atomic
+from ..paths import write_json_atomic
+from ..result_formats import gradescope
 from ..sandbox.availability import ALLOW_WEAK_ENV, PLAIN_USER, bwrap_status, plain_worker, weak_allowed_by_env, withhold
 from .intake import Submission
 from .outputs import gradescope_payload
@@ -34,10 +35,11 @@ def find_target(folder: Path) -> Path:
 
 
 def grade_one(target: Path, timeout: float) -> dict[str, Any]:
+    """The submission's batch record (outputs.py)."""
     records: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as out:
         grade_class([Submission("submission", target)], Path(out), Options(jobs=1, timeout=timeout), records.append)
-    return gradescope_payload(records[0])
+    return records[0]
 
 
 def gradescope_note() -> str:
@@ -74,13 +76,14 @@ def main() -> int:
         print(weak, flush=True)
     if refused:
         print(refused, flush=True)
-        write_json_atomic(results, {"score": 0, "output": refused, "tests": []})
+        write_json_atomic(results, gradescope([], refused))
         return 1
-    payload = grade_one(find_target(submission), timeout)
+    record = grade_one(find_target(submission), timeout)
+    payload = gradescope_payload(record)
     if weak:
         payload["output"] = weak
     write_json_atomic(results, payload)
-    print(f"score {payload['score']:g} of {sum(t['max_score'] for t in payload['tests']):g}; wrote {results}")
+    print(f"score {record['score']:g} of {record['max_score']:g}; wrote {results}")
     return 0
 
 

@@ -10,7 +10,7 @@ from .. import checks  # noqa: F401 - registers the checks
 from ..factory import open_backend
 from ..checks import CHECKS, SETTINGS
 from ..checks.registry import grader_data
-from ..harness import Outcome, Report, run_check, skip_reason
+from ..harness import Outcome, run_check, skip_reason
 from ..sandbox import RemoteBackend
 from ..paths import SOLUTIONS
 from .fingerprint import check_fingerprint
@@ -22,27 +22,23 @@ CALL_TIMEOUT_S = 60.0  # one probe call; generous: a loaded 2-core machine slows
 
 
 def planned_entries() -> list[dict[str, Any]]:
-    """Every check as not yet graded: failed with no message, or skipped with the reason this
-    machine cannot run it (the parent fills in the message of a submission that never ran)."""
+    """Every check as not yet graded: "error" (never ran) with no message, or skipped with the
+    reason this machine cannot run it (the parent fills in the message of a submission that never
+    ran); each with its own visibility, as the score table (results.py) writes it."""
     entries = []
     reference = fingerprint(SETTINGS.data, sorted(SOLUTIONS.glob("*.py")))
     for check in CHECKS:
         reason = skip_reason(check)
-        entries.append({
-            "name": check.name, "exercise": check.exercise, "score": 0.0,
-            "max_score": 0.0 if reason else check.points, "status": "skipped" if reason else "failed",
-            "output": reason, "visibility": "visible", "seconds": 0.0,
-            "fingerprint": {"check": check_fingerprint(check.fn), "reference": reference,
-                            "settings": f"data={SETTINGS.data}"},
-        })
+        planned = Outcome(check, "skipped" if reason else "error", reason or "", 0.0).result.to_entry()
+        planned["fingerprint"] = {"check": check_fingerprint(check.fn), "reference": reference,
+                                  "settings": f"data={SETTINGS.data}"}
+        entries.append(planned)
     return entries
 
 
 def check_entry(outcome: Outcome) -> dict[str, Any]:
-    """The harness's Gradescope test entry for one outcome, plus exercise, status and time."""
-    entry = Report("", [outcome]).gradescope()["tests"][0]
-    entry.update(exercise=outcome.check.exercise, status=outcome.status, seconds=round(outcome.seconds, 3))
-    return entry
+    """One outcome as a record's entry (results.CheckResult.to_entry)."""
+    return outcome.result.to_entry()
 
 
 def plain_artifacts(outcome: Outcome) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import zlib
 from typing import Any
 
 from ..exercises import BY_ID, label
+from ..results import by_exercise, max_total, results_of, total
 
 DIGIT_SIDE = 28
 DIGIT_SCALE = 3  # each pixel drawn 3x3 in the report
@@ -22,8 +23,8 @@ CSS = """
 body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 h1{font-size:1.5rem;margin-bottom:.2rem} .sub{color:#555;margin-top:0}
 table{border-collapse:collapse;margin:1rem 0} td,th{padding:.25rem .7rem;border-bottom:1px solid #ddd;text-align:left}
-.passed{color:#1a7f37} .failed{color:#c62828} .skipped{color:#777}
-.check{margin:.4rem 0;padding:.4rem .7rem;border-left:4px solid #ddd} .check.failed{border-color:#c62828;background:#fff5f5}
+.passed{color:#1a7f37} .failed,.error{color:#c62828} .skipped{color:#777}
+.check{margin:.4rem 0;padding:.4rem .7rem;border-left:4px solid #ddd} .check.failed,.check.error{border-color:#c62828;background:#fff5f5}
 .check.passed{border-color:#1a7f37} pre{white-space:pre-wrap;margin:.3rem 0 0;font-size:.85rem}
 .banner{padding:.6rem .8rem;background:#fff3cd;border:1px solid #e0c36b;margin:1rem 0}
 .digits{display:flex;flex-wrap:wrap;gap:.6rem} .digits figure{margin:0;text-align:center;font-size:.75rem;color:#c62828}
@@ -85,13 +86,9 @@ def loss_chart(losses: list[float]) -> str:
 
 
 def _exercise_rows(record: dict[str, Any]) -> str:
-    table: dict[str, list[float]] = {}
-    for e in record["checks"]:
-        got = table.setdefault(e["exercise"], [0.0, 0.0])
-        got[0] += e["score"]
-        got[1] += e["max_score"]
     rows = []
-    for ex_id, (got, most) in table.items():
+    for ex_id, results in by_exercise(results_of(record["checks"])).items():
+        got, most = total(results), max_total(results)
         if most > 0:
             css = "passed" if got >= most else "failed"
             rows.append(f"<tr><td>{html.escape(label(ex_id))}</td><td>{html.escape(BY_ID[ex_id].title)}</td>"
@@ -100,13 +97,14 @@ def _exercise_rows(record: dict[str, Any]) -> str:
 
 
 def _check_blocks(record: dict[str, Any]) -> str:
+    """Every check: status, name, points and its message as the student may read it (a hidden
+    check's own message is for the instructor: results.CheckResult.student_message)."""
     blocks = []
-    for e in record["checks"]:
-        status = e["status"]
-        points = f"{e['score']:g}/{e['max_score']:g}"
-        message = f"<pre>{html.escape(e.get('output') or '')}</pre>" if e.get("output") else ""
-        blocks.append(f"<div class='check {status}'><span class='{status}'>{status}</span> "
-                      f"<b>{html.escape(e['name'])}</b> ({points}){message}</div>")
+    for r in results_of(record["checks"]):
+        text = r.student_message()
+        message = f"<pre>{html.escape(text)}</pre>" if text else ""
+        blocks.append(f"<div class='check {r.status}'><span class='{r.status}'>{r.status}</span> "
+                      f"<b>{html.escape(r.name)}</b> ({r.score:g}/{r.max_score:g}){message}</div>")
     return "\n".join(blocks)
 
 

@@ -9,13 +9,14 @@ Layout of OUT:
 Student ids are made safe and unique by intake.student_ids: no id is `records`, `gradebook`,
 hidden (`.`) or another's id with another case, so no two students share a folder.
 """
-import csv
-import io
 import json
 from pathlib import Path
 from typing import Any
 
+from .. import result_formats
 from ..exercises import BY_ID, EXERCISES, label
+from ..result_formats import FORMULA_STARTS, csv_text  # noqa: F401 - re-exported (tests, insight)
+from ..results import max_total, results_of, total
 from ..paths import write_json_atomic, write_text_atomic
 
 CHECKED = ("graded", "not started")  # statuses of a record whose every check ran (a per-check regrade applies)
@@ -41,18 +42,10 @@ def load_records(out: Path) -> dict[str, dict[str, Any]]:
 
 
 def gradescope_payload(record: dict[str, Any]) -> dict[str, Any]:
-    """results.json for one submission (the harness's Gradescope format)."""
-    keys = ("name", "score", "max_score", "status", "output", "visibility")
-    tests = []
-    for entry in record["checks"]:
-        test = {k: entry[k] for k in keys if k in entry}
-        if entry["status"] == "skipped":
-            test.pop("status", None)
-        tests.append(test)
-    payload: dict[str, Any] = {"score": record["score"], "tests": tests}
-    if record["status"] != "graded":
-        payload["output"] = f"{record['status']}: {record['message']}"
-    return payload
+    """results.json for one submission (result_formats.gradescope); a submission that did not
+    grade to the end says why above its tests."""
+    output = f"{record['status']}: {record['message']}" if record["status"] != "graded" else ""
+    return result_formats.gradescope(results_of(record["checks"]), output)
 
 
 def write_record(out: Path, record: dict[str, Any], html: str | None) -> None:
@@ -75,33 +68,13 @@ def check_names(records: list[dict[str, Any]]) -> list[str]:
     return list(names)
 
 
-def _cell(entry: dict[str, Any]) -> str:
-    """A check's gradebook cell: its points, or "skipped" for a check this machine could not run
-    (left out of max_score, so not a 0)."""
-    return "skipped" if entry["status"] == "skipped" else f"{entry['score']:g}"
-
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: what a spreadsheet may run
-
-
-def csv_text(value: str) -> str:
-    """A text cell a student controls (id, message), made inert for spreadsheets: a cell that
-    starts like a formula gets a leading `'` (OWASP's advice), so it is shown, never evaluated."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
 def gradebook_csv(records: list[dict[str, Any]]) -> str:
-    """student, status, total, max, one column per check (points or "skipped"), seconds, message."""
+    """student, status, total, max, one column per check (points or "skipped"), seconds, message
+    (result_formats.gradebook_row; text cells that start like a formula are made inert)."""
     names = check_names(records)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["student", "status", "total", "max_score", *names, "seconds", "message"])
-    for record in sorted(records, key=lambda r: r["student"]):
-        by_name = {e["name"]: e for e in record["checks"]}
-        cells = [_cell(by_name[n]) if n in by_name else "" for n in names]
-        writer.writerow([csv_text(record["student"]), csv_text(record["status"]), f"{record['score']:g}",
-                         f"{record['max_score']:g}", *cells, f"{record['seconds']:.1f}", csv_text(record["message"])])
-    return buffer.getvalue()
+    rows = [result_formats.gradebook_row(r["student"], r["status"], results_of(r["checks"]), r["seconds"],
+                                         r["message"], names) for r in sorted(records, key=lambda r: r["student"])]
+    return result_formats.gradebook_csv(rows, names)
 
 
 def write_gradebook(out: Path, records: list[dict[str, Any]] | None = None) -> Path:
@@ -117,9 +90,9 @@ def pass_rates(records: list[dict[str, Any]]) -> list[tuple[str, str, float, flo
     for ex in EXERCISES:
         per_student = []
         for record in records:
-            entries = [e for e in record["checks"] if e["exercise"] == ex.id and e["status"] != "skipped"]
-            if entries:
-                per_student.append((sum(e["score"] for e in entries), sum(e["max_score"] for e in entries)))
+            results = [r for r in results_of(record["checks"]) if r.exercise == ex.id and r.status != "skipped"]
+            if results:
+                per_student.append((total(results), max_total(results)))
         if per_student:
             full = sum(1 for got, most in per_student if got >= most) / len(per_student)
             rows.append((label(ex.id), BY_ID[ex.id].title, full, sum(g for g, _ in per_student) / len(per_student)))

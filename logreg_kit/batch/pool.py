@@ -16,6 +16,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any, Callable
 
+from ..results import max_total, results_of, total
 from ..sandbox.launcher import Sandbox
 from .intake import Submission, prepare_or_explain
 from .regions import regions_of
@@ -99,7 +100,7 @@ class Plan:
         entries.sort(key=lambda e: order.get(e["name"], len(order)))
         record = {
             "student": sub.student, "source": str(sub.source), "digest": sub.digest, "status": status, "message": message,
-            "score": sum(e["score"] for e in entries), "max_score": sum(e["max_score"] for e in entries),
+            "score": total(results_of(entries)), "max_score": max_total(results_of(entries)),
             "seconds": round(seconds, 2), "checks": entries, **(extra or {}),
         }
         record["message"] = "; ".join(m for m in (record["message"], note) if m)

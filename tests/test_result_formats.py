@@ -1,0 +1,153 @@
+"""One outcome set (passed, failed, skipped, hidden, never ran) through every output format: each
+format, read back, agrees with the score table (results.py) on every score, max, status and
+visibility it carries, and no format a student reads shows a hidden check's message."""
+import csv
+import io
+import re
+
+import pytest
+
+from logreg_kit import result_formats
+from logreg_kit.batch import html, outputs
+from logreg_kit.exercises import BY_ID, label
+from logreg_kit.i18n import _
+from logreg_kit.results import HIDDEN_MESSAGE, CheckResult, declared_points, max_total, results_of, total
+
+SECRET = "expected 0.2500 at row 3"  # what a hidden check's message must never show a student
+OUTCOMES = [
+    CheckResult("1", "binary_loss_if", "the loss of one example", 2.0, "passed"),
+    CheckResult("1", "binary_loss_if", "the mean over examples", 1.0, "failed", message="Exercise 1: expected 1, got 2"),
+    CheckResult("1", "binary_loss_if", "any label set", 1.0, "passed", "hidden"),
+    CheckResult("3", "softmax", "the same on a GPU", 1.0, "skipped", message="skipped: CUDA is not available here"),
+    CheckResult("3", "softmax", "rows of any width", 2.0, "failed", "hidden", f"Exercise 3, softmax: {SECRET}"),
+    CheckResult("3", "softmax", "autograd follows it", 1.5, "error", "hidden", f"not graded: timeout; {SECRET}"),
+]
+BY_NAME = {r.name: r for r in OUTCOMES}
+SCORE, MOST = 3.0, 7.5  # passed: 2 + 1; every check but the skipped one: 2 + 1 + 1 + 2 + 1.5
+
+
+def test_the_score_table_sums_by_the_one_rule() -> None:
+    assert (total(OUTCOMES), max_total(OUTCOMES)) == (SCORE, MOST)
+    assert [(r.score, r.max_score) for r in OUTCOMES] == [(2, 2), (0, 1), (1, 1), (0, 0), (0, 2), (0, 1.5)]
+    assert results_of(r.to_entry() for r in OUTCOMES) == OUTCOMES  # a batch record keeps every field
+    with pytest.raises(ValueError):
+        CheckResult("1", "f", "t", 1.0, "visible")
+
+
+def _agree(read: dict[str, dict], statuses: dict[str, str], fields: tuple[str, ...]) -> None:
+    """Every check `read` lists agrees with the table on `fields`; statuses in the format's words."""
+    for name, got in read.items():
+        want = BY_NAME[name]
+        expected = {"score": want.score, "max_score": want.max_score, "status": statuses[want.status],
+                    "visibility": want.visibility}
+        assert {f: got[f] for f in fields} == {f: expected[f] for f in fields}, name
+
+
+def test_gradescope() -> None:
+    payload = result_formats.gradescope(OUTCOMES)
+    read = {t["name"]: {"score": t["score"], "max_score": t["max_score"], "status": t.get("status", "skipped"),
+                        "visibility": {"visible": "public", "hidden": "hidden"}[t["visibility"]]} for t in payload["tests"]}
+    assert list(read) == list(BY_NAME) and payload["score"] == SCORE == sum(t["score"] for t in payload["tests"])
+    assert sum(t["max_score"] for t in payload["tests"]) == MOST
+    _agree(read, {"passed": "passed", "failed": "failed", "error": "failed", "skipped": "skipped"},
+           ("score", "max_score", "status", "visibility"))
+    skipped = next(t for t in payload["tests"] if "status" not in t)
+    assert skipped["output"].startswith("skipped") and skipped["max_score"] == 0
+    assert set(result_formats.GRADESCOPE_STATUS.values()) <= {"passed", "failed", None}  # Gradescope's own words
+
+
+def test_batch_results_json_is_the_same_gradescope_payload() -> None:
+    """The batch writes results.json from its record's entries: the same payload, hidden stays hidden."""
+    record = {"student": "ada", "status": "graded", "message": "", "seconds": 1.0,
+              "checks": [r.to_entry() for r in OUTCOMES]}
+    assert outputs.gradescope_payload(record) == result_formats.gradescope(OUTCOMES)
+    stopped = dict(record, status="timeout", message="stopped after 120 s")
+    assert outputs.gradescope_payload(stopped)["output"] == "timeout: stopped after 120 s"
+    old = [dict(e, visibility="visible" if e["visibility"] == "public" else e["visibility"]) for e in record["checks"]]
+    assert results_of(old) == OUTCOMES  # records written before the score table read the same
+
+
+def test_classroom() -> None:
+    result = result_formats.classroom(OUTCOMES)
+    read = {t["name"]: {"score": t["score"], "max_score": t["max_score"], "status": t["status"]} for t in result["tests"]}
+    assert list(read) == [r.name for r in OUTCOMES if r.status != "skipped"]  # the reporter would show it failed
+    _agree(read, {"passed": "pass", "failed": "fail", "error": "error"}, ("score", "max_score", "status"))
+    assert result["max_score"] == MOST and sum(t["score"] for t in result["tests"]) == SCORE
+    assert result["status"] == "fail" and result_formats.classroom([])["status"] == "error"
+    for test in result["tests"]:
+        hidden = BY_NAME[test["name"]].hidden and BY_NAME[test["name"]].message
+        assert (test["message"] == _(HIDDEN_MESSAGE)) if hidden else test["message"] == BY_NAME[test["name"]].message
+
+
+def test_gradebook_row() -> None:
+    record = {"student": "=HYPERLINK(1)", "status": "graded", "message": "-1", "seconds": 2.0,
+              "checks": [r.to_entry() for r in OUTCOMES]}
+    (row,) = csv.DictReader(io.StringIO(outputs.gradebook_csv([record])))
+    assert (float(row["total"]), float(row["max_score"])) == (SCORE, MOST)
+    assert row["student"] == "'=HYPERLINK(1)" and row["message"] == "'-1"  # formula escaping kept
+    read = {n: {"score": 0.0 if row[n] == "skipped" else float(row[n]), "status": "skipped" if row[n] == "skipped" else "ran"}
+            for n in BY_NAME}
+    _agree(read, {"passed": "ran", "failed": "ran", "error": "ran", "skipped": "skipped"}, ("score", "status"))
+
+
+CHECK_LINE = re.compile(r"^  (\w+) +(.+)  ([\d.]+)/([\d.]+)(  \(hidden\))?$")
+
+
+def test_nbgrader_cells() -> None:
+    """Each exercise's cell: its score, and one line per check with status, points and visibility."""
+    read, scores = {}, {}
+    for ex_id in ("1", "3"):
+        mine = [r for r in OUTCOMES if r.exercise == ex_id]
+        points = sum(r.worth for r in mine)  # the cell's max, fixed when nbgrader generates the assignment
+        scores[ex_id], text = result_formats.nbgrader_cell(ex_id, mine, points)
+        assert text.startswith(f"logreg-kit, Exercise {label(ex_id)} ({BY_ID[ex_id].title}): {scores[ex_id]:g}/{points:g}")
+        assert SECRET not in text  # the student reads this cell
+        for line in text.splitlines():
+            if m := CHECK_LINE.match(line):
+                read[m[2]] = {"status": m[1], "score": float(m[3]), "max_score": float(m[4]),
+                              "visibility": "hidden" if m[5] else "public"}
+    assert list(read) == list(BY_NAME) and sum(scores.values()) == SCORE
+    _agree(read, {s: s for s in ("passed", "failed", "skipped", "error")}, ("score", "max_score", "status", "visibility"))
+    assert "1 skipped, not run on this machine" in result_formats.nbgrader_cell("3", OUTCOMES[3:], 4.5)[1]
+
+
+def test_pytest_summary() -> None:
+    lines = result_formats.summary_lines("solutions", OUTCOMES)
+    rows = {line[2:18].strip(): line for line in lines[1:] if line[2:18].strip() in ("1", "3")}
+    for ex_id, row in rows.items():
+        mine = [r for r in OUTCOMES if r.exercise == ex_id]
+        assert row.split()[-1 if ex_id == "1" else -3] == f"{total(mine):g}/{max_total(mine):g}", row
+    assert "(1 skipped)" in rows["3"]
+    assert any(line.startswith("  total") and line.endswith(f"{SCORE:g}/{MOST:g}") for line in lines)
+    assert "1 check(s) worth 1 point(s) skipped here, not counted: CUDA is not available here" in lines[-1]
+    assert SECRET not in "\n".join(lines)
+
+
+def test_feedback_page_hides_hidden_messages() -> None:
+    record = {"student": "ada", "status": "graded", "message": "", "seconds": 1.0, "score": SCORE, "max_score": MOST,
+              "checks": [r.to_entry() for r in OUTCOMES]}
+    page = html.render(record)
+    assert SECRET not in page and "expected 1, got 2" in page and page.count(_(HIDDEN_MESSAGE)) == 2
+
+
+def test_a_hidden_check_that_never_ran_is_hidden_in_the_batch_plan() -> None:
+    from logreg_kit.batch.grading import planned_entries
+    from logreg_kit.checks import CHECKS
+
+    planned = {e["name"]: e for e in planned_entries()}
+    assert {n for n, e in planned.items() if e["visibility"] == "hidden"} == {c.name for c in CHECKS if c.visibility == "hidden"}
+    assert all(e["status"] in ("error", "skipped") and e["score"] == 0 for e in planned.values())
+    payload = result_formats.gradescope(results_of(planned.values()))
+    assert {t["name"] for t in payload["tests"] if t["visibility"] == "hidden"} == \
+        {c.name for c in CHECKS if c.visibility == "hidden"}
+
+
+def test_declared_totals_are_one_table() -> None:
+    from logreg_kit.checks import CHECKS
+    from logreg_kit.notebook_build import exercise_points
+    from logreg_kit.release import hidden_summary
+
+    table = declared_points(CHECKS)
+    assert sum(row.total for row in table.values()) == sum(c.points for c in CHECKS)
+    assert all(exercise_points(ex) == row.total for ex, row in table.items())
+    assert hidden_summary(CHECKS)["points"] == sum(c.points for c in CHECKS if c.visibility == "hidden")
