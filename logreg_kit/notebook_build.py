@@ -90,7 +90,7 @@ plt.show()
 x_imgs = x_valid.view(-1, 28, 28)
 plots(x_imgs[:8], titles=preds[:8].argmax(dim=1).tolist())""")
 
-INTRO = """\
+INTRO = N_("""\
 # Logistic regression from scratch
 
 In this notebook you build multinomial logistic regression for handwritten digits (MNIST) piece by
@@ -106,28 +106,28 @@ Run the cells from top to bottom. Outside Jupyter you can grade this notebook wi
 cells. Lines in a solution cell that only look at your work (`print(...)`, `plt.plot(...)`,
 `model(x)`, and any other line that uses the notebook's data, such as `x_valid`) are not run when
 grading, so they cost nothing; everything your functions need must be in the solution cells. Hand in
-the notebook as Jupyter saves it (the grader finds your cells by their nbgrader metadata)."""
+the notebook as Jupyter saves it (the grader finds your cells by their nbgrader metadata).""")
 
-DATA_MD = """\
+DATA_MD = N_("""\
 ## The data
 
 5,000 real MNIST digits (28x28 grey images, labels 0-9): 4,000 for training, 1,000 for validation,
-normalised with the training mean and standard deviation. Each image is a row of 784 numbers."""
+normalised with the training mean and standard deviation. Each image is a row of 784 numbers.""")
 
-BASELINE_MD = """\
+BASELINE_MD = N_("""\
 ## What we are aiming at
 
 PyTorch's own building blocks (`nn.Linear`, `nn.LogSoftmax`, `F.nll_loss`, `torch.optim.Adam`) reach
 about 90% validation accuracy in five epochs. By the end of this notebook your own versions of each
-piece should get close."""
+piece should get close.""")
 
-PIPELINE_MD = """\
+PIPELINE_MD = N_("""\
 ## Putting it together
 
 Your `LogReg`, trained by your `SGD` and `fit` with your `nll_loss` (learning rate 0.01, 5 epochs,
 minibatches of 64). Look at the loss curve: it should fall quickly and then flatten out; if it rises or
 turns into `nan`, look at your update step and your log-softmax. Below it are 8 validation digits with
-the labels your model predicts."""
+the labels your model predicts.""")
 
 MODULE_MD = {
     "losses": "## Part 1: cross-entropy in numpy\n\n"
