@@ -23,13 +23,17 @@ class SGD:
     SGD(params, lr): params is an iterable of tensors with requires_grad.
     step(): p <- p - lr * p.grad for every param with a gradient (no autograd).
     zero_grad(): clears every param's gradient.
+
+    Extension 5f: weight decay (the L2 penalty wd/2 * ||p||^2 added to the loss). Given a
+    weight decay wd as the third argument, step() is p <- p - lr * (p.grad + wd * p), with the p of
+    before the step; a decay of 0 (the default) is plain SGD.
     """
 
-    def __init__(self, params: Iterable[torch.Tensor], lr: float) -> None:
+    def __init__(self, params: Iterable[torch.Tensor], lr: float, weight_decay: float = 0.0) -> None:
         raise NotImplementedError("Exercise 5b: SGD.__init__")
 
     def step(self) -> None:
-        """Update each parameter in place against its gradient, scaled by lr, with autograd off."""
+        """Update each parameter in place against its gradient (plus the decay wd * p), scaled by lr, with autograd off."""
         raise NotImplementedError("Exercise 5b: SGD.step")
 
     def zero_grad(self) -> None:

@@ -8,10 +8,14 @@ from . import cells, notebook_build
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    """Regenerate assignments/ from solutions/ (or, with --check, only report stale files)."""
+    """Regenerate assignments/, the course notebook and the README's exercise table from solutions/ and
+    logreg_kit/exercises.py (or, with --check, only report stale files)."""
+    from . import readme_build  # heavy: the checks' points (torch); the other verbs start without it
+
     if args.check:
         stale = [f"assignments/{name}" for name in build_module.stale_files()]
         stale += [str(cells.NOTEBOOK.relative_to(build_module.ROOT))] if notebook_build.notebook_is_stale() else []
+        stale += ["README.md"] if readme_build.readme_is_stale() else []
         for name in stale:
             print(f"stale: {name} (run `python -m logreg_kit build`)")
         return 1 if stale else 0
@@ -19,6 +23,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     print(f"assignments/: {len(changed)} file(s) written" + (f": {', '.join(changed)}" if changed else ""))
     if notebook_build.build_notebook():
         print(f"{cells.NOTEBOOK.relative_to(build_module.ROOT)}: written")
+    if readme_build.build_readme():
+        print("README.md: the exercise table and points written")
     return 0
 
 

@@ -1,10 +1,20 @@
-"""The exercises of the lesson: ids, titles, where each function lives, what each replaces and
-what each may use (the from-scratch allowlist, read by logreg_kit/scratch.py).
+"""The exercises of the lesson, each declared once: id, title, where its functions live, its points,
+what it replaces and what it may use (the from-scratch allowlist, read by logreg_kit/scratch.py),
+its notebook text, its README line, whether it is an extension, and its hint.
+
+Everything else reads these declarations: the grader's test list (`grader/test_*.py` selects the
+checks by module), the stubs (logreg_kit/build.py), the notebook (logreg_kit/notebook_build.py), the
+student bundle and its totals (logreg_kit/release.py) and the README's tables (logreg_kit/readme_build.py);
+tests/test_declared.py fails when an exercise is missing from any of them. To add an exercise, see
+docs/adding-an-exercise.md.
 
 Exercise ids are the thread through stubs, checks, messages and reports
 ("Exercise 3: softmax" in a stub is exercise "3" here and "3 softmax: ..." in a report).
+This module is the bottom layer: it imports nothing of the kit but the message layer, and no torch.
 """
 from dataclasses import dataclass
+
+from .i18n import N_
 
 # Time limits are CPU time (user + system, all threads) of the process running the student's code, so
 # a busy machine (a grading server at a deadline: load 8-14 on 2 cores) never costs an honest answer.
@@ -17,15 +27,28 @@ MIN_CPU_SHARE = 0.02  # ... is one that got less than this share of a core since
 
 @dataclass(frozen=True)
 class Exercise:
-    """One gradable unit: its id, title, the names it defines and the module they live in."""
+    """One gradable unit, declared once.
+
+    id: "5b"; title: said in stubs, reports and the notebook; module: the file its names live in;
+    names: the functions and classes it defines (() for an exercise that only grades others' code, 5e);
+    points: its total, which its checks' points must add up to (tests/test_declared.py);
+    markdown: the notebook's text above its cell; readme: what the README's table says you write;
+    replaces: library functions it must not call; may_use: the from-scratch allowlist (None: none);
+    extension: graded on its own points after the exercise that owns its names (no cell of its own);
+    hint: a hint about the whole exercise ("" for none; each check has its own hint too).
+    """
 
     id: str
     title: str
     module: str
     names: tuple[str, ...]
-    replaces: tuple[str, ...] = ()  # library functions this exercise must not call
+    points: float
+    markdown: str
+    readme: str
+    replaces: tuple[str, ...] = ()
+    may_use: frozenset[str] | None = None
     extension: bool = False
-    may_use: frozenset[str] | None = None  # the from-scratch allowlist (None: no call allowlist)
+    hint: str = ""
 
 
 _SOFTMAXES = (
@@ -129,33 +152,102 @@ ALLOWED_IMPORTS: frozenset[str] = frozenset((
     "numbers", "abc", "__future__", "warnings", "random",
 ))
 
+# The notebook's heading text of each module (its part of the lesson), in lesson order.
+MODULE_MARKDOWN: dict[str, str] = {
+    "losses": N_("## Part 1: cross-entropy in numpy\n\n"
+                 "A classifier outputs probabilities; cross-entropy measures how much probability it gave the right "
+                 "answer. `binary_loss` below is the lesson's formula, given to you."),
+    "softmax": N_("## Part 2: softmax\n\nThe model produces one score (logit) per class; softmax turns the "
+                  "scores of each row into probabilities."),
+    "logreg": N_("## Part 3: the model"),
+    "sgd": N_("## Part 4: training"),
+}
+
 EXERCISES: tuple[Exercise, ...] = (
-    Exercise("1", "binary cross-entropy with an if", "losses", ("binary_loss_if",)),
-    Exercise("2a", "categorical cross-entropy with an if", "losses", ("categorical_loss_if",)),
-    Exercise("2b", "categorical cross-entropy with one-hot", "losses", ("categorical_loss",)),
-    Exercise("3", "softmax and log_softmax", "softmax", ("softmax", "log_softmax"), _SOFTMAXES, may_use=LESSON),
     Exercise(
-        "3x",
-        "stable log_softmax (extension)",
-        "softmax",
-        ("log_softmax",),
-        _SOFTMAXES,
-        extension=True,
-        may_use=LESSON,
+        "1", N_("binary cross-entropy with an if"), "losses", ("binary_loss_if",), 5,
+        markdown=N_("Write the binary cross-entropy again, this time with an `if` on each label: an example with "
+                    "label 1 costs $-\\log p$, one with label 0 costs $-\\log(1-p)$; return the mean. "
+                    "For `y=[1, 0, 0, 1]`, `p=[0.9, 0.1, 0.2, 0.8]` you should get 0.16425."),
+        readme=N_("`binary_loss_if(y, p)`: binary cross-entropy with an `if` on the label "
+                  "(`[1,0,0,1]`, `[0.9,0.1,0.2,0.8]` give `0.164252033486018`)"),
     ),
     Exercise(
-        "4",
-        "get_weights and LogReg",
-        "logreg",
-        ("get_weights", "LogReg"),
-        _SOFTMAXES + ("torch.nn.Linear", "torch.nn.functional.linear"),
-        may_use=LESSON,
+        "2a", N_("categorical cross-entropy with an if"), "losses", ("categorical_loss_if",), 4,
+        markdown=N_("With $K$ classes, `p` has one row of $K$ probabilities per example and the loss of row $i$ is "
+                    "$-\\log p_{i, y_i}$. Write it with an `if` over the classes of each row."),
+        readme=N_("`categorical_loss_if(y, p)`: categorical cross-entropy with an `if` over the classes"),
     ),
-    Exercise("5a", "negative log-likelihood", "sgd", ("nll_loss",), _LOSSES, may_use=LESSON),
-    Exercise("5b", "SGD optimiser", "sgd", ("SGD",), _OPTIM + _OPTIM_STEP, may_use=LESSON | frozenset(FOREACH)),
-    Exercise("5c", "training loop", "sgd", ("fit",), _OPTIM, may_use=LESSON),
-    Exercise("5d", "predict and accuracy", "sgd", ("predict", "accuracy")),
-    Exercise("5e", "the pipeline trains past the threshold", "sgd", ()),
+    Exercise(
+        "2b", N_("categorical cross-entropy with one-hot"), "losses", ("categorical_loss",), 4,
+        markdown=N_("The same loss without a loop: with the one-hot matrix $t$ of the labels, the loss is the mean "
+                    "over rows of $-\\sum_k t_{i k} \\log p_{i k}$. For two classes it must agree with `binary_loss`."),
+        readme=N_("`categorical_loss(y, p)`: the same with one-hot sums and products (equals `binary_loss` for K=2)"),
+    ),
+    Exercise(
+        "3", N_("softmax and log_softmax"), "softmax", ("softmax", "log_softmax"), 12,
+        markdown=N_("$\\mathrm{ softmax }(x)_{i j} = e^{x_{i j}} / \\sum_k e^{x_{i k}}$, row by row, and "
+                    "`log_softmax(x)` its logarithm. Check that each row of your softmax sums to one. "
+                    "Extension (its own points): logits as large as 1e4 overflow `exp`; subtract each row's maximum "
+                    "first and `log_softmax` stays finite."),
+        readme=N_("`softmax(x)` and `log_softmax(x)` from `exp` and `sum`"),
+        replaces=_SOFTMAXES, may_use=LESSON,
+    ),
+    Exercise(
+        "3x", N_("stable log_softmax"), "softmax", ("log_softmax",), 2,
+        markdown=N_("This cell grades the extension of Exercise 3."),
+        readme=N_("extension: your `log_softmax(x)` stays finite and right for logits up to 1e4"),
+        replaces=_SOFTMAXES, may_use=LESSON, extension=True,
+    ),
+    Exercise(
+        "4", N_("get_weights and LogReg"), "logreg", ("get_weights", "LogReg"), 12,
+        markdown=N_("Logistic regression is one matrix product and a log-softmax: "
+                    "$\\log\\mathrm{ softmax }(x W + b)$ with $W$ of shape (784, 10) and $b$ of shape (10,). "
+                    "`get_weights` makes a trainable parameter; `LogReg` registers two of them and flattens each image."),
+        readme=N_("`get_weights(*dims)` and `LogReg(nn.Module)`: `view`, `x @ w + b`, your `log_softmax`; no `nn.Linear`"),
+        replaces=_SOFTMAXES + ("torch.nn.Linear", "torch.nn.functional.linear"), may_use=LESSON,
+    ),
+    Exercise(
+        "5a", N_("negative log-likelihood"), "sgd", ("nll_loss",), 4,
+        markdown=N_("The negative log-likelihood of log-probabilities $L$ and labels $y$ is $-\\frac1N\\sum_i L_{i,y_i}$."),
+        readme=N_("`nll_loss(log_probs, y)`"),
+        replaces=_LOSSES, may_use=LESSON,
+    ),
+    Exercise(
+        "5b", N_("SGD optimiser"), "sgd", ("SGD",), 6,
+        markdown=N_("Stochastic gradient descent: after `backward()`, each parameter moves against its gradient, "
+                    "$p \\leftarrow p - \\eta\\, \\nabla p$; `zero_grad` clears the gradients before the next minibatch."),
+        readme=N_("`SGD(params, lr)` with `step()` and `zero_grad()`, without `torch.optim`"),
+        replaces=_OPTIM + _OPTIM_STEP, may_use=LESSON | frozenset(FOREACH),
+    ),
+    Exercise(
+        "5c", N_("training loop"), "sgd", ("fit",), 4,
+        markdown=N_("The training loop: for every epoch and minibatch, compute the loss, backpropagate, step, clear "
+                    "the gradients, and remember the loss."),
+        readme=N_("`fit(model, train_dl, loss_fn, opt, epochs)`, returning every minibatch loss"),
+        replaces=_OPTIM, may_use=LESSON,
+    ),
+    Exercise(
+        "5d", N_("predict and accuracy"), "sgd", ("predict", "accuracy"), 3,
+        markdown=N_("`predict` runs the model without building a graph; `accuracy` is the fraction of rows whose "
+                    "largest score is at the true label."),
+        readme=N_("`predict(model, x)` and `accuracy(preds, y)` via `argmax`"),
+    ),
+    Exercise(
+        "5e", N_("the pipeline trains past the threshold"), "sgd", (), 3,
+        markdown=N_("Graded: your pipeline, trained as above, must reach at least 83% validation accuracy."),
+        readme=N_("your LogReg, SGD and fit together reach 83% validation accuracy (lr 0.01, 5 epochs, batch 64)"),
+    ),
+    Exercise(
+        "5f", N_("weight decay in SGD"), "sgd", ("SGD",), 5,
+        markdown=N_("This cell grades the extension of Exercise 5b: weight decay, the L2 penalty "
+                    "$\\frac{\\lambda}{2}\\lVert p \\rVert^2$ added to the loss. With `SGD(params, lr, weight_decay=wd)`, "
+                    "each step is $p \\leftarrow p - \\eta\\,(\\nabla p + \\lambda p)$, with the $p$ of before the step; "
+                    "`weight_decay=0` is plain SGD."),
+        readme=N_("extension: `SGD(params, lr, weight_decay)`, each step `p - lr * (grad + weight_decay * p)`, "
+                  "without `torch.optim`"),
+        replaces=_OPTIM + _OPTIM_STEP, may_use=LESSON | frozenset(FOREACH), extension=True,
+    ),
 )
 
 BY_ID: dict[str, Exercise] = {ex.id: ex for ex in EXERCISES}

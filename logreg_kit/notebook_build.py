@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from . import build
-from .exercises import BY_ID, MODULES, exercise_of, label
+from .exercises import BY_ID, EXERCISES, MODULE_MARKDOWN, MODULES, Exercise, exercise_of, label
 from .cells import KERNEL_IMPORTS, NOTEBOOK, SOLUTION_PREFIX, TEST_PREFIX
 from .i18n import SOURCE_LANGUAGE, N_, _
 from .localised import speaking
 from .paths import SOLUTIONS
-from .results import declared_points
 
 # The given code cells: each one catalogue entry (a translation changes comments and strings only).
 IMPORTS = N_("""\
@@ -129,51 +128,9 @@ minibatches of 64). Look at the loss curve: it should fall quickly and then flat
 turns into `nan`, look at your update step and your log-softmax. Below it are 8 validation digits with
 the labels your model predicts.""")
 
-MODULE_MD = {
-    "losses": "## Part 1: cross-entropy in numpy\n\n"
-    "A classifier outputs probabilities; cross-entropy measures how much probability it gave the right "
-    "answer. `binary_loss` below is the lesson's formula, given to you.",
-    "softmax": "## Part 2: softmax\n\nThe model produces one score (logit) per class; softmax turns the "
-    "scores of each row into probabilities.",
-    "logreg": "## Part 3: the model",
-    "sgd": "## Part 4: training",
-}
-
-EXERCISE_MD = {
-    "1": "Write the binary cross-entropy again, this time with an `if` on each label: an example with "
-    "label 1 costs $-\\log p$, one with label 0 costs $-\\log(1-p)$; return the mean. "
-    "For `y=[1, 0, 0, 1]`, `p=[0.9, 0.1, 0.2, 0.8]` you should get 0.16425.",
-    "2a": "With $K$ classes, `p` has one row of $K$ probabilities per example and the loss of row $i$ is "
-    "$-\\log p_{i, y_i}$. Write it with an `if` over the classes of each row.",
-    "2b": "The same loss without a loop: with the one-hot matrix $t$ of the labels, the loss is the mean "
-    "over rows of $-\\sum_k t_{ik} \\log p_{ik}$. For two classes it must agree with `binary_loss`.",
-    "3": "$\\mathrm{softmax}(x)_{ij} = e^{x_{ij}} / \\sum_k e^{x_{ik}}$, row by row, and "
-    "`log_softmax(x)` its logarithm. Check that each row of your softmax sums to one. "
-    "Extension (its own points): logits as large as 1e4 overflow `exp`; subtract each row's maximum "
-    "first and `log_softmax` stays finite.",
-    "4": "Logistic regression is one matrix product and a log-softmax: "
-    "$\\log\\mathrm{softmax}(x W + b)$ with $W$ of shape (784, 10) and $b$ of shape (10,). "
-    "`get_weights` makes a trainable parameter; `LogReg` registers two of them and flattens each image.",
-    "5a": "The negative log-likelihood of log-probabilities $L$ and labels $y$ is $-\\frac1N\\sum_i L_{i,y_i}$.",
-    "5b": "Stochastic gradient descent: after `backward()`, each parameter moves against its gradient, "
-    "$p \\leftarrow p - \\eta\\, \\nabla p$; `zero_grad` clears the gradients before the next minibatch.",
-    "5c": "The training loop: for every epoch and minibatch, compute the loss, backpropagate, step, clear "
-    "the gradients, and remember the loss.",
-    "5d": "`predict` runs the model without building a graph; `accuracy` is the fraction of rows whose "
-    "largest score is at the true label.",
-}
-TEST_MD = {
-    "3x": "### Extension: a stable log_softmax\n\nThis cell grades the extension of Exercise 3.",
-    "5e": "### Exercise 5e: the whole pipeline\n\nGraded: your pipeline, trained as above, must reach at "
-    "least 83% validation accuracy.",
-}
-
-
 def exercise_points(ex_id: str) -> float:
-    """Points of an exercise's test cell: the sum of the points of the kit's checks for it."""
-    from .checks import CHECKS  # lazy: torch; `logreg-kit build --check` starts without it
-
-    return declared_points(CHECKS)[ex_id].total
+    """Points of an exercise's test cell: its declared points (which its checks' points add up to)."""
+    return float(BY_ID[ex_id].points)
 
 
 def _end(lines: list[str], node: ast.stmt) -> int:
@@ -240,6 +197,21 @@ def _given(source: str, cell_id: str) -> dict[str, Any]:
     return _cell("code", source, cell_id, meta)
 
 
+def _markdown(ex: Exercise) -> dict[str, Any]:
+    heading = _("### Exercise {label}: {title}", label=label(ex.id), title=_(ex.title))
+    return _cell("markdown", f"{heading}\n\n{_(ex.markdown)}", f"ex{ex.id}_md")
+
+
+def _graded_after(owner: str) -> list[dict[str, Any]]:
+    """The markdown and test cells of the exercises graded after `owner`'s cells: its extensions
+    (declared on names `owner` defines), in declaration order."""
+    cells: list[dict[str, Any]] = []
+    for ex in EXERCISES:
+        if ex.extension and ex.names and exercise_of(ex.names[0]).id == owner:
+            cells += [_markdown(ex), _test_cell(ex.id)]
+    return cells
+
+
 def render_notebook(solutions: Path = SOLUTIONS, lang: str = SOURCE_LANGUAGE) -> str:
     """The source notebook's JSON text (in English: the course's nbgrader notebook)."""
     with speaking(lang):
@@ -256,25 +228,18 @@ def _render_notebook(solutions: Path) -> str:
         _given(_(BASELINE), "given_baseline"),
     ]
     for module in MODULES:
-        cells.append(_cell("markdown", _(MODULE_MD[module]), f"{module}_md"))
+        cells.append(_cell("markdown", _(MODULE_MARKDOWN[module]), f"{module}_md"))
         for n, (owner, text) in enumerate(_chunks(build.solution_source(f"{module}.py", solutions))):
             if owner is None:
                 cells.append(_given(text, f"given_{module}_{n}"))
                 continue
-            ex = BY_ID[owner]
-            heading = _("### Exercise {label}: {title}", label=label(owner), title=_(ex.title))
-            cells.append(_cell("markdown", f"{heading}\n\n{_(EXERCISE_MD[owner])}", f"ex{owner}_md"))
             meta = _grading_meta(f"{SOLUTION_PREFIX}{owner}", grade=False, solution=True, locked=False)
-            cells.append(_cell("code", text, f"{SOLUTION_PREFIX}{owner}", meta))
-            cells.append(_test_cell(owner))
-            if owner == "3":
-                cells += [_cell("markdown", _(TEST_MD["3x"]), "ex3x_md"), _test_cell("3x")]
-    cells += [
-        _cell("markdown", _(PIPELINE_MD), "pipeline_md"),
-        _given(_(PIPELINE), "given_pipeline"),
-        _cell("markdown", _(TEST_MD["5e"]), "ex5e_md"),
-        _test_cell("5e"),
-    ]
+            cells += [_markdown(BY_ID[owner]), _cell("code", text, f"{SOLUTION_PREFIX}{owner}", meta), _test_cell(owner)]
+            cells += _graded_after(owner)
+    cells += [_cell("markdown", _(PIPELINE_MD), "pipeline_md"), _given(_(PIPELINE), "given_pipeline")]
+    for ex in EXERCISES:  # those that grade the pipeline: after it
+        if not ex.names:
+            cells += [_markdown(ex), _test_cell(ex.id)]
     for cell in cells:
         cell["source"] = cell["source"].splitlines(keepends=True)
     notebook = {

@@ -18,6 +18,7 @@ from torch import nn
 
 from . import tripwire
 from .feedback import NOT_IMPLEMENTED
+from .i18n import N_, _
 from .impl import ImplementationError
 from .plain import Foreign, plain  # noqa: F401 - re-exported: the plain data every probe returns
 
@@ -26,11 +27,29 @@ from .plain import Foreign, plain  # noqa: F401 - re-exported: the plain data ev
 STUB_MESSAGE = re.compile(r"Exercise \d+[a-z]?: [\w.]+")
 
 PROBES: dict[str, Callable[..., Any]] = {}
+# The student function each probe exercises, declared with the probe (@probe(subject=...)), for
+# messages such as "timed out after 10 s in fit"; NAMED: the function named by the probe's first argument.
+PROBE_SUBJECTS: dict[str, str] = {}
+NAMED = ""
 
 
-def probe(fn: Callable[..., Any]) -> Callable[..., Any]:
-    PROBES[fn.__name__] = fn
-    return fn
+def probe(subject: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a probe under its function's name, with the student function it exercises."""
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        PROBES[fn.__name__] = fn
+        PROBE_SUBJECTS[fn.__name__] = subject
+        return fn
+
+    return register
+
+
+def probe_subject(name: str, args: tuple[Any, ...]) -> str:
+    """What the probe `name` called with `args` exercises: "fit", "softmax" (call("softmax", x)), ..."""
+    subject = PROBE_SUBJECTS.get(name, name)
+    if subject == NAMED:
+        return str(args[0]) if args else name
+    return _(subject)  # declared text (a function's name is left as it is by every catalogue)
 
 
 class StudentError(Exception):
@@ -126,13 +145,13 @@ def _parameters(model: nn.Module, names: tuple[str, ...]) -> list[torch.Tensor]:
     return [found[n] for n in names]
 
 
-@probe
+@probe(subject=NAMED)
 def call(impl: Any, name: str, *args: Any) -> Any:
     """impl.name(*args), on copies of the arguments."""
     return impl.get(name)(*copy.deepcopy(args))
 
 
-@probe
+@probe(subject=NAMED)
 def call_many(impl: Any, name: str, cases: list[tuple[Any, ...]]) -> list[tuple[str, Any]]:
     """impl.name(*args) for every args in `cases`, in order, in one round trip: ("ok", result) or
     ("error", what went wrong) per case (an error in one case does not stop the others)."""
@@ -145,14 +164,14 @@ def call_many(impl: Any, name: str, cases: list[tuple[Any, ...]]) -> list[tuple[
     return answers
 
 
-@probe
+@probe(subject=NAMED)
 def call_on(impl: Any, name: str, device: str, *args: Any) -> Any:
     """impl.name(*args) with tensor arguments moved to `device` (results come back as they are)."""
     moved = [a.to(device) if isinstance(a, torch.Tensor) else a for a in copy.deepcopy(args)]
     return impl.get(name)(*moved)
 
 
-@probe
+@probe(subject=NAMED)
 def gradient(impl: Any, name: str, x: torch.Tensor, weights: torch.Tensor, extra: tuple[Any, ...] = ()) -> torch.Tensor:
     """d/dx sum(impl.name(x, *extra) * weights): checks that the function is differentiable and right."""
     x = x.clone().requires_grad_(True)
@@ -162,7 +181,7 @@ def gradient(impl: Any, name: str, x: torch.Tensor, weights: torch.Tensor, extra
     return x.grad
 
 
-@probe
+@probe(subject=NAMED)
 def on_meta(impl: Any, name: str, shape: tuple[int, ...]) -> Any:
     """impl.name on a `meta` tensor (code hard-wired to one device fails here); the result as it is."""
     return impl.get(name)(torch.empty(shape, device="meta"))
@@ -171,7 +190,7 @@ def on_meta(impl: Any, name: str, shape: tuple[int, ...]) -> Any:
 WEIGHT_STEP = 0.5  # the trusted step the weights probe takes on a registered parameter
 
 
-@probe
+@probe(subject="get_weights")
 def weights(impl: Any, seed: int, dims: tuple[int, ...]) -> dict[str, Any]:
     """get_weights(*dims) after torch.manual_seed(seed), then set as an attribute of an nn.Module, which
     registers it only if it is an nn.Parameter; every registered trainable parameter then takes one
@@ -186,10 +205,10 @@ def weights(impl: Any, seed: int, dims: tuple[int, ...]) -> dict[str, Any]:
             p.sum().backward()
             with torch.no_grad():
                 p -= WEIGHT_STEP * p.grad
-    return {"value": value, "registered": [n for n, _ in holder.named_parameters()], "stepped": holder.w}
+    return {"value": value, "registered": [n for n, _param in holder.named_parameters()], "stepped": holder.w}
 
 
-@probe
+@probe(subject="LogReg")
 def logreg_structure(impl: Any, seed: int) -> dict[str, torch.Tensor]:
     """The parameters a fresh LogReg() registers, by name."""
     torch.manual_seed(seed)
@@ -212,7 +231,7 @@ def _student_model(impl: Any, w: torch.Tensor, b: torch.Tensor, device: str) -> 
     return model
 
 
-@probe
+@probe(subject="LogReg")
 def logreg_forward(impl: Any, w: torch.Tensor, b: torch.Tensor, x: torch.Tensor, y: torch.Tensor, device: str = "cpu") -> dict[str, Any]:
     """Forward and backward of the student's LogReg with given weights, log_softmax swapped for a trusted one."""
     with impl.substituted(log_softmax=trusted_log_softmax):
@@ -224,7 +243,7 @@ def logreg_forward(impl: Any, w: torch.Tensor, b: torch.Tensor, x: torch.Tensor,
     return {"out": out.cpu(), "first5": first5.cpu(), "grad_w": grad_w, "grad_b": grad_b}  # None: no gradient
 
 
-@probe
+@probe(subject="LogReg")
 def logreg_meta(impl: Any) -> Any:
     """The output of a LogReg built as the lesson builds it (on the CPU), then moved to the `meta`
     device as the lesson moves it (`LogReg().cuda()`), and run on a meta input; as it is."""
@@ -237,14 +256,15 @@ def _to_host(t: torch.Tensor | None, device: str) -> torch.Tensor | None:
     return None if t is None else t.detach().to("meta" if device == "meta" else "cpu").clone()
 
 
-@probe
+@probe(subject="SGD")
 def sgd_trace(impl: Any, init: list[torch.Tensor], grads: list[list[torch.Tensor]], lr: float, device: str = "cpu",
-              accumulate: bool = False) -> dict[str, Any]:
+              accumulate: bool = False, options: dict[str, float] | None = None) -> dict[str, Any]:
     """Run the student's SGD over given gradients: per step, the parameters after step() and their
     gradients after zero_grad(). `accumulate` adds each gradient to what p.grad holds, as backward()
-    does, so a zero_grad that clears nothing shows in the next step's values."""
+    does, so a zero_grad that clears nothing shows in the next step's values. `options`: keyword
+    arguments of SGD besides params and lr ({"weight_decay": 0.1}, exercise 5f)."""
     params = [p.to(device).clone().requires_grad_(True) for p in init]
-    opt = impl.get("SGD")((p for p in params), lr)
+    opt = impl.get("SGD")((p for p in params), lr, **(options or {}))
     values, left = [], []
     for step in grads:
         for p, g in zip(params, step):
@@ -257,7 +277,7 @@ def sgd_trace(impl: Any, init: list[torch.Tensor], grads: list[list[torch.Tensor
     return {"values": values, "grads_after_zero_grad": left}
 
 
-@probe
+@probe(subject="fit")
 def fit_run(impl: Any, w: torch.Tensor, b: torch.Tensor, x: torch.Tensor, y: torch.Tensor, cfg: dict[str, Any],
             orders: list[torch.Tensor]) -> dict[str, Any]:
     """The student's fit on a trusted model, optimiser and loss, over an OrderedLoader of `orders`."""
@@ -279,14 +299,14 @@ class MarkedLogReg(TrustedLogReg):
         return out + TRAIN_MARK if self.training else out
 
 
-@probe
+@probe(subject="predict")
 def predict_run(impl: Any, w: torch.Tensor, b: torch.Tensor, x: torch.Tensor) -> dict[str, Any]:
     """predict on a MarkedLogReg left in training mode: its output, and whether it carries a graph."""
     out = impl.get("predict")(MarkedLogReg(w, b).train(), x)
     return {"out": out, "tracked": bool(getattr(out, "requires_grad", False))}
 
 
-@probe
+@probe(subject=N_("the training pipeline (LogReg, SGD, fit, predict)"))
 def pipeline(impl: Any, seed: int, x: torch.Tensor, y: torch.Tensor, x_valid: torch.Tensor, cfg: dict[str, Any]) -> dict[str, Any]:
     """The student's LogReg, nll_loss, SGD, fit and predict together; returns validation scores.
 

@@ -23,20 +23,27 @@ class SGD:
     SGD(params, lr): params is an iterable of tensors with requires_grad.
     step(): p <- p - lr * p.grad for every param with a gradient (no autograd).
     zero_grad(): clears every param's gradient.
+
+    Extension 5f: weight decay (the L2 penalty wd/2 * ||p||^2 added to the loss). Given a
+    weight decay wd as the third argument, step() is p <- p - lr * (p.grad + wd * p), with the p of
+    before the step; a decay of 0 (the default) is plain SGD.
     """
 
-    def __init__(self, params: Iterable[torch.Tensor], lr: float) -> None:
+    def __init__(self, params: Iterable[torch.Tensor], lr: float, weight_decay: float = 0.0) -> None:
         ### BEGIN SOLUTION
         self.params = list(params)
         self.lr = lr
+        self.weight_decay = weight_decay
         ### END SOLUTION
 
     def step(self) -> None:
-        """Update each parameter in place against its gradient, scaled by lr, with autograd off."""
+        """Update each parameter in place against its gradient (plus the decay wd * p), scaled by lr, with autograd off."""
         ### BEGIN SOLUTION
         with torch.no_grad():
             for p in self.params:
                 if p.grad is not None:
+                    if self.weight_decay:
+                        p -= self.lr * self.weight_decay * p
                     p -= self.lr * p.grad
         ### END SOLUTION
 

@@ -183,6 +183,8 @@ mutant("LogReg: torch._C._nn.linear through a variable (a computed name: refused
 # --- sgd.py: exercises 5a-5e ------------------------------------------------------------------------
 NLL = "return -log_probs[torch.arange(len(y)), y].mean()"
 STEP = "p -= self.lr * p.grad"
+DECAY = "p -= self.lr * self.weight_decay * p"  # exercise 5f, in SGD.step before the gradient step
+DECAY_THEN_STEP = "if self.weight_decay:\n                        " + DECAY + "\n                    " + STEP
 LOOP = "            loss.backward()\n            opt.step()\n            opt.zero_grad()\n"
 ACCURACY_END = "return (preds.argmax(dim=1) == y).float().mean().item()\n    ### END SOLUTION\n"
 
@@ -192,11 +194,11 @@ mutant("nll_loss: torch.ops.aten.nll_loss_forward",
 mutant("SGD: functools.partial(torch.optim.SGD) bound over the class",
        {"sgd": [("from torch import nn\n", "from torch import nn\nimport functools\n"),
                 (ACCURACY_END, ACCURACY_END + "\n\nSGD = functools.partial(torch.optim.SGD)\n")]},
-       {"5b", "5e"}, "uses torch.optim.SGD")
+       {"5b", "5e", "5f"}, "uses torch.optim.SGD")
 mutant("SGD: step calls torch.optim's functional sgd",
        {"sgd": [("                    " + STEP, "                    torch.optim._functional.sgd([p], [p.grad], [None], weight_decay=0, momentum=0, "
                  "lr=self.lr, dampening=0, nesterov=False, maximize=False)")]},
-       {"5b", "5e"}, "torch.optim._functional.sgd")
+       {"5b", "5e", "5f"}, "torch.optim._functional.sgd")
 mutant("nll_loss: sum instead of mean", {"sgd": [(NLL, "return -log_probs[torch.arange(len(y)), y].sum()")]},
        {"5a"}, "log_probs: (8, 10)")
 mutant("nll_loss: missing minus", {"sgd": [(NLL, "return log_probs[torch.arange(len(y)), y].mean()")]},
@@ -216,24 +218,25 @@ mutant("SGD: lr ignored", {"sgd": [(STEP, "p -= p.grad")]},
 mutant("SGD: gradients never zeroed", {"sgd": [("            p.grad = None\n", "            pass\n")]},
        {"5b"}, "gradients left after zero_grad")
 mutant("SGD: step outside no_grad",
-       {"sgd": [("        with torch.no_grad():\n            for p in self.params:\n                if p.grad is not None:\n                    p -= self.lr * p.grad",
-                 "        for p in self.params:\n            if p.grad is not None:\n                p -= self.lr * p.grad")]},
-       {"5b", "5e"}, "leaf Variable")
+       {"sgd": [("        with torch.no_grad():\n            for p in self.params:\n                if p.grad is not None:\n                    " + DECAY_THEN_STEP,
+                 "        for p in self.params:\n            if p.grad is not None:\n                if self.weight_decay:\n"
+                 "                    " + DECAY + "\n                " + STEP)]},
+       {"5b", "5e", "5f"}, "leaf Variable")
 mutant("SGD: keeps the params generator", {"sgd": [("self.params = list(params)", "self.params = params")]},
-       {"5b", "5e"}, "after step 2")
+       {"5b", "5e", "5f"}, "after step 2")
 mutant("SGD: wraps torch.optim.SGD",
        {"sgd": [("        self.params = list(params)\n        self.lr = lr\n",
                  "        self.params = list(params)\n        self.lr = lr\n        self.inner = torch.optim.SGD(self.params, lr=lr)\n"),
-                ("                if p.grad is not None:\n                    p -= self.lr * p.grad",
+                ("                if p.grad is not None:\n                    " + DECAY_THEN_STEP,
                  "                pass\n        self.inner.step()")]},
-       {"5b", "5e"}, "torch.optim.SGD")
+       {"5b", "5e", "5f"}, "torch.optim.SGD")
 mutant("SGD: torch.optim.SGD through an alias",
        {"sgd": [("from torch import nn\n", "from torch import nn\nfrom torch.optim import SGD as Stepper\n"),
                 ("        self.params = list(params)\n        self.lr = lr\n",
                  "        self.params = list(params)\n        self.lr = lr\n        self.inner = Stepper(self.params, lr)\n"),
-                ("                if p.grad is not None:\n                    p -= self.lr * p.grad",
+                ("                if p.grad is not None:\n                    " + DECAY_THEN_STEP,
                  "                pass\n        self.inner.step()")]},
-       {"5b", "5e"}, "torch.optim.SGD")
+       {"5b", "5e", "5f"}, "torch.optim.SGD")
 mutant("fit: forgets backward", {"sgd": [(LOOP, "            opt.step()\n            opt.zero_grad()\n")]},
        {"5c", "5e"}, "loss of every minibatch")
 mutant("fit: zeroes before step", {"sgd": [(LOOP, "            loss.backward()\n            opt.zero_grad()\n            opt.step()\n")]},
@@ -304,7 +307,26 @@ mutant("allowlist: nll_loss as F.kl_div against a one-hot target",
 mutant("allowlist: SGD steps a torch.optim.ASGD made at import (lambd=0: the same update)",
        {"sgd": [("from torch import nn\n", "from torch import nn\n\n_ASGD = torch.optim.ASGD([torch.zeros(1, requires_grad=True)], lr=0.01, lambd=0.0)\n"),
                 ("        with torch.no_grad():\n            for p in self.params:\n                if p.grad is not None:\n"
-                 "                    " + STEP,
+                 "                    " + DECAY_THEN_STEP,
                  "        _ASGD.param_groups[0]['params'] = [p for p in self.params if p.grad is not None]\n"
                  "        _ASGD.param_groups[0]['lr'] = self.lr\n        _ASGD.step()")]},
-       {"5b", "5e"}, "uses torch.optim.ASGD")
+       {"5b", "5e", "5f"}, "uses torch.optim.ASGD")
+
+
+# --- exercise 5f (extension): weight decay in the hand-written SGD ---------------------------------
+mutant("SGD weight decay: applied after the gradient step",
+       {"sgd": [(DECAY_THEN_STEP, STEP + "\n                    if self.weight_decay:\n                        " + DECAY)]},
+       {"5f"}, "minus the same step with weight_decay=0")
+mutant("SGD weight decay: sign flipped", {"sgd": [(DECAY, "p += self.lr * self.weight_decay * p")]},
+       {"5f"}, "zero gradients")
+mutant("SGD weight decay: added to the gradient as well, so twice",
+       {"sgd": [(DECAY, "p.grad += self.weight_decay * p\n                        " + DECAY)]},
+       {"5f"}, "zero gradients")
+mutant("SGD weight decay: the argument is ignored",
+       {"sgd": [("        self.weight_decay = weight_decay\n", "        self.weight_decay = 0.0\n")]},
+       {"5f"}, "zero gradients")
+mutant("SGD weight decay: decays without the learning rate", {"sgd": [(DECAY, "p -= self.weight_decay * p")]},
+       {"5f"}, "zero gradients")
+mutant("SGD weight decay: torch.optim.SGD takes the decay step",
+       {"sgd": [(DECAY, "torch.optim.SGD([p], lr=self.lr * self.weight_decay).step()")]},
+       {"5b", "5e", "5f"}, "torch.optim.SGD")

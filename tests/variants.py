@@ -383,7 +383,8 @@ variant("SGD: p.data -= lr * p.grad.data, no no_grad", "sgd", STEP,
                 p.data -= self.lr * p.grad.data
 """, {"5b"})
 variant("SGD: params as an annotated tuple, lr as float(lr)", "sgd", SGD_INIT,
-        "        self.params: tuple[torch.Tensor, ...] = tuple(params)\n        self.lr = float(lr)\n", {"5b"})
+        "        self.params: tuple[torch.Tensor, ...] = tuple(params)\n        self.lr = float(lr)\n"
+        "        self.weight_decay = weight_decay\n", {"5b"})
 variant("fit: itertools.chain.from_iterable over the epochs' loaders", "sgd", FIT,
         """    import itertools
 
@@ -447,9 +448,21 @@ variant("SGD: torch.autograd.no_grad (the same object as torch.no_grad)", "sgd",
         "        with torch.autograd.no_grad():\n" + STEP_LOOP, {"5b"})
 variant("SGD: torch.set_grad_enabled(False)", "sgd", STEP, "        with torch.set_grad_enabled(False):\n" + STEP_LOOP, {"5b"})
 variant("SGD: typing.cast on the params, imported in the method", "sgd", SGD_INIT,
-        "        import typing\n\n        self.params = list(typing.cast(Iterable[torch.Tensor], params))\n        self.lr = lr\n",
+        "        import typing\n\n        self.params = list(typing.cast(Iterable[torch.Tensor], params))\n        self.lr = lr\n"
+        "        self.weight_decay = weight_decay\n",
         {"5b"})
 variant("softmax: a functools.wraps decorator of the module", "softmax", SOFTMAX,
         "    return _rows(x)\n", {"3"}, notebook=False,
         top="import functools\n\n\ndef _checked(f):\n    @functools.wraps(f)\n    def inner(x):\n        return f(x)\n"
             "    return inner\n\n\n@_checked\ndef _rows(x):\n    e = torch.exp(x)\n    return e / e.sum(1, keepdim=True)\n")
+
+
+# --- exercise 5f (extension): weight decay in the hand-written SGD ---------------------------------
+DECAY_LOOP = "        with torch.no_grad():\n            for p in self.params:\n                if p.grad is not None:\n"
+variant("SGD weight decay: p - lr * (grad + wd * p) in one expression", "sgd", STEP,
+        DECAY_LOOP + "                    p -= self.lr * (p.grad + self.weight_decay * p)\n", {"5b", "5f"})
+variant("SGD weight decay: p.mul_(1 - lr * wd), then the gradient step", "sgd", STEP,
+        DECAY_LOOP + "                    p.mul_(1 - self.lr * self.weight_decay)\n                    p.sub_(self.lr * p.grad)\n",
+        {"5b", "5f"})
+variant("SGD weight decay: p.add_(grad.add(p, alpha=wd), alpha=-lr)", "sgd", STEP,
+        DECAY_LOOP + "                    p.add_(p.grad.add(p, alpha=self.weight_decay), alpha=-self.lr)\n", {"5b", "5f"})

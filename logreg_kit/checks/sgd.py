@@ -23,6 +23,7 @@ from ..feedback import (
 from ..diagnosis import DATASET_ORDER, NO_UPDATE, ONE_ORDER, match_parameters, nll_mistakes, sgd_mistakes
 from ..probes import TRAIN_MARK
 from .logreg import model_case
+from ..i18n import N_, _
 from .registry import UNDECIDED, Student, check, grader_data, on_meta, random_tensor, reference
 
 ACCURACY_THRESHOLD = 0.83  # reference: about 0.89 on the embedded data
@@ -134,14 +135,14 @@ def sgd_cuda(student: Student) -> None:
 
 def _fit_inputs(n: int = FIT_EXAMPLES) -> tuple[torch.Tensor, ...]:
     data = grader_data()
-    w, b, _, _ = model_case(60)
+    w, b, _x, _y = model_case(60)
     return w, b, data.x_train[:n], data.y_train[:n]
 
 
 def batch_orders(seed: int, n: int, passes: int) -> list[torch.Tensor]:
     """One shuffled order of the n examples per pass over the loader (the grader's choice, seeded)."""
     generator = torch.Generator().manual_seed(seed)
-    return [torch.randperm(n, generator=generator) for _ in range(passes)]
+    return [torch.randperm(n, generator=generator) for _pass in range(passes)]
 
 
 def _fit(who: Student, inputs: tuple[torch.Tensor, ...], cfg: dict[str, int | float], orders: list[torch.Tensor]) -> dict:
@@ -219,7 +220,7 @@ def _same_losses(a: dict, b: dict) -> bool:
 @check("5d", "predict", "returns the model's outputs in eval mode, without autograd", 1,
        "switch the model to evaluation mode and turn gradient tracking off while it runs (see nn.Module.eval, torch.no_grad)")
 def predict_outputs(student: Student) -> None:
-    w, b, x, _ = model_case(70, 20)
+    w, b, x, _y = model_case(70, 20)
     got = student.probe("predict_run", w, b, x)
     expected = reference().probe("predict_run", w, b, x)["out"]
     out = got["out"]
@@ -271,3 +272,65 @@ def _unshuffled(preds: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
     restored = torch.empty_like(preds)
     restored[order] = preds
     return restored
+
+
+# --- exercise 5f (extension): weight decay in the hand-written SGD --------------------------------
+DECAYS = ((0.1, 0.01), (0.5, 0.2))  # (lr, weight_decay): a small decay, and one that shows a misplaced step
+DECAY_STEPS = 3
+
+
+def _decay_trace(who: Student, init: list[torch.Tensor], grads: list[list[torch.Tensor]], lr: float,
+                 weight_decay: float) -> list[list[torch.Tensor]]:
+    """The parameters after each step of SGD(params, lr, weight_decay=weight_decay)."""
+    return who.probe("sgd_trace", init, grads, lr, "cpu", False, {"weight_decay": weight_decay})["values"]
+
+
+def _minus(a: object, b: object) -> object:
+    """a - b for two tensors of one shape and dtype; otherwise `a`, for expect_tensor to describe."""
+    same = isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape and a.dtype == b.dtype
+    return a - b if same else a
+
+
+@check("5f", "SGD", N_("with zero gradients, each step shrinks the parameters like the reference's weight decay"), 2,
+       N_("with no gradient, weight decay alone moves a parameter: by lr * weight_decay times its own value, every step"))
+def sgd_decay_alone(student: Student) -> None:
+    init, grads = sgd_case(20)
+    zeros = [[torch.zeros_like(g) for g in step] for step in grads[:DECAY_STEPS]]
+    for lr, wd in DECAYS:
+        expected = _decay_trace(reference(), init, zeros, lr, wd)
+        for k, (got_step, want_step) in enumerate(zip(_decay_trace(student, init, zeros, lr, wd), expected), start=1):
+            for name, g, e in zip(("weights", "bias"), got_step, want_step):
+                expect_tensor(g, e, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL,
+                              case=_("lr={lr}, weight_decay={wd}, zero gradients: {name} after step {k}",
+                                     lr=lr, wd=wd, name=name, k=k))
+
+
+@check("5f", "SGD", N_("the decay of one step uses the parameters of before the step, as the reference's"), 2,
+       N_("the decay term is lr * weight_decay * p for the p the step starts from, added once to the step against the gradient"))
+def sgd_decay_step(student: Student) -> None:
+    init, grads = sgd_case(30)
+    for lr, wd in DECAYS:
+        want = [_minus(a, b) for a, b in zip(_decay_trace(reference(), init, grads[:1], lr, wd)[0],
+                                             _decay_trace(reference(), init, grads[:1], lr, 0.0)[0])]
+        got = [_minus(a, b) for a, b in zip(_decay_trace(student, init, grads[:1], lr, wd)[0],
+                                            _decay_trace(student, init, grads[:1], lr, 0.0)[0])]
+        for name, g, e in zip(("weights", "bias"), got, want):
+            expect_tensor(g, e, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL,
+                          case=_("lr={lr}: {name} after one step with weight_decay={wd}, minus the same step with "
+                                 "weight_decay=0", lr=lr, name=name, wd=wd))
+
+
+@check("5f", "SGD", N_("weight_decay=0 steps as SGD without it, and weight_decay > 0 changes the steps"), 1,
+       N_("weight_decay is a keyword argument of SGD whose default leaves plain SGD as it was"))
+def sgd_decay_zero(student: Student) -> None:
+    init, grads = sgd_case(40)
+    plain = student.probe("sgd_trace", init, grads, 0.1)["values"]
+    for k, (zero_step, plain_step) in enumerate(zip(_decay_trace(student, init, grads, 0.1, 0.0), plain), start=1):
+        for name, z, p in zip(("weights", "bias"), zero_step, plain_step):
+            expect_tensor(z, p, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL,
+                          case=_("{name} after step {k}: weight_decay=0 against no weight_decay argument", name=name, k=k))
+    decayed = _decay_trace(student, init, grads, 0.1, 0.1)[-1]
+    moved = [isinstance(d, torch.Tensor) and not torch.equal(d, p) for d, p in zip(decayed, plain[-1])]
+    still = [name for name, m in zip(("weights", "bias"), moved) if not m]
+    expect(not still, _("weight_decay=0.1 left the {names} where plain SGD leaves them after {n} steps",
+                        names=" and the ".join(still), n=len(grads)))

@@ -13,15 +13,11 @@ from typing import Any
 from ..backend import StudentError, cpu_timeout_message, still_working, wall_timeout_message
 from ..exercises import IMPORT_TIMEOUT_S, WALL_FACTOR
 from ..impl import ImplementationError
+from ..probes import probe_subject
 from ..scratch import decode_source, read_sources
 from . import wire
 from .launcher import MAX_SOURCE_BYTES, Limits, Sandbox
 
-# The student function each probe exercises, for messages such as "timed out after 10 s in fit".
-PROBE_SUBJECT = {"fit_run": "fit", "predict_run": "predict", "sgd_trace": "SGD", "weights": "get_weights",
-                 "logreg_forward": "LogReg", "logreg_structure": "LogReg", "logreg_meta": "LogReg",
-                 "pipeline": "the training pipeline (LogReg, SGD, fit, predict)"}
-CALL_PROBES = ("call", "call_many", "call_on", "gradient", "on_meta")
 CPU_SIGNAL = "SIGXCPU"  # how the worker ends when a call (or the import) used up its CPU time (template.describe_status)
 
 
@@ -34,12 +30,6 @@ def submission_folder(target: str | Path) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise ImplementationError(f"{target}: neither a folder nor an importable package")
     return Path(list(spec.submodule_search_locations)[0]).resolve()
-
-
-def subject(probe: str, args: tuple[Any, ...]) -> str:
-    if probe in CALL_PROBES and args:
-        return str(args[0])
-    return PROBE_SUBJECT.get(probe, probe)
 
 
 class RemoteBackend:
@@ -100,7 +90,7 @@ class RemoteBackend:
         return self.sandbox.reap(ended)
 
     def run(self, exercises: tuple[str, ...], probe: str, *args: Any) -> Any:
-        what = subject(probe, args)
+        what = probe_subject(probe, args)
         sock = self._worker()
         try:
             wire.send(sock, (tuple(exercises), probe, tuple(args), self.timeout))  # the call's CPU budget last
