@@ -1,4 +1,4 @@
-"""A pytest plugin for bench/selfcheck_startup.py: prints the wall-clock time of the first check's result."""
+"""A pytest plugin for bench/student_loop.py: prints the wall-clock time of the first check's result."""
 import sys
 import time
 

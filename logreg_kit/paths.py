@@ -35,7 +35,7 @@ def cache_folder() -> Path | None:
 
 # The reference's answers (batch/refcache.py); the cached digits need no forgetting: data.py checks
 # them against a pinned digest whenever it reads them.
-FORGOTTEN_PATTERNS = ("reference-*.npz",)
+FORGOTTEN_PATTERNS = ("reference-*.npz", "hypothesis-cases-*.json")  # the second: checks/properties.py
 
 
 def forget_caches() -> int:

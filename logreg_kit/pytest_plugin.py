@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 OUTCOMES = pytest.StashKey[list["Outcome"]]()
 BACKEND = pytest.StashKey["Backend"]()
 EARLY = pytest.StashKey[Sandbox]()  # the template started in pytest_configure
+# torch threads of the self-check, in this process and in the sandbox's worker: the checks' tensors are
+# small (64 x 784 at most per step), and on a busy 2-core machine two threads spin-waiting for each
+# other cost about 9x the CPU time and 7x the wall time of one (5c and 5e, bench/RESULTS.md)
+SELF_CHECK_THREADS = 1
 
 
 def checks_for(*exercises: str) -> list[Any]:
@@ -78,9 +82,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def _backend(config: pytest.Config) -> "Backend":
     if BACKEND not in config.stash:
+        import torch  # heavy (already imported by the checks)
+
         from .factory import open_submission  # heavy: the intake, then the backend (torch)
         from .checks import SETTINGS  # heavy
 
+        torch.set_num_threads(SELF_CHECK_THREADS)
         SETTINGS.data = config.getoption("--data")
         config.stash[BACKEND] = open_submission(config.getoption("--impl"), config.getoption("--in-process"),
                                                 config.stash.get(EARLY, None))
@@ -92,8 +99,21 @@ def pytest_configure(config: pytest.Config) -> None:
     start-up overlaps this process's imports and collection instead of following them."""
     config.stash[OUTCOMES] = []
     refuse_weak_grading(config)
+    _drop_hypothesis_plugin(config)
     if sandboxed(config) and not hasattr(config, "workerinput"):
-        config.stash[EARLY] = Sandbox(wait=False)
+        config.stash[EARLY] = Sandbox(wait=False, threads=SELF_CHECK_THREADS, warm_template=False)  # one worker
+
+
+def _drop_hypothesis_plugin(config: pytest.Config) -> None:
+    """Start-up deferral: hypothesis's own pytest plugin imports all of hypothesis in its terminal summary
+    (about 1 s of CPU time at the end of every run); the property checks draw their cases through
+    hypothesis directly (checks/properties.py, from a cache after the first run) and need nothing of it."""
+    plugin = config.pluginmanager.get_plugin("hypothesispytest")
+    if plugin is not None:
+        config.pluginmanager.unregister(plugin)
+        import _hypothesis_globals  # lazy: stdlib only, shipped with the plugin
+
+        _hypothesis_globals.in_initialization -= 1  # what the plugin's pytest_sessionstart does: set-up is over
 
 
 def refuse_weak_grading(config: pytest.Config) -> None:

@@ -25,6 +25,7 @@ from .sandbox.launcher import Sandbox
 
 POLL_S = 0.3
 PIPELINE = "5e"  # trains the student's LogReg with their nll_loss, SGD, fit and predict
+WATCH_THREADS = 1  # torch threads of the student's code: as in the self-check (pytest_plugin.SELF_CHECK_THREADS)
 
 
 def module_texts(folder: Path) -> dict[str, str]:
@@ -49,15 +50,124 @@ def imported_modules(source: str) -> set[str]:
     return found
 
 
-def affected_exercises(changed: set[str], texts: dict[str, str]) -> set[str]:
-    """The exercises whose checks can change when the modules in `changed` change: theirs, those of
-    every module importing them (transitively), and the pipeline when any of its parts moved."""
-    affected = set(changed)
-    grew = True
+ALL = frozenset({"*"})  # every name of a module (its change could not be narrowed to names)
+# Names through which code reaches other names without spelling them: a module using one of them
+# depends on every name of the modules it imports.
+DYNAMIC_NAMES = frozenset({"globals", "vars", "locals", "eval", "exec", "compile", "getattr", "__import__",
+                           "importlib", "sys", "__builtins__"})
+DYNAMIC_ATTRIBUTES = frozenset({"__dict__", "__globals__", "__builtins__"})  # `model.eval()` is no lookup
+
+
+def _bound(statement: ast.stmt) -> set[str] | None:
+    """The names a top-level statement binds; None for one that binds no name we can list (an `if`,
+    a loop, a `with`, an expression, a star import)."""
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {statement.name}
+    if isinstance(statement, (ast.Import, ast.ImportFrom)):
+        names = {(a.asname or a.name).split(".")[0] for a in statement.names}
+        return None if "*" in names else names
+    targets = statement.targets if isinstance(statement, ast.Assign) else [getattr(statement, "target", None)]
+    if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and all(isinstance(t, ast.Name) for t in targets):
+        return {t.id for t in targets}
+    return None
+
+
+def _definitions(source: str) -> dict[str, tuple[str, ...]] | None:
+    """Top-level name -> the dumps of the statements binding it; other statements under '' (a
+    docstring or comment changes nothing here: comments are not in the tree). None: no valid Python."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    found: dict[str, tuple[str, ...]] = {}
+    for statement in tree.body:
+        for name in _bound(statement) or {""}:
+            found[name] = found.get(name, ()) + (ast.dump(statement),)
+    return found
+
+
+def changed_names(before: str, after: str) -> frozenset[str]:
+    """The top-level names whose binding statements differ between two versions of a module; ALL when
+    a statement that binds no listed name changed, or either version is not valid Python."""
+    old, new = _definitions(before), _definitions(after)
+    if old is None or new is None or old.get("") != new.get(""):
+        return ALL
+    return frozenset(n for n in old.keys() | new.keys() if old.get(n) != new.get(n))
+
+
+def _loads(node: ast.AST) -> set[str]:
+    """The names code under `node` reads (a DYNAMIC_ATTRIBUTES attribute reads as "globals")."""
+    found = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name):
+            found.add(sub.id)
+        elif isinstance(sub, ast.Attribute) and sub.attr in DYNAMIC_ATTRIBUTES:
+            found.add("globals")
+        elif isinstance(sub, ast.ImportFrom):
+            found |= {a.name for a in sub.names}
+    return found
+
+
+def reached_names(source: str, incoming: frozenset[str]) -> tuple[frozenset[str], bool]:
+    """How a change of the names `incoming` of the modules a module imports reaches it (its source):
+    (the names of its namespace that change: those its statements bind from reading a changed name,
+    transitively, and the changed names a star import passes on; whether its own code reads a changed
+    name). ALL and True when `incoming` is ALL, or some are and the module reaches names dynamically
+    or a statement that binds no listed name reads one."""
+    if not incoming:
+        return frozenset(), False
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return ALL, True
+    if incoming == ALL or _loads(tree) & DYNAMIC_NAMES:
+        return ALL, True
+    star = any(isinstance(st, ast.ImportFrom) and any(a.name == "*" for a in st.names) for st in tree.body)
+    statements = [(_bound(st), _loads(st)) for st in tree.body
+                  if not (isinstance(st, ast.ImportFrom) and any(a.name == "*" for a in st.names))]
+    reached: set[str] = set()
+    reads, grew = False, True
     while grew:
-        more = {m for m, text in texts.items() if imported_modules(text) & affected} - affected
-        affected |= more
-        grew = bool(more)
+        grew = False
+        for bound, loads in statements:
+            if loads & (incoming | reached):
+                if bound is None:
+                    return ALL, True
+                reads = True
+                grew |= not bound <= reached
+                reached |= bound
+    return frozenset(reached | (incoming if star else set())), reads
+
+
+def _closed(source: str, names: frozenset[str]) -> frozenset[str]:
+    """`names` of a module and its names that read them (reached_names within the module itself)."""
+    reached, _ = reached_names(source, names)
+    return ALL if ALL in (names, reached) else names | reached
+
+
+def affected_exercises(changed: set[str], texts: dict[str, str], before: dict[str, str] | None = None) -> set[str]:
+    """The exercises whose checks can change when the modules in `changed` change: theirs, those of
+    every module importing them (transitively), and the pipeline when any of its parts moved.
+    With `before` (the modules' texts before the save), an importing module counts only when its code
+    reads a name whose definition changed (a notebook's modules star-import every earlier cell: a
+    comment, or a fix inside one function, no longer re-grades every exercise after it)."""
+    if before is None:
+        reach = {m: ALL for m in changed}
+    else:  # what changed in the text, and what reads it within the same module
+        reach = {m: _closed(texts[m], changed_names(before.get(m, ""), texts[m])) for m in changed}
+    affected, todo = set(changed), list(reach)
+    while todo:
+        source = todo.pop()
+        for m, text in texts.items():
+            if m == source or source not in imported_modules(text):
+                continue
+            names, reads = reached_names(text, reach[source])
+            affected |= {m} if reads else set()
+            old = reach.get(m)
+            new = names if old is None else ALL if ALL in (names, old) else old | names
+            if names and new != old:
+                reach[m] = new
+                todo.append(m)
     exercises = {ex.id for ex in EXERCISES if ex.module in affected}
     pipeline_parts = {ex.module for ex in EXERCISES if ex.id in ("4", "5a", "5b", "5c", "5d")}
     if affected & pipeline_parts:
@@ -71,11 +181,12 @@ class Watcher:
     def __init__(self, target: Path, sandbox: Sandbox | None = None, checks: list[Check] = CHECKS) -> None:
         self.target = Path(target)
         self.checks = checks
-        self.sandbox = sandbox if sandbox is not None else Sandbox(wait=False)
+        self.sandbox = sandbox if sandbox is not None else Sandbox(wait=False, threads=WATCH_THREADS)
         self.work = Path(tempfile.mkdtemp(prefix="logreg_watch_"))
         self.outcomes: dict[str, Outcome] = {}
         self.stamp = self._stamp()
         self.texts = module_texts(self._folder())
+        self.before = self.texts
 
     def _stamp(self) -> tuple[tuple[str, int, int], ...]:
         """(name, mtime, size) of the files that make the submission: cheap to poll."""
@@ -94,8 +205,12 @@ class Watcher:
         self.stamp = stamp
         texts = module_texts(self._folder())
         changed = {m for m in MODULES if texts[m] != self.texts[m]}
-        self.texts = texts
+        self.before, self.texts = self.texts, texts
         return changed
+
+    def affected(self, changed: set[str]) -> set[str]:
+        """The exercises the last save (`changed`, from changed()) can change (affected_exercises, by name)."""
+        return affected_exercises(changed, self.texts, self.before)
 
     def grade(self, exercises: set[str] | None = None) -> list[Outcome]:
         """Run the checks of `exercises` (None: all) on the current files; keep their outcomes."""
@@ -139,7 +254,7 @@ def watch(target: Path, poll_s: float = POLL_S, rounds: int | None = None) -> Wa
             changed = watcher.changed()
             if not changed:
                 continue
-            exercises = affected_exercises(changed, watcher.texts)
+            exercises = watcher.affected(changed)
             names = ", ".join(label(e) for e in sorted(exercises))
             print(f"\nchanged: {', '.join(sorted(m + '.py' for m in changed))}; re-grading exercise(s) {names}", flush=True)
             start = time.monotonic()

@@ -57,3 +57,26 @@ def test_watcher_regrades_only_the_changed_exercise(tmp_path: Path) -> None:
         assert watcher.report().score == full.score, time.monotonic() - start
     finally:
         watcher.close()
+
+
+def test_with_the_texts_before_a_save_only_readers_of_a_changed_name_count() -> None:
+    """A notebook's modules star-import every earlier cell; only a module whose code reads a name
+    whose definition changed (directly, through its own names, or re-exported) is re-graded."""
+    before = texts_of(losses="def f(x):\n    return x\n\ndef g(x):\n    return 2 * x\n",
+                      softmax="from .losses import *\n\ndef softmax(x):\n    return g(x)\n",
+                      logreg="from .losses import *\nfrom .softmax import *\n\ndef get_weights(n):\n    return softmax(n)\n",
+                      sgd="from .losses import *\nfrom .softmax import *\nfrom .logreg import *\n\ndef fit(m):\n    return m.eval()\n")
+
+    def after(**changes: str) -> set[str]:
+        texts = {**before, **changes}
+        return affected_exercises({m for m in changes}, texts, before)
+
+    losses = before["losses"]
+    assert after(losses=losses + "# a comment\n") == {"1", "2a", "2b"}
+    assert after(losses=losses.replace("return x", "return -x")) == {"1", "2a", "2b"}  # f: nobody reads it
+    # g is read by softmax, whose softmax is read by logreg (through sgd's star import of softmax too)
+    assert after(losses=losses.replace("2 * x", "3 * x")) == {"1", "2a", "2b", "3", "3x", "4", "5e"}
+    assert after(losses="def f(:\n") == {ex.id for ex in EXERCISES}  # not Python: everything after it
+    dynamic = {**before, "sgd": before["sgd"] + "\ndef h():\n    return globals()['f']\n"}
+    assert affected_exercises({"losses"}, {**dynamic, "losses": losses + "X = 1\n"}, dynamic) >= {"5a", "5e"}
+    assert affected_exercises({"losses"}, {**before, "losses": losses + "X = 1\n"}) == {ex.id for ex in EXERCISES}

@@ -5,12 +5,21 @@ every run grades the same cases; the inputs are built from the description with 
 generators, and a failure names it so the student can rebuild the exact input:
 `torch.randn(shape, generator=torch.Generator().manual_seed(seed)) * scale` (numpy cases:
 `np.random.default_rng(seed)`, as in `case_inputs` below).
+
+Start-up: the drawn cases are the same in every run, so they are kept in the kit's cache folder
+(keyed by this file, hypothesis's version and what is drawn) and a later run needs no hypothesis
+(about 1.5 s of CPU time at every self-check); the cache is read only where student code cannot
+write it (under bwrap), and a file that does not hold valid cases is drawn afresh.
 """
 from __future__ import annotations  # hypothesis's types in signatures stay names: hypothesis loads on first use
 
+import hashlib
+import json
+import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,6 +30,7 @@ if TYPE_CHECKING:
     from hypothesis import strategies as st
 
 from ..backend import StudentError
+from ..paths import cache_folder, write_text_atomic
 from ..feedback import (
     FLOAT32_ATOL,
     FLOAT32_RTOL,
@@ -78,16 +88,26 @@ TORCH_RECIPE = "x = torch.randn(shape, generator=torch.Generator().manual_seed(s
 NUMPY_RECIPE = "logreg_kit.checks.properties.case_inputs(Case(seed, rows, classes, scale))"
 
 
-def cases(min_classes: int = 1) -> st.SearchStrategy[Case]:
-    from hypothesis import strategies as st  # on first use (see property_settings)
+@dataclass(frozen=True)
+class Cases:
+    """What a property draws: Cases with at least `min_classes` classes (the strategy is built when drawn)."""
 
-    return st.builds(
-        Case,
-        seed=st.integers(0, 2**31 - 1),
-        rows=st.integers(1, MAX_ROWS),
-        classes=st.integers(min_classes, MAX_CLASSES),
-        scale=st.sampled_from(SCALES),
-    )
+    min_classes: int = 1
+
+    def strategy(self) -> st.SearchStrategy[Case]:
+        from hypothesis import strategies as st  # on first use (see property_settings)
+
+        return st.builds(
+            Case,
+            seed=st.integers(0, 2**31 - 1),
+            rows=st.integers(1, MAX_ROWS),
+            classes=st.integers(self.min_classes, MAX_CLASSES),
+            scale=st.sampled_from(SCALES),
+        )
+
+
+def cases(min_classes: int = 1) -> Cases:
+    return Cases(min_classes)
 
 
 def case_inputs(case: Case) -> tuple[np.ndarray, np.ndarray]:
@@ -110,29 +130,82 @@ def torch_inputs(case: Case) -> tuple[torch.Tensor, torch.Tensor]:
     return x, y
 
 
-def drawn(strategy: st.SearchStrategy[Case]) -> list[Case]:
-    """The cases hypothesis draws from `strategy` under property_settings() (derandomised: the same
-    list in every run), drawn once per process per strategy."""
-    key = repr(strategy)
-    if key not in _DRAWN:
-        from hypothesis import given  # on first use (see property_settings)
-
-        found: list[Case] = []
-
-        @property_settings()
-        @given(strategy)
-        def collect(case: Case) -> None:
-            found.append(case)
-
-        collect()
-        _DRAWN[key] = found
-    return _DRAWN[key]
+def drawn(spec: Cases) -> list[Case]:
+    """The cases hypothesis draws for `spec` under property_settings() (derandomised: the same list in
+    every run), drawn once per process, and once per machine where the disk cache may be read."""
+    if spec not in _DRAWN:
+        _DRAWN[spec] = _read_drawn(spec) or _draw(spec)
+    return _DRAWN[spec]
 
 
-_DRAWN: dict[str, list[Case]] = {}
+def _draw(spec: Cases) -> list[Case]:
+    from hypothesis import given  # on first use (see property_settings)
+
+    found: list[Case] = []
+
+    @property_settings()
+    @given(spec.strategy())
+    def collect(case: Case) -> None:
+        found.append(case)
+
+    collect()
+    _write_drawn(spec, found)
+    return found
 
 
-def for_all(student: Student, strategy: st.SearchStrategy[Case], name: str,
+def _drawn_file(spec: Cases) -> Path | None:
+    """The cache file of `spec`'s cases; None when the kit's cache is off."""
+    folder = cache_folder()
+    if folder is None:
+        return None
+    try:
+        from importlib.metadata import version
+
+        hypothesis_version = version("hypothesis")
+    except Exception:  # noqa: BLE001 - no metadata: no cache
+        return None
+    key = hashlib.sha256(Path(__file__).read_bytes() + f"{hypothesis_version} {sys.version} {spec!r}".encode())
+    return folder / f"hypothesis-cases-{key.hexdigest()[:24]}.json"
+
+
+def _cache_trusted() -> bool:
+    """Whether no student code can have written the cache folder: only bwrap's workers cannot."""
+    from ..sandbox.availability import bwrap_status  # lazy: a start-up deferral, only a property check needs it
+
+    return bwrap_status().usable
+
+
+def _read_drawn(spec: Cases) -> list[Case] | None:
+    path = _drawn_file(spec)
+    if path is None or not _cache_trusted():
+        return None
+    try:
+        found = [Case(*row) for row in json.loads(path.read_text())]
+    except (OSError, ValueError, TypeError):
+        return None
+    return found if found and len(found) <= EXAMPLES and all(_valid(c, spec) for c in found) else None
+
+
+def _valid(case: Case, spec: Cases) -> bool:
+    return (isinstance(case.seed, int) and 0 <= case.seed < 2**31 and isinstance(case.rows, int) and 1 <= case.rows <= MAX_ROWS
+            and isinstance(case.classes, int) and spec.min_classes <= case.classes <= MAX_CLASSES and case.scale in SCALES)
+
+
+def _write_drawn(spec: Cases, found: list[Case]) -> None:
+    path = _drawn_file(spec)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path, json.dumps([astuple(c) for c in found]))
+    except OSError:  # a read-only home: drawn again next time
+        pass
+
+
+_DRAWN: dict[Cases, list[Case]] = {}
+
+
+def for_all(student: Student, spec: Cases, name: str,
             inputs: Callable[[Case], tuple[Any, ...]], compare: Callable[[Any, Any], None],
             describe: Callable[[Case], str]) -> None:
     """Check `name` on every drawn case against the reference; the first failing case is named.
@@ -140,7 +213,7 @@ def for_all(student: Student, strategy: st.SearchStrategy[Case], name: str,
     The student's answers for all cases come back in one round trip (`call_many`) where the
     implementation offers it, otherwise one call per case. A failing case is run once more on
     its own: passing then means the function is not deterministic (FLAKY_MESSAGE)."""
-    cases = drawn(strategy)
+    cases = drawn(spec)
     args = [inputs(case) for case in cases]
     answers = _answers(student, name, args)
     for case, case_args, answer in zip(cases, args, answers):

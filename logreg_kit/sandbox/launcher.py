@@ -155,13 +155,17 @@ class Sandbox:
     """One warm template process: workers for one submission at a time, forked in milliseconds."""
 
     def __init__(self, limits: Limits = Limits(), use_bwrap: bool | None = None, wait: bool = True,
-                 threads: int = 0) -> None:
+                 threads: int = 0, warm_template: bool = True) -> None:
         """Start the template; with wait=False return at once (it imports torch meanwhile) and
         let the first use wait for it, so the caller can do its own start-up side by side.
         `threads`: torch threads of the student's code (0: up to 4, as many as there are cores;
-        a batch running several sandboxes gives each its share of the cores)."""
+        a batch running several sandboxes gives each its share of the cores).
+        `warm_template`: the template pays torch's first-use costs (template._warm_up) once it has
+        forked its first worker, so that later workers start warm; False where one worker is all
+        there will be (the self-check), which then warms itself while idle."""
         self.limits = limits
         self.threads = threads
+        self.warm_template = warm_template
         self.use_bwrap = bwrap_status().usable if use_bwrap is None else use_bwrap  # probed once (availability.py)
         self.run_as = None if self.use_bwrap else plain_worker_ids()  # root without bwrap: the worker is `nobody`
         self.isolation = "bwrap sandbox" if self.use_bwrap else "plain subprocess, no bwrap: weaker isolation"
@@ -186,6 +190,7 @@ class Sandbox:
         cfg["tmp"] = SANDBOX_TMP if self.use_bwrap else str(self.tmp)
         cfg["pid_namespace"] = self.use_bwrap
         cfg["threads"] = self.threads
+        cfg["warm_template"] = self.warm_template
         return cfg
 
     def _launch(self) -> None:

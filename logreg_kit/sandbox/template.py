@@ -38,6 +38,7 @@ REQUEST_LIMIT_BYTES = 1 << 30
 EXIT_GRACE_S = 2.0
 MAX_TMP_ENTRIES = 100_000  # more left in tmp than this is not cleaned here: the template is restarted
 TMP_RESIDUE_BYTES = 64 * 1024  # bytes tmp may hold after a cleanup beyond what it held at start
+WARM_UP_CPU_S = 20.0  # CPU seconds a worker's own warm-up may take (honest: about 2 s)
 
 
 def _prctl(option: int, value: int) -> None:
@@ -132,8 +133,10 @@ def _cpu_budget(seconds: float | None, cfg: dict[str, Any]) -> None:
         pass
 
 
-def _worker(sock: socket.socket, root: str, cfg: dict[str, Any], import_cpu_s: float) -> None:
-    """Child side: limits, bounded output, then serve run requests until the socket closes."""
+def _worker(sock: socket.socket, root: str, cfg: dict[str, Any], import_cpu_s: float, warm: bool) -> None:
+    """Child side: limits, bounded output, then serve run requests until the socket closes. A worker
+    forked before the template warmed up (`warm` False) warms itself up after its first answer, while
+    the grader works on that answer, instead of at its first `meta` probe."""
     os.setsid()
     tmp = Path(cfg["tmp"]) / "work"
     tmp.mkdir(parents=True, exist_ok=True)
@@ -171,6 +174,11 @@ def _worker(sock: socket.socket, root: str, cfg: dict[str, Any], import_cpu_s: f
             wire.send(sock, reply)
         except Exception as err:  # noqa: BLE001 - a result that cannot be sent is a failed check
             wire.send(sock, ("error", f"your code returned something that is not plain data ({type(err).__name__})"))
+        if not warm:  # the submission is loaded: its code may run here, so under a CPU budget
+            warm = True
+            _cpu_budget(WARM_UP_CPU_S, cfg)
+            _warm_up_quietly()
+            _cpu_budget(None, cfg)
 
 
 def _serve(impl: PackageImplementation, exercises: tuple[str, ...], probe: str, args: tuple[Any, ...]) -> tuple[str, Any]:
@@ -294,6 +302,7 @@ class Template:
         self.keep = tmp_inventory(self.tmp) or {}
         self.keep_bytes = _used_bytes(self.tmp) if cfg["pid_namespace"] else None  # bwrap: tmp is its own tmpfs
         self.clean = bool(self.keep)
+        self.warm = False  # torch's first-use costs paid here (see _warm_up)
 
     def spawn(self, root: str, import_cpu_s: float) -> None:
         self.reap()
@@ -306,13 +315,16 @@ class Template:
             try:
                 ours.close()
                 self.control.close()
-                _worker(theirs, root, self.cfg, import_cpu_s)
+                _worker(theirs, root, self.cfg, import_cpu_s, self.warm)
             finally:
                 os._exit(70)
         theirs.close()
         self.worker = pid
         socket.send_fds(self.control, [json.dumps({"ok": True}).encode() + b"\n"], [ours.fileno()])
         ours.close()
+        if not self.warm and self.cfg.get("warm_template", True):  # idle now: later workers start warm
+            self.warm = True
+            _warm_up_quietly()
 
     def reap(self, ended_itself: bool = False) -> str:
         """Kill the worker and all it left behind; say how the worker ended. When it closed
@@ -356,12 +368,24 @@ class Template:
 
 
 def _warm_up() -> None:
-    """Pay torch's lazy first-use costs once here, not in every worker (the first `meta`
-    operation imports torch's meta registrations: about 1.5 s). Meta tensors only: no CPU
-    kernels run before fork, so no thread pool is started in the template."""
+    """Pay torch's lazy first-use costs once (the first elementwise `meta` operation imports
+    torch._dynamo: about 2 s of CPU time). Meta tensors only: no CPU kernels run before fork, so no
+    thread pool is started in the template.
+
+    Start-up deferral: not before the template says it is ready (the first checks need no `meta`),
+    but after it forked its first worker (the template is idle then; Sandbox(warm_template=False),
+    one submission only, skips it), and in a worker forked cold, after its first answer."""
     x = torch.empty((4, 3), device="meta", requires_grad=True)
     y = (x.exp() / x.exp().sum(dim=1)[:, None]) - x.max(dim=1, keepdim=True).values
     (torch.empty((4, 784), device="meta") @ torch.empty((784, 3), device="meta") + y.log()).mean()
+
+
+def _warm_up_quietly() -> None:
+    """_warm_up, where a failure is left for the check that needs `meta` to meet and report."""
+    try:
+        _warm_up()
+    except BaseException:  # noqa: BLE001 - in a worker, the student's code may have patched torch
+        pass
 
 
 def main(fd: int, cfg_json: str) -> None:
@@ -372,7 +396,6 @@ def main(fd: int, cfg_json: str) -> None:
     tripwire.install()
     cfg = json.loads(cfg_json)
     torch.set_num_threads(int(cfg.get("threads") or max(1, min(4, os.cpu_count() or 1))))
-    _warm_up()
     control = socket.socket(fileno=fd)
     control.sendall(b'{"ready": true}\n')
     Template(control, cfg).serve()
