@@ -16,6 +16,7 @@ import torch
 
 from . import tripwire
 from .exercises import BY_ID, MIN_CPU_SHARE, MODULES, PROBE_TIMEOUT_S, WALL_FACTOR
+from .i18n import _
 from .impl import PackageImplementation
 from .probes import PROBES, STUB_MESSAGE, StudentError, explain, plain  # noqa: F401 - re-exported
 from .sandbox.launcher import MAX_SOURCE_BYTES
@@ -34,17 +35,17 @@ class Backend(Protocol):
 
 def cpu_timeout_message(seconds: float, what: str, used: float | None = None) -> str:
     """The message of a call stopped by the per-call CPU limit (every route words it the same)."""
-    spent = f"; it used {used:.1f} s" if used is not None else ""
-    return (f"timed out after {seconds:g} s of CPU time in {what} (the CPU-time limit per call{spent}; "
-            "time spent waiting for a busy machine does not count)")
+    spent = _("; it used {used:.1f} s", used=used) if used is not None else ""
+    return _("timed out after {seconds:g} s of CPU time in {what} (the CPU-time limit per call{spent}; "
+             "time spent waiting for a busy machine does not count)", seconds=seconds, what=what, spent=spent)
 
 
 def wall_timeout_message(seconds: float, what: str, used: float | None = None) -> str:
     """The message of a call stopped by the far wall-clock backstop (it slept, waited or blocked)."""
-    spent = f", of which {used:.1f} s of CPU time" if used is not None else ""
-    return (f"timed out after {seconds * WALL_FACTOR:g} s of wall-clock time in {what}{spent} (the far wall-clock "
-            f"limit per call, {WALL_FACTOR:g}x the {seconds:g} s CPU limit, for a call that sleeps or waits "
-            f"instead of computing)")
+    spent = _(", of which {used:.1f} s of CPU time", used=used) if used is not None else ""
+    return _("timed out after {wall:g} s of wall-clock time in {what}{spent} (the far wall-clock limit per call, "
+             "{factor:g}x the {seconds:g} s CPU limit, for a call that sleeps or waits instead of computing)",
+             wall=seconds * WALL_FACTOR, what=what, spent=spent, factor=WALL_FACTOR, seconds=seconds)
 
 
 def still_working(cpu_seconds: float, wall_seconds: float) -> bool:
@@ -98,7 +99,7 @@ class LocalBackend:
             with tripwire.forbid(banned), time_limit(self.timeout, what):
                 return plain(PROBES[probe](self.impl, *args))
         except SystemExit as err:
-            raise StudentError(f"your code called sys.exit({err.code!r})") from None
+            raise StudentError(_("your code called sys.exit({code})", code=repr(err.code))) from None
         except Exception as err:  # noqa: BLE001 - anything the student's code raises
             raise StudentError(explain(err, self.impl.owns)) from None
 

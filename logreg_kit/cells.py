@@ -17,6 +17,7 @@ from typing import Any
 
 from .paths import ASSIGNMENTS, ROOT
 from .exercises import BY_ID, EXERCISES, MODULE_OF, MODULES, exercise_of, label
+from .i18n import _
 
 COURSE = ROOT / "course"
 NOTEBOOK = COURSE / "source" / "logreg" / "logreg.ipynb"
@@ -54,8 +55,8 @@ class NoCellMetadata(NotebookError):
     """A notebook none of whose cells carries nbgrader's grade_id (an editor dropped the metadata)."""
 
     def __init__(self) -> None:
-        super().__init__("the notebook has no nbgrader cell metadata (its editor may have dropped it), so its "
-                         "solution cells cannot be told apart from the rest: submit the notebook as saved by Jupyter")
+        super().__init__(_("the notebook has no nbgrader cell metadata (its editor may have dropped it), so its solution "
+                           "cells cannot be told apart from the rest: submit the notebook as saved by Jupyter"))
 
 
 def _preamble(module: str, given: Path = ASSIGNMENTS) -> str:
@@ -211,12 +212,13 @@ def solution_cells(notebook_path: Path | str) -> dict[str, str]:
     try:
         path = Path(notebook_path)
         if path.stat().st_size > MAX_NOTEBOOK_BYTES:
-            raise ValueError(f"over {MAX_NOTEBOOK_BYTES // 2**20} MB")
+            raise ValueError(_("over {limit} MB", limit=MAX_NOTEBOOK_BYTES // 2**20))
         nb = json.loads(path.read_text(encoding="utf-8"))
         cells = nb["cells"]
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, RecursionError, MemoryError) as err:
         # RecursionError: JSON nested deeper than the reader goes (a notebook of 200,000 `[`)
-        raise NotebookError(f"{notebook_path}: not a readable Jupyter notebook ({type(err).__name__})") from None
+        raise NotebookError(_("{notebook}: not a readable Jupyter notebook ({error})", notebook=notebook_path,
+                              error=type(err).__name__)) from None
     found: dict[str, str] = {}
     any_grade_id = False
     for cell in cells if isinstance(cells, list) else []:
@@ -279,7 +281,7 @@ def cell_line(source: str, line: int) -> tuple[str, int] | None:
 def cell_location(source: str, line: int) -> str | None:
     """Where line `line` of a converted module came from ("solution cell ex4, line 3"), or None."""
     found = cell_line(source, line)
-    return f"solution cell {found[0]}, line {found[1]}" if found else None
+    return _("solution cell {cell}, line {line}", cell=found[0], line=found[1]) if found else None
 
 
 def in_cells(message: str, sources: dict[str, str | None]) -> str:
@@ -293,14 +295,16 @@ def in_cells(message: str, sources: dict[str, str | None]) -> str:
 
     def import_error(found: re.Match[str]) -> str:
         cell = where(found.group(1), found.group(3))
-        return found.group(0) if cell is None else f"solution cell {cell[0]}, line {cell[1]}: {found.group(2)}"
+        if cell is None:
+            return found.group(0)
+        return _("solution cell {cell}, line {line}", cell=cell[0], line=cell[1]) + ": " + found.group(2)
 
     def relocate(found: re.Match[str]) -> str:
         cell = where(found.group(1), found.group(3))
         if cell is None:
             return found.group(0)
         between = ", " if found.group(2) == " " else found.group(2)
-        return f"solution cell {cell[0]}{between}line {cell[1]}"
+        return _("solution cell {cell}", cell=cell[0]) + between + _("line {line}", line=cell[1])
 
     return _MODULE_LINE.sub(relocate, _IMPORT_ERROR.sub(import_error, message))
 

@@ -49,7 +49,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     """Grade a folder or notebook, then re-grade the changed exercises on every save."""
     from . import watch  # lazy: torch and the checks, for this verb only
 
-    return watch.main([args.target, "--data", args.data, "--poll", str(args.poll)])
+    return watch.main([args.target, "--data", args.data, "--poll", str(args.poll)] + (["--lang", args.lang] if args.lang else []))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -68,6 +68,7 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("target", nargs="?", default="assignments", help="folder or .ipynb (default: assignments)")
     w.add_argument("--data", default="embedded", help="'embedded' (default) or a folder of MNIST IDX files")
     w.add_argument("--poll", type=float, default=0.3, help="seconds between looks at the files")
+    w.add_argument("--lang", default=None, help="the language of the feedback (default: from the locale variables, else en)")
     w.set_defaults(run=cmd_watch)
     # lazy: the batch verbs (grade, check, sample-class, gradescope-bundle) load their modules when they run
     from .batch.commands import add_parsers as add_batch_parsers

@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 import numpy as np
 import torch
 
+from .i18n import N_, _
 from .plain import Foreign
 
 # Named tolerances. float32 arithmetic in a different order differs by a few ulps.
@@ -34,7 +35,7 @@ TRAINING_ATOL = 1e-5
 REVEAL: ContextVar[bool] = ContextVar("reveal", default=True)
 
 
-NOT_IMPLEMENTED = "not implemented yet"  # how every route reports an untouched stub (backend.explain too)
+NOT_IMPLEMENTED = N_("not implemented yet")  # how every route reports an untouched stub (backend.explain too)
 
 # What kind of difference a failure is: a check's hint is shown only for the kinds it was written for.
 KINDS = ("type", "shape", "dtype", "device", "values", "nonfinite", "other")
@@ -94,10 +95,16 @@ def _case(case: str) -> str:
     return f" [{case}]" if case else ""
 
 
+def where(text: str, case: str) -> str:
+    """`text` followed by the case it was found on, in brackets: "... [seed 0, x: (5, 10)]"."""
+    return text + _case(case)
+
+
 def describe(value: Any) -> str:
     """Short description of a value: `Tensor (3, 4) float32 on cpu`, `float`, `ndarray (3,) int64`."""
     if isinstance(value, torch.Tensor):
-        return f"Tensor {tuple(value.shape)} {str(value.dtype).replace('torch.', '')} on {value.device}"
+        return _("Tensor {shape} {dtype} on {device}", shape=tuple(value.shape),
+                 dtype=str(value.dtype).replace("torch.", ""), device=value.device)
     if isinstance(value, np.ndarray):
         return f"ndarray {value.shape} {value.dtype}"
     if isinstance(value, Foreign):  # a returned object the checks do not take: name its type
@@ -123,15 +130,15 @@ def expect_tensor(
 
     mistakes: known mistakes to recognise in `got` when it differs (see `recognised`)."""
     if not isinstance(got, torch.Tensor):
-        fail(f"expected a torch.Tensor, got {describe(got)}{_case(case)}", "type")
+        fail(where(_("expected a torch.Tensor, got {got}", got=describe(got)), case), "type")
     diagnosis = recognised(got, mistakes, rtol, atol) if mistakes else ""
-    for what, want, have in (
-        ("shape", tuple(expected.shape), tuple(got.shape)),
-        ("dtype", expected.dtype, got.dtype),
-        ("device", expected.device.type, got.device.type),
+    for what, message, want, have in (
+        ("shape", N_("shape: expected {expected}, got {got}"), tuple(expected.shape), tuple(got.shape)),
+        ("dtype", N_("dtype: expected {expected}, got {got}"), expected.dtype, got.dtype),
+        ("device", N_("device: expected {expected}, got {got}"), expected.device.type, got.device.type),
     ):
         if want != have:
-            fail(f"{what}: expected {want}, got {have}{_case(case)}", what, diagnosis if what == "shape" else "")
+            fail(where(_(message, expected=want, got=have), case), what, diagnosis if what == "shape" else "")
     try:
         _expect_values(got.detach().double().cpu(), expected.detach().double().cpu(), rtol, atol, case, reveal)
     except CheckFailure as err:
@@ -141,9 +148,9 @@ def expect_tensor(
 def expect_array(got: Any, expected: np.ndarray, *, rtol: float, atol: float, case: str = "") -> None:
     """Like expect_tensor, for numpy arrays (shape and values; any float dtype)."""
     if not isinstance(got, np.ndarray):
-        fail(f"expected a numpy array, got {describe(got)}{_case(case)}")
+        fail(where(_("expected a numpy array, got {got}", got=describe(got)), case))
     if got.shape != expected.shape:
-        fail(f"shape: expected {expected.shape}, got {got.shape}{_case(case)}")
+        fail(where(_("shape: expected {expected}, got {got}", expected=expected.shape, got=got.shape), case))
     _expect_values(torch.from_numpy(got.astype(np.float64)), torch.from_numpy(expected.astype(np.float64)), rtol, atol, case, None)
 
 
@@ -152,23 +159,26 @@ def _expect_values(got: torch.Tensor, expected: torch.Tensor, rtol: float, atol:
     bad_finite = ~torch.isfinite(got) & torch.isfinite(expected)
     if bad_finite.any():
         flat = int(bad_finite.flatten().nonzero()[0])
-        where = _index(flat, tuple(got.shape))
+        at = _index(flat, tuple(got.shape))
         kind = "NaN" if math.isnan(got.flatten()[flat]) else "inf"
-        fail(f"{kind} at index {where} ({int(bad_finite.sum())} non-finite elements){_case(case)}", "nonfinite")
+        fail(where(_("{kind} at index {index} ({count} non-finite elements)", kind=kind, index=at,
+                        count=int(bad_finite.sum())), case), "nonfinite")
     tolerance = atol + rtol * expected.abs()
     excess = ((got - expected).abs() - tolerance).nan_to_num(nan=math.inf)
     if expected.numel() == 0 or excess.max() <= 0:
         return
     flat = int(excess.flatten().argmax())
-    where = _index(flat, tuple(got.shape))
+    at = _index(flat, tuple(got.shape))
     g, e = float(got.flatten()[flat]), float(expected.flatten()[flat])
     n_bad = int((excess > 0).sum())
     if reveal:
-        values = (f"expected {e:.8g}, got {g:.8g} (|diff| {abs(g - e):.3g} > tolerance "
-                  f"{float(tolerance.flatten()[flat]):.3g}, rtol={rtol:g}, atol={atol:g})")
+        values = _("expected {expected:.8g}, got {got:.8g} (|diff| {diff:.3g} > tolerance {tolerance:.3g}, "
+                   "rtol={rtol:g}, atol={atol:g})", expected=e, got=g, diff=abs(g - e),
+                   tolerance=float(tolerance.flatten()[flat]), rtol=rtol, atol=atol)
     else:  # the difference or the tolerance would give the expected value away
-        values = f"got {g:.8g}, outside the tolerance (rtol={rtol:g}, atol={atol:g})"
-    fail(f"values differ at {n_bad} of {expected.numel()} elements; worst at index {where}: {values}{_case(case)}", "values")
+        values = _("got {got:.8g}, outside the tolerance (rtol={rtol:g}, atol={atol:g})", got=g, rtol=rtol, atol=atol)
+    fail(where(_("values differ at {bad} of {total} elements; worst at index {index}: {values}", bad=n_bad,
+                 total=expected.numel(), index=at, values=values), case), "values")
 
 
 def expect_float(got: Any, expected: float, *, rtol: float, atol: float, case: str = "", reveal: bool | None = None,
@@ -179,22 +189,25 @@ def expect_float(got: Any, expected: float, *, rtol: float, atol: float, case: s
     mistakes: known mistakes to recognise in `got` when it differs (see `recognised`)."""
     reveal = REVEAL.get() if reveal is None else reveal
     if isinstance(got, (torch.Tensor, np.ndarray)) or isinstance(got, bool) or not isinstance(got, Real):
-        fail(f"expected a Python float, got {describe(got)}{_case(case)} (a number such as float(...) or .item() gives)", "type")
+        fail(_("expected a Python float, got {got}{case} (a number such as float(...) or .item() gives)",
+               got=describe(got), case=_case(case)), "type")
     got = float(got)
     if math.isnan(got) or math.isinf(got):
-        fail(f"got {got} (not finite){_case(case)}", "nonfinite")
+        fail(where(_("got {got} (not finite)", got=got), case), "nonfinite")
     if abs(got - expected) > atol + rtol * abs(expected):
         diagnosis = recognised(got, mistakes, rtol, atol) if mistakes else ""
         if reveal:
-            fail(f"expected {expected:.12g}, got {got:.12g} (|diff| {abs(got - expected):.3g}, "
-                 f"rtol={rtol:g}, atol={atol:g}){_case(case)}", "values", diagnosis)
-        fail(f"got {got:.12g}, outside the tolerance (rtol={rtol:g}, atol={atol:g}){_case(case)}", "values", diagnosis)
+            fail(where(_("expected {expected:.12g}, got {got:.12g} (|diff| {diff:.3g}, rtol={rtol:g}, atol={atol:g})",
+                         expected=expected, got=got, diff=abs(got - expected), rtol=rtol, atol=atol), case),
+                 "values", diagnosis)
+        fail(where(_("got {got:.12g}, outside the tolerance (rtol={rtol:g}, atol={atol:g})", got=got, rtol=rtol, atol=atol),
+                   case), "values", diagnosis)
 
 
 def expect_on_meta(got: Any, shape: tuple[int, ...], what: str) -> None:
     """Fail unless `got` is a tensor of `shape` on the `meta` device (code that runs on any device)."""
     ok = isinstance(got, torch.Tensor) and got.device.type == "meta" and tuple(got.shape) == shape
-    expect(ok, f"{what} gave {describe(got)}, expected Tensor {shape} on meta", "device")
+    expect(ok, _("{what} gave {got}, expected Tensor {shape} on meta", what=what, got=describe(got), shape=shape), "device")
 
 
 def expect(condition: bool, message: str, kind: str = "other", diagnosis: str = "") -> None:

@@ -12,6 +12,7 @@ from .checks import CHECKS, Check, Student
 from .exercises import BY_ID, MODULES, label
 from .feedback import NOT_IMPLEMENTED, REVEAL, CheckFailure
 from .cells import in_cells
+from .i18n import N_, _, forms, mentions
 from .paths import write_json_atomic  # noqa: F401 - re-exported (pytest plugin, Gradescope)
 from .result_formats import STATUS_STUBS, summary_lines
 from .results import CheckResult, max_total, total
@@ -43,33 +44,38 @@ class Outcome:
 
 def skip_reason(check: Check) -> str | None:
     if check.needs == "cuda" and not torch.cuda.is_available():
-        return "skipped: CUDA is not available on this machine (run on a GPU to grade it)"
+        return _("skipped: {reason}", reason=_("CUDA is not available on this machine (run on a GPU to grade it)"))
     return None
 
 
-STUB_HINT = "this function is still the exercise's stub: replace its `raise NotImplementedError(...)` with your code"
+STUB_HINT = N_("this function is still the exercise's stub: replace its `raise NotImplementedError(...)` with your code")
 # The hint of a failure that is not of a kind the check's own hint speaks about (Check.hint_for).
 KIND_HINTS = {
-    "type": "look at what your function returns: the docstring gives the type",
-    "shape": "look at the shape your function returns: the docstring gives it",
-    "dtype": "look at the dtype your function returns: the docstring gives it",
-    "device": "look for a tensor your code creates or moves to one fixed device",
-    "values": "your result differs on the case shown: work that case by hand with the docstring's formula",
-    "nonfinite": "look for a log of 0, a division by 0 or an exp that overflows",
-    "error": "your code raised or stopped on the case shown: read the error above",
-    "scratch": ("the message above names what the from-scratch rule refused: use only what the exercise may use "
-                "(the list is in the README, under \"Statically, as an allowlist\"), and write the replaced function yourself"),
+    "type": N_("look at what your function returns: the docstring gives the type"),
+    "shape": N_("look at the shape your function returns: the docstring gives it"),
+    "dtype": N_("look at the dtype your function returns: the docstring gives it"),
+    "device": N_("look for a tensor your code creates or moves to one fixed device"),
+    "values": N_("your result differs on the case shown: work that case by hand with the docstring's formula"),
+    "nonfinite": N_("look for a log of 0, a division by 0 or an exp that overflows"),
+    "error": N_("your code raised or stopped on the case shown: read the error above"),
+    "scratch": N_("the message above names what the from-scratch rule refused: use only what the exercise may use "
+                  "(the list is in the README, under \"Statically, as an allowlist\"), and write the replaced function yourself"),
 }
 
 
 def hint_for(check: Check, detail: str, kind: str = "other", diagnosis: str = "") -> str:
-    """The hint a failure gets: what a recognised mistake does, the stub's note, the check's own
-    hint when the failure is of a kind it speaks about, else a hint about that kind of failure."""
+    """The hint a failure gets (in the current language): what a recognised mistake does, the stub's
+    note, the check's own hint when the failure is of a kind it speaks about, else a hint about that
+    kind of failure."""
+    return _(_hint_text(check, detail, kind, diagnosis))
+
+
+def _hint_text(check: Check, detail: str, kind: str, diagnosis: str) -> str:
     if diagnosis:
         return diagnosis
     if kind == "scratch":
         return KIND_HINTS[kind]
-    if detail.startswith(NOT_IMPLEMENTED):
+    if detail.startswith(_(NOT_IMPLEMENTED)) or detail.startswith(NOT_IMPLEMENTED):
         return STUB_HINT
     if not check.hint_for or kind in check.hint_for:
         return check.hint
@@ -77,13 +83,12 @@ def hint_for(check: Check, detail: str, kind: str = "other", diagnosis: str = ""
 
 
 def failure_message(check: Check, detail: str, kind: str = "other", diagnosis: str = "") -> str:
-    """Exercise -> function -> what was checked -> expected vs got -> hint (or what the code does)."""
+    """Exercise -> function -> what was checked -> expected vs got -> hint (or what the code does),
+    in the current language."""
     ex = BY_ID[check.exercise]
-    return (
-        f"Exercise {label(ex.id)}, {check.function}: {check.title}\n"
-        f"  {detail}\n"
-        f"  hint: {hint_for(check, detail, kind, diagnosis)}"
-    )
+    heading = _("Exercise {exercise}, {function}: {title}", exercise=label(ex.id), function=check.function, title=check.heading)
+    hint = _("hint: {hint}", hint=hint_for(check, detail, kind, diagnosis))
+    return f"{heading}\n  {detail}\n  {hint}"
 
 
 def _in_cells(detail: str, backend: Backend) -> str:
@@ -145,11 +150,12 @@ def run_check(check: Check, backend: Backend) -> Outcome:
         message = failure_message(check, _in_cells(str(err), backend), err.kind, err.diagnosis)
         return Outcome(check, "failed", message, time.perf_counter() - start, student.artifacts)
     except StudentError as err:
-        kind = "scratch" if tripwire.VIOLATION_WORDS in str(err) else "error"  # the runtime tripwire's verdict
+        kind = "scratch" if mentions(str(err), tripwire.VIOLATION_WORDS) else "error"  # the runtime tripwire's verdict
         message = failure_message(check, _in_cells(str(err), backend), kind)
         return Outcome(check, "failed", message, time.perf_counter() - start, student.artifacts)
     except Exception as err:  # noqa: BLE001 - a returned value the check could not even inspect
-        detail = f"the check could not use what your code returned ({type(err).__name__}: {str(err)[:200]})"
+        error = f"{type(err).__name__}: {str(err)[:200]}"
+        detail = _("the check could not use what your code returned ({error})", error=error)
         return Outcome(check, "failed", failure_message(check, detail), time.perf_counter() - start, student.artifacts)
     finally:
         REVEAL.reset(token)
@@ -177,7 +183,8 @@ class Report:
     def all_stubs(self) -> bool:
         """Nothing passed and every failure is an untouched stub: a submission not started."""
         ran = [o for o in self.outcomes if o.status != "skipped"]
-        return bool(ran) and all(o.status == "failed" and f"\n  {NOT_IMPLEMENTED}" in o.message for o in ran)
+        stub = tuple(f"\n  {said}" for said in forms(NOT_IMPLEMENTED))
+        return bool(ran) and all(o.status == "failed" and any(s in o.message for s in stub) for o in ran)
 
     def by_exercise(self) -> dict[str, tuple[float, float]]:
         """Exercise id -> (score, max score), in lesson order (exercises with nothing to earn left out)."""

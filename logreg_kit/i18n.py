@@ -11,12 +11,19 @@ language is the one a front end sets (`--lang`), else the first of the usual loc
 (LANGUAGE, LC_ALL, LC_MESSAGES, LANG) this kit has a catalogue for (C and POSIX name none), else
 the default: a student bundle's own language (`logreg-kit release --lang zh_CN` writes it to
 `locale/bundle_language`), else English.
+
+Only the standard library's `gettext` runs here: students need no Babel. The catalogues are
+extracted, updated and compiled with Babel by `python -m logreg_kit.catalogue` (maintainers only).
 """
 from __future__ import annotations
 
+import functools
 import gettext
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 DOMAIN = "logreg_kit"
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -25,7 +32,19 @@ ENV_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")  # gettext's own o
 BUNDLE_LANGUAGE_FILE = LOCALE_DIR / "bundle_language"  # in a student bundle: the language it was built in
 NO_LANGUAGE = ("C", "POSIX")  # locale names that ask for no language (GitHub's runners set LANG=C.UTF-8)
 
-_state: dict[str, object] = {"language": None, "translations": None}
+T = TypeVar("T")
+class _Spoken:
+    """The language spoken now, and its catalogue (None until first use: the locale variables decide).
+
+    An object, not a module-level dict: batch/fingerprint.py hashes the plain values a check reaches
+    by name, and a catalogue object's repr differs in every process."""
+
+    def __init__(self) -> None:
+        self.language: str | None = None
+        self.translations: gettext.NullTranslations | None = None
+
+
+_spoken = _Spoken()
 
 
 def available_languages() -> tuple[str, ...]:
@@ -72,6 +91,25 @@ def language_from_environment(environ: dict[str, str] | None = None) -> str:
     return default_language()
 
 
+class UnknownLanguage(ValueError):
+    """A language this kit has no catalogue for; the message names the ones it has."""
+
+    def __init__(self, lang: str) -> None:
+        super().__init__(f"logreg-kit has no messages in language {lang!r}; available: {', '.join(available_languages())}")
+        self.lang = lang
+
+
+def check_language(lang: str | None) -> str | None:
+    """`lang` as a catalogue name (None stays None: the locale variables decide); UnknownLanguage
+    when no catalogue serves it. For front ends that validate an option before using it."""
+    if lang is None or lang == "":
+        return None
+    chosen = normalise(lang)
+    if chosen is None:
+        raise UnknownLanguage(lang)
+    return chosen
+
+
 def set_language(lang: str | None) -> str:
     """Speak `lang` from now on (None: the locale variables decide). Returns the language chosen.
 
@@ -79,23 +117,33 @@ def set_language(lang: str | None) -> str:
     """
     chosen = language_from_environment() if lang is None else normalise(lang)
     if chosen is None:
-        raise ValueError(f"no catalogue for language {lang!r}; available: {', '.join(available_languages())}")
-    _state["language"] = chosen
-    _state["translations"] = gettext.translation(DOMAIN, LOCALE_DIR, languages=[chosen], fallback=True)
+        raise UnknownLanguage(lang or "")
+    _spoken.language = chosen
+    _spoken.translations = gettext.translation(DOMAIN, LOCALE_DIR, languages=[chosen], fallback=True)
     return chosen
+
+
+@contextmanager
+def speaking(lang: str | None) -> Iterator[str]:
+    """Speak `lang` inside the block (set_language), then go back to the language spoken before."""
+    before = (_spoken.language, _spoken.translations)
+    try:
+        yield set_language(lang)
+    finally:
+        _spoken.language, _spoken.translations = before
 
 
 def current_language() -> str:
     """The language messages are said in now."""
-    if _state["language"] is None:
+    if _spoken.language is None:
         set_language(None)
-    return str(_state["language"])
+    return str(_spoken.language)
 
 
 def _translations() -> gettext.NullTranslations:
-    if _state["translations"] is None:
+    if _spoken.translations is None:
         set_language(None)
-    return _state["translations"]  # type: ignore[return-value]
+    return _spoken.translations  # type: ignore[return-value]
 
 
 def _(message: str, **params: object) -> str:
@@ -113,3 +161,44 @@ def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
 def N_(message: str) -> str:
     """Mark `message` for the catalogue without translating it yet (module-level declarations)."""
     return message
+
+
+def forms(message: str) -> tuple[str, ...]:
+    """`message` as written and in every language there is a catalogue for: for recognising a
+    message that another process (the sandboxed worker, an earlier run) said in any of them."""
+    return every_language(message)
+
+
+def mentions(text: str, message: str) -> bool:
+    """Whether `text` contains `message`, in any language."""
+    return any(form in text for form in forms(message))
+
+
+def cache_per_language(maxsize: int) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """functools.lru_cache for a function whose result holds messages: one entry per language, so
+    that a process that grades in two languages never says a cached message in the other one."""
+    def decorate(fn: Callable[..., T]) -> Callable[..., T]:
+        cached = functools.lru_cache(maxsize=maxsize)(lambda lang, *args: fn(*args))
+
+        @functools.wraps(fn)
+        def said(*args: Any) -> T:
+            return cached(current_language(), *args)
+
+        said.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+        return said
+
+    return decorate
+
+
+@functools.lru_cache(maxsize=256)
+def every_language(message: str) -> tuple[str, ...]:
+    """`message` in every language there is a catalogue for (English first, no repeats): for
+    reading back text that was said in any of them (a class overview of feedback in two languages)."""
+    said = [gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True).gettext(message)
+            for lang in available_languages()]
+    return tuple(dict.fromkeys([message, *said]))
+
+
+def prefixes(message: str) -> tuple[str, ...]:
+    """What `message` says before its first {placeholder}, in every language: ("hint: ", "提示：")."""
+    return tuple(dict.fromkeys(text.split("{", 1)[0] for text in every_language(message)))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .exercises import MODULE_OF, MODULES
+from .i18n import _
 from .paths import SOLUTIONS
 
 _counter = itertools.count()
@@ -29,13 +30,18 @@ class ImplementationError(Exception):
 
 
 def describe_import_error(module: str, err: BaseException) -> str:
-    """One line on why `module.py` could not be imported, with the student's line number."""
+    """One line on why `module.py` could not be imported, with the student's line number ("line N"
+    is written alike in every language: notebooks.in_cells names the notebook's cell from it)."""
+    file = module + ".py"
     if isinstance(err, SyntaxError):
-        where = f"line {err.lineno}" if err.lineno else "unknown line"
-        return f"{module}.py has a syntax error at {where}: {err.msg}"
-    frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename.endswith(f"{module}.py")]
-    where = f" (line {frames[-1].lineno})" if frames else ""
-    return f"{module}.py could not be imported: {type(err).__name__}: {err}{where}"
+        where = f"line {err.lineno}" if err.lineno else _("unknown line")
+        return _("{file} has a syntax error at {where}: {error}", file=file, where=where, error=err.msg)
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename.endswith(file)]
+    error = f"{type(err).__name__}: {err}"
+    if frames:
+        where = f"line {frames[-1].lineno}"
+        return _("{file} could not be imported: {error} ({where})", file=file, error=error, where=where)
+    return _("{file} could not be imported: {error}", file=file, error=error)
 
 
 def _placeholder(module: str, why: str) -> types.ModuleType:
@@ -45,7 +51,7 @@ def _placeholder(module: str, why: str) -> types.ModuleType:
 
     def make(name: str) -> Any:
         def unavailable(*args: Any, **kwargs: Any) -> Any:
-            raise ImplementationError(f"{name} is unavailable: {why}")
+            raise ImplementationError(_("{name} is unavailable: {why}", name=name, why=why))
 
         return unavailable
 
@@ -78,7 +84,8 @@ class PackageImplementation:
     def _checked(self, module: types.ModuleType) -> types.ModuleType:
         """The reference's modules must be the files of the kit's own solutions/."""
         if self.package == REFERENCE_PACKAGE and Path(module.__file__ or "").resolve().parent != self.root:
-            raise ImplementationError(f"{module.__name__} was loaded from {module.__file__}, not from {self.root}")
+            raise ImplementationError(_("{module} was loaded from {file}, not from {root}", module=module.__name__,
+                                        file=module.__file__, root=self.root))
         return module
 
     @staticmethod
@@ -92,7 +99,7 @@ class PackageImplementation:
         if not path.is_dir():
             spec = importlib.util.find_spec(str(target))
             if spec is None or not spec.submodule_search_locations:
-                raise ImplementationError(f"{target}: neither a folder nor an importable package")
+                raise ImplementationError(_("{target}: neither a folder nor an importable package", target=target))
             return Path(list(spec.submodule_search_locations)[0]).resolve(), str(target)
         root = path.resolve()
         name = f"logreg_submission_{next(_counter)}"
@@ -120,7 +127,7 @@ class PackageImplementation:
         if module in self.errors:
             raise ImplementationError(self.errors[module])
         if not hasattr(self.modules[module], name):
-            raise ImplementationError(f"{name} is not defined in {module}.py")
+            raise ImplementationError(_("{name} is not defined in {file}", name=name, file=module + ".py"))
         return getattr(self.modules[module], name)
 
     def source(self, module: str) -> str | None:

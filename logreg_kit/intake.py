@@ -37,6 +37,7 @@ from pathlib import Path
 
 from .cells import NoCellMetadata, NotebookError, notebook_package, solution_cells
 from .exercises import MODULES
+from .i18n import _
 from .impl import REFERENCE
 
 MAX_ZIP_FILES = 200
@@ -126,11 +127,11 @@ def _folder_of(src: Path, work: Path, name: str, released: Released | None,
                within: Path | None) -> tuple[Path, str]:
     """The folder to grade for `src` and its note (`take_in`'s work)."""
     if src.is_symlink():
-        raise IntakeError(f"{src.name} is a symbolic link: hand in the files themselves, not a link to them")
+        raise IntakeError(_("{name} is a symbolic link: hand in the files themselves, not a link to them", name=src.name))
     if within is not None and not src.resolve().is_relative_to(within.resolve()):
-        raise IntakeError(f"{src.name} resolves outside the class folder {within}")
+        raise IntakeError(_("{name} resolves outside the class folder {folder}", name=src.name, folder=within))
     if not src.exists():
-        raise IntakeError(f"{src}: no such file or folder")
+        raise IntakeError(_("{path}: no such file or folder", path=src))
     shown = src.name
     src = src.resolve()
     converted = work / CONVERTED / name
@@ -145,7 +146,7 @@ def _folder_of(src: Path, work: Path, name: str, released: Released | None,
         return _root_of(dest, shown, converted, released)
     if suffix == ".ipynb":
         return notebook_to_folder(src, dest), ""
-    raise IntakeError(f"{shown}: not a submission: hand in {ACCEPTED}")
+    raise IntakeError(_("{name}: not a submission: hand in {accepted}", name=shown, accepted=ACCEPTED))
 
 
 def is_repository(folder: Path) -> bool:
@@ -217,14 +218,16 @@ def _package_root(folder: Path, name: str) -> Path:
     inner = [p for p in folder.rglob("*.py") if p.stem in MODULES and "__MACOSX" not in p.parts]
     roots = sorted({p.parent for p in inner}, key=lambda p: (len(p.parts), p.as_posix()))
     if not roots:
-        raise IntakeError(f"no exercise module ({', '.join(m + '.py' for m in MODULES)}) found in the submission")
+        raise IntakeError(_("no exercise module ({modules}) found in the submission", modules=", ".join(m + ".py" for m in MODULES)))
     shallowest = [p.relative_to(folder).as_posix() + "/" for p in roots if len(p.parts) == len(roots[0].parts)]
     if len(shallowest) > 1:
-        listed = ", ".join(shallowest[:-1]) + " and " + shallowest[-1]
-        raise IntakeError(f"{name} holds {len(shallowest)} submissions, {listed}: hand in one")
+        listed = _("{first} and {last}", first=", ".join(shallowest[:-1]), last=shallowest[-1])
+        raise IntakeError(_("{name} holds {count} submissions, {listed}: hand in one", name=name, count=len(shallowest),
+                            listed=listed))
     root = roots[0]
     if any(p.is_symlink() for p in [root, *root.parents][: len(root.relative_to(folder).parts)]):
-        raise IntakeError(f"{root.relative_to(folder)} is reached through a symbolic link: hand in the files themselves")
+        raise IntakeError(_("{path} is reached through a symbolic link: hand in the files themselves",
+                            path=root.relative_to(folder)))
     return root
 
 
@@ -295,10 +298,10 @@ def _assignments_of(repository: Path) -> Path:
     """A repository's `assignments/`, refused when it is a link or holds no exercise module."""
     folder = repository / "assignments"
     if folder.is_symlink():
-        raise IntakeError("assignments/ is a symbolic link: hand in the files themselves")
+        raise IntakeError(_("assignments/ is a symbolic link: hand in the files themselves"))
     if not any((folder / f"{m}.py").is_file() for m in MODULES):
         names = ", ".join(m + ".py" for m in MODULES)
-        raise IntakeError(f"the repository's assignments/ holds no exercise module ({names})")
+        raise IntakeError(_("the repository's assignments/ holds no exercise module ({modules})", modules=names))
     return folder
 
 
@@ -307,10 +310,10 @@ def _safe_member(info: zipfile.ZipInfo) -> str | None:
     name = info.filename.replace("\\", "/")
     parts = [p for p in name.split("/") if p not in ("", ".")]
     if name.startswith("/") or ".." in parts or re.match(r"^[A-Za-z]:", name):
-        raise IntakeError(f"zip member {info.filename!r} points outside the submission")
+        raise IntakeError(_("zip member {member!r} points outside the submission", member=info.filename))
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
-        raise IntakeError(f"zip member {info.filename!r} is a symbolic link")
+        raise IntakeError(_("zip member {member!r} is a symbolic link", member=info.filename))
     if not parts or any(p in LITTER_FOLDERS for p in parts) or parts[-1].startswith("._") or parts[-1] == ".DS_Store":
         return None
     return "/".join(parts)
@@ -322,10 +325,12 @@ def extract_zip(archive: Path, dest: Path) -> None:
         with zipfile.ZipFile(archive) as zf:
             every = zf.infolist()  # the limits count every member: litter and folders too
             if len(every) > MAX_ZIP_FILES:
-                raise IntakeError(f"{archive.name}: {len(every)} members, more than the limit of {MAX_ZIP_FILES}")
+                raise IntakeError(_("{archive}: {count} members, more than the limit of {limit}", archive=archive.name,
+                                    count=len(every), limit=MAX_ZIP_FILES))
             declared = sum(i.file_size for i in every)
             if declared > MAX_ZIP_BYTES:
-                raise IntakeError(f"{archive.name}: {declared} bytes uncompressed, more than the limit of {MAX_ZIP_BYTES}")
+                raise IntakeError(_("{archive}: {size} bytes uncompressed, more than the limit of {limit}", archive=archive.name,
+                                    size=declared, limit=MAX_ZIP_BYTES))
             members = [(info, _safe_member(info)) for info in every]
             members = [(i, n) for i, n in members if n is not None and not i.is_dir()]
             _refuse_file_folder_clash(archive, [n for info, n in members])
@@ -338,12 +343,14 @@ def extract_zip(archive: Path, dest: Path) -> None:
                     while chunk := src.read(64 * 1024):
                         total += len(chunk)
                         if total > MAX_ZIP_BYTES or out.tell() + len(chunk) > MAX_MEMBER_BYTES:
-                            raise IntakeError(f"{archive.name}: {name} is larger than it declares or the size limit")
+                            raise IntakeError(_("{archive}: {member} is larger than it declares or the size limit",
+                                                archive=archive.name, member=name))
                         out.write(chunk)
     except zipfile.BadZipFile as err:
-        raise IntakeError(f"{archive.name}: not a valid zip file ({err})") from None
+        raise IntakeError(_("{archive}: not a valid zip file ({error})", archive=archive.name, error=err)) from None
     except (OSError, EOFError, NotImplementedError, RuntimeError) as err:  # unreadable member, odd compression
-        raise IntakeError(f"{archive.name}: could not be extracted ({type(err).__name__}: {str(err)[:200]})") from None
+        error = f"{type(err).__name__}: {str(err)[:200]}"
+        raise IntakeError(_("{archive}: could not be extracted ({error})", archive=archive.name, error=error)) from None
 
 
 def _refuse_file_folder_clash(archive: Path, names: list[str]) -> None:
@@ -354,8 +361,8 @@ def _refuse_file_folder_clash(archive: Path, names: list[str]) -> None:
         parts = name.split("/")
         for i in range(1, len(parts)):
             if "/".join(parts[:i]) in files:
-                raise IntakeError(f"{archive.name}: zip member {name!r} lies inside {'/'.join(parts[:i])!r}, "
-                                  "which is a file")
+                raise IntakeError(_("{archive}: zip member {member!r} lies inside {file!r}, which is a file",
+                                    archive=archive.name, member=name, file="/".join(parts[:i])))
 
 
 # --- notebooks -----------------------------------------------------------------------------
@@ -367,4 +374,5 @@ def notebook_to_folder(notebook: Path, dest: Path) -> Path:
     except NoCellMetadata as err:
         raise IntakeError(f"{notebook.name}: {err}") from None
     except (NotebookError, RecursionError, MemoryError) as err:
-        raise IntakeError(f"{notebook.name}: not a Jupyter notebook ({err or type(err).__name__})") from None
+        raise IntakeError(_("{notebook}: not a Jupyter notebook ({error})", notebook=notebook.name,
+                            error=err or type(err).__name__)) from None

@@ -14,23 +14,11 @@ import ast
 import inspect
 import struct
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from typing import IO, Any
 
-from .i18n import _, current_language, set_language
+from .i18n import _, speaking  # noqa: F401  (speaking: re-exported for build, release and tests)
 
 DOCUMENTED = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
-
-
-@contextmanager
-def speaking(lang: str | None) -> Iterator[str]:
-    """Say every `_()` message in `lang` inside the block (None: as the locale variables ask), then
-    go back to the language spoken before. Yields the language chosen."""
-    before = current_language()
-    try:
-        yield set_language(lang)
-    finally:
-        set_language(before)
 
 
 def paragraphs(docstring: str) -> list[str]:

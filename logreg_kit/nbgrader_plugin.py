@@ -23,13 +23,14 @@ from typing import Any
 import nbformat
 from nbconvert.preprocessors import Preprocessor
 from nbformat import NotebookNode
-from traitlets import Bool
+from traitlets import Bool, Unicode
 from nbformat.v4 import new_output
 
 from .cells import TEST_PREFIX
 from .exercises import BY_ID
 from .factory import open_backend
 from .harness import grade
+from .i18n import available_languages, set_language
 from .intake import Package, take_in
 from .result_formats import nbgrader_cell
 from .results import CheckResult, by_exercise
@@ -53,8 +54,12 @@ class KitGrade(Preprocessor):
     enabled = Bool(True)  # nbconvert skips preprocessors that are not enabled
     allow_weak_sandbox = Bool(False, help=f"grade even where bwrap cannot start: student code then runs in a plain "
                               f"subprocess (weaker isolation); or set {ALLOW_WEAK_ENV}=1").tag(config=True)
+    lang = Unicode("", help=f"the language of the feedback in the graded notebooks: {', '.join(available_languages())} "
+                   "(empty: from LANGUAGE, LC_ALL, LC_MESSAGES or LANG, else en); "
+                   "c.KitGrade.lang = 'zh_CN'").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
+        set_language(self.lang or None)  # an unknown language: UnknownLanguage, naming those there are
         weak = require_sandbox(self.allow_weak_sandbox, "c.KitGrade.allow_weak_sandbox = True").weak_line()
         if weak:
             self.log.warning("%s", weak)

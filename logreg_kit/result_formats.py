@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .exercises import BY_ID, EXERCISES, label
-from .i18n import N_, _
+from .i18n import N_, _, prefixes
 from .results import CheckResult, by_exercise, max_total, skipped_points, total
 
 # --- Gradescope -------------------------------------------------------------------------------
@@ -136,7 +137,7 @@ def nbgrader_cell(ex_id: str, results: Sequence[CheckResult], points: float) -> 
     max (whole points, no scaling); the report names them. The student reads this text."""
     got, skipped = total(results), skipped_points(results)
     head = _("logreg-kit, Exercise {exercise} ({title}): {got}/{points} points", exercise=label(ex_id),
-             title=BY_ID[ex_id].title, got=f"{got:g}", points=f"{points:g}")
+             title=_(BY_ID[ex_id].title), got=f"{got:g}", points=f"{points:g}")
     if skipped:
         head += " " + _("({got}/{most} of the checks graded here; {skipped} skipped, not run on this machine)",
                         got=f"{got:g}", most=f"{max_total(results):g}", skipped=f"{skipped:g}")
@@ -149,6 +150,8 @@ def nbgrader_cell(ex_id: str, results: Sequence[CheckResult], points: float) -> 
 # --- the pytest terminal summary --------------------------------------------------------------
 
 STATUS_STUBS = N_("not started: every exercise is still its stub (not implemented yet)")
+TOTAL = N_("total")
+SKIPPED = N_("skipped: {reason}")  # how harness.skip_reason words a skip, in every language
 
 
 def exercise_row(ex_id: str, results: Sequence[CheckResult], later: float) -> str:
@@ -157,7 +160,14 @@ def exercise_row(ex_id: str, results: Sequence[CheckResult], later: float) -> st
     notes = ([_("{points} skipped", points=f"{skipped:g}")] if skipped else []) + (
         [_("{plus}{points} at hand-in", plus="+" if results else "", points=f"{later:g}")] if later else [])
     points = f"{total(results):g}/{max_total(results):g}" if results else "-"
-    return f"  {label(ex_id):<16}{BY_ID[ex_id].title:<42}{points:<8}{'  (' + ', '.join(notes) + ')' if notes else ''}".rstrip()
+    title = _(BY_ID[ex_id].title)
+    return f"  {label(ex_id):<16}{_padded(title, 42)}{points:<8}{'  (' + ', '.join(notes) + ')' if notes else ''}".rstrip()
+
+
+def _padded(text: str, width: int) -> str:
+    """`text` padded to `width` columns of a terminal: a CJK character takes two."""
+    shown = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(0, width - shown)
 
 
 def summary_lines(title: str, results: Sequence[CheckResult], later: Mapping[str, float] | None = None,
@@ -171,11 +181,14 @@ def summary_lines(title: str, results: Sequence[CheckResult], later: Mapping[str
         ran = table.get(ex.id, [])
         if ran or (later.get(ex.id) and ex.id not in here):
             lines.append(exercise_row(ex.id, ran, later.get(ex.id, 0.0)))
-    lines.append(f"  {_('total'):<58}{total(results):g}/{max_total(results):g}")
+    lines.append(f"  {_padded(_(TOTAL), 58)}{total(results):g}/{max_total(results):g}")
     if not_started:
         lines.append(f"  {_(STATUS_STUBS)}")
     skipped = [r for r in results if r.status == "skipped"]
     if skipped:
+        why, points = skipped[0].message, f"{skipped_points(skipped):g}"
+        for prefix in prefixes(SKIPPED):
+            why = why.removeprefix(prefix)
         lines.append("  " + _("{n} check(s) worth {points} point(s) skipped here, not counted: {why}", n=len(skipped),
-                              points=f"{skipped_points(skipped):g}", why=skipped[0].message.removeprefix("skipped: ")))
+                              points=points, why=why))
     return lines

@@ -17,7 +17,7 @@ declarations and the message layer only, never torch, a backend or a front end.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, replace
 from typing import Any, Protocol
 
 from .exercises import EXERCISES, label
@@ -129,16 +129,23 @@ class DeclaredPoints:
     public_gpu: float = 0.0  # ... of which the CUDA checks: skipped (not counted) without a GPU
     hidden: float = 0.0  # only at grading time
     hidden_checks: int = 0
+    hidden_gpu: float = 0.0  # ... of which the CUDA checks
 
     @property
     def total(self) -> float:
         return self.public + self.hidden
 
+    @property
+    def gpu(self) -> float:
+        """The points of the CUDA checks, public and hidden (skipped, not counted, without a GPU)."""
+        return self.public_gpu + self.hidden_gpu
+
     def plus(self, check: Declared) -> DeclaredPoints:
         gpu = check.points if check.needs == "cuda" else 0.0
         if check.visibility == "public":
-            return DeclaredPoints(self.public + check.points, self.public_gpu + gpu, self.hidden, self.hidden_checks)
-        return DeclaredPoints(self.public, self.public_gpu, self.hidden + check.points, self.hidden_checks + 1)
+            return replace(self, public=self.public + check.points, public_gpu=self.public_gpu + gpu)
+        return replace(self, hidden=self.hidden + check.points, hidden_checks=self.hidden_checks + 1,
+                       hidden_gpu=self.hidden_gpu + gpu)
 
 
 def declared_points(checks: Iterable[Declared]) -> dict[str, DeclaredPoints]:
@@ -154,6 +161,5 @@ def declared_total(table: Mapping[str, DeclaredPoints]) -> DeclaredPoints:
     """The sum of a declared table's rows."""
     out = DeclaredPoints()
     for row in table.values():
-        out = DeclaredPoints(out.public + row.public, out.public_gpu + row.public_gpu,
-                             out.hidden + row.hidden, out.hidden_checks + row.hidden_checks)
+        out = DeclaredPoints(*(mine + theirs for mine, theirs in zip(astuple(out), astuple(row))))
     return out

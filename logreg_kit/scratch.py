@@ -59,6 +59,7 @@ import numpy
 import torch
 
 from .exercises import ALLOWED_IMPORTS, BY_ID, EXERCISES, FOREACH, KERNELS, MODULE_OF, TYPING_MODULES, Exercise
+from .i18n import N_, _, cache_per_language
 
 TENSOR_PREFIX = "torch.Tensor."
 # Private spellings of replaced functions: what follows one of these prefixes is a kernel's name.
@@ -215,7 +216,7 @@ def _violations_in(node: ast.AST, banned: frozenset[str], aliases: dict[str, str
     return found
 
 
-@lru_cache(maxsize=256)
+@cache_per_language(maxsize=256)
 def violations(source: str | None, exercise: str) -> tuple[str, ...]:
     """Messages for each reference, in the exercise's code, to a function it replaces (or to exec)."""
     ex = BY_ID[exercise]
@@ -234,11 +235,18 @@ def violations(source: str | None, exercise: str) -> tuple[str, ...]:
     return tuple(_message(ex.module, ex.id, name, line) for name, line in sorted(seen.items(), key=lambda item: item[1]))
 
 
+def located(path: str, line: int) -> str:
+    """"losses.py line 7": written alike in every language (notebooks.in_cells names the cell from it)."""
+    return f"{path} line {line}"
+
+
 def _message(module: str, ex_id: str, name: str, line: int) -> str:
     if name.endswith("()"):
-        return (f"{module}.py line {line} calls {name[:-2]}: exercise {ex_id.rstrip('x')} must be plain code that the "
-                "grader can read (it checks that you wrote the replaced library functions yourself)")
-    return f"{module}.py line {line} uses {name}, which exercise {ex_id.rstrip('x')} asks you to write yourself"
+        return _("{location} calls {name}: exercise {exercise} must be plain code that the grader can read (it checks "
+                 "that you wrote the replaced library functions yourself)", location=located(module + ".py", line),
+                 name=name[:-2], exercise=ex_id.rstrip("x"))
+    return _("{location} uses {name}, which exercise {exercise} asks you to write yourself",
+             location=located(module + ".py", line), name=name, exercise=ex_id.rstrip("x"))
 
 
 # What a submission may not use, since it reaches into the grading code running beside it.
@@ -258,18 +266,18 @@ def _grader_import(node: ast.AST, aliases: dict[str, str]) -> str:
     elif isinstance(node, ast.Call) and (_dotted(node.func, aliases) or getattr(node.func, "id", "")) in IMPORTERS:
         first = node.args[0] if node.args else None
         if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
-            return "imports a module whose name it computes"
+            return _("imports a module whose name it computes")
         names = [first.value]
     elif isinstance(node, ast.Attribute) and (node.attr in FRAME_ATTRIBUTES or _dotted(node, aliases) in INTROSPECTION):
-        return f"uses {_dotted(node, aliases) or '.' + node.attr}, which reaches into the running grader"
+        return _("uses {name}, which reaches into the running grader", name=_dotted(node, aliases) or "." + node.attr)
     else:
         return ""
     if any(n == GRADER_PACKAGE or n.startswith(GRADER_PACKAGE + ".") for n in names):
-        return f"imports the grader's own package {GRADER_PACKAGE}"
+        return _("imports the grader's own package {package}", package=GRADER_PACKAGE)
     return ""
 
 
-@lru_cache(maxsize=256)
+@cache_per_language(maxsize=256)
 def tampering(source: str | None, module: str, names: tuple[str, ...] | None = None) -> str:
     """A message when the code of the exercise defining `names` (its closure and the module-level code,
     which runs at import; the whole module when names is None) imports the grader's package or reaches
@@ -284,8 +292,8 @@ def tampering(source: str | None, module: str, names: tuple[str, ...] | None = N
     for node in (sub for statement in scope for sub in ast.walk(statement)):
         what = _grader_import(node, aliases)
         if what:
-            return (f"{module}.py line {node.lineno} {what}: a submission may not inspect or change the grader, "
-                    "so this exercise cannot be graded")
+            return _("{location} {what}: a submission may not inspect or change the grader, so this exercise cannot be "
+                     "graded", location=located(module + ".py", node.lineno), what=what)
     return ""
 
 
@@ -329,7 +337,7 @@ LIBRARY_ATTRIBUTES = _library_attributes()
 def decode_source(data: bytes) -> str:
     """Source bytes as Python decodes them (a BOM, a PEP 263 coding cookie: `# -*- coding: utf-7 -*-`).
     Raises SyntaxError or UnicodeDecodeError (LookupError for an unknown codec) when Python could not either."""
-    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    encoding, _lines = tokenize.detect_encoding(io.BytesIO(data).readline)
     return data.decode(encoding)
 
 
@@ -376,7 +384,7 @@ def _parse(files: tuple[tuple[str, str | None], ...]) -> dict[str, _File]:
             continue  # an import error, reported by the checks themselves
         aliases = _import_aliases(tree, package)
         parsed[path] = _File(path, package, tree, aliases, _bound_anywhere(tree, aliases), text is None)
-    for _ in range(len(parsed)):  # a chain of star imports resolves in at most one round per file
+    for _round in range(len(parsed)):  # a chain of star imports resolves in at most one round per file
         if not any([_follow_star_imports(file, parsed) for file in parsed.values()]):
             break
     return {path: _File(f.path, f.package, f.tree, f.aliases, f.bound | frozenset(f.aliases), f.unreadable)
@@ -500,12 +508,12 @@ def _code_rules(file: _File, nodes: list[ast.AST]) -> list[tuple[int, str]]:
     found: list[tuple[int, str]] = []
     for node in nodes:
         if isinstance(node, ast.Import):
-            found += [(node.lineno, f"imports {i.name}, {_IMPORT_RULE}") for i in node.names if i.name not in ALLOWED_IMPORTS]
+            found += [(node.lineno, _import_rule(i.name)) for i in node.names if i.name not in ALLOWED_IMPORTS]
         elif isinstance(node, ast.ImportFrom) and not node.level:
             module = node.module or ""
             if module not in ALLOWED_IMPORTS:
-                found.append((node.lineno, f"imports {module}, {_IMPORT_RULE}"))
-            found += [(node.lineno, f"imports {module}.{i.name}, {_IMPORT_RULE}") for i in node.names
+                found.append((node.lineno, _import_rule(module)))
+            found += [(node.lineno, _import_rule(f"{module}.{i.name}")) for i in node.names
                       if i.name in UNSAFE_ATTRIBUTES or i.name == "*"]
         else:
             what = _reflection(node, file) or _grader_import(node, file.aliases)
@@ -514,8 +522,16 @@ def _code_rules(file: _File, nodes: list[ast.AST]) -> list[tuple[int, str]]:
     return found
 
 
-_IMPORT_RULE = "which a submission may not import (allowed: " + ", ".join(sorted(ALLOWED_IMPORTS)) + ", and its own modules)"
-_REFLECTION_RULE = "reflection the grader cannot read, which is not allowed in a submission"
+def _import_rule(module: str) -> str:
+    return _("imports {module}, which a submission may not import (allowed: {allowed}, and its own modules)",
+             module=module, allowed=", ".join(sorted(ALLOWED_IMPORTS)))
+
+
+_REFLECTION_RULE = N_("reflection the grader cannot read, which is not allowed in a submission")
+
+
+def _reflects(name: str) -> str:
+    return _("uses {name}: {rule}", name=name, rule=_(_REFLECTION_RULE))
 
 
 def _reflection(node: ast.AST, file: _File) -> str:
@@ -525,21 +541,21 @@ def _reflection(node: ast.AST, file: _File) -> str:
     if isinstance(node, ast.Attribute):
         dotted = _dotted(node, file.aliases)
         if node.attr.startswith("__") and node.attr not in ALLOWED_DUNDERS:
-            return f"uses .{node.attr}: {_REFLECTION_RULE}"
+            return _reflects("." + node.attr)
         if dotted and not dotted.startswith(OWN) and set(dotted.split(".")[1:]) & UNSAFE_ATTRIBUTES:
-            return f"uses {dotted}: {_REFLECTION_RULE}"
+            return _reflects(dotted)
         if dotted and not dotted.startswith(OWN) and node.attr.startswith("_") and dotted not in PRIVATE_ALLOWED:
-            return f"uses {dotted}, a library's private name: {_REFLECTION_RULE}"
+            return _("uses {name}, a library's private name: {rule}", name=dotted, rule=_(_REFLECTION_RULE))
         if dotted and not dotted.startswith(OWN) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            return f"changes {dotted}, a library's own attribute, which a submission may not do"
+            return _("changes {name}, a library's own attribute, which a submission may not do", name=dotted)
     if isinstance(node, ast.Name) and node.id.startswith("__") and node.id not in ALLOWED_DUNDERS:
-        return f"uses {node.id}: {_REFLECTION_RULE}"  # __builtins__, __loader__, __spec__, ...
+        return _reflects(node.id)  # __builtins__, __loader__, __spec__, ...
     if isinstance(node, ast.Call) and _constant_name(node).startswith("__") and _constant_name(node) not in ALLOWED_DUNDERS:
-        return f"uses .{_constant_name(node)}: {_REFLECTION_RULE}"
+        return _reflects("." + _constant_name(node))
     if isinstance(node, ast.Name) and node.id in REFLECTION_BUILTINS and node.id not in file.aliases:
         if node.id in ("getattr", "hasattr") and _constant_lookup(node, file.tree):
             return ""
-        return f"uses {node.id}(): {_REFLECTION_RULE}" if node.id != "open" else "uses open(), which a submission may not use"
+        return _reflects(node.id + "()") if node.id != "open" else _("uses open(), which a submission may not use")
     return ""
 
 
@@ -612,10 +628,11 @@ def _outside_allowlist(file: _File, stmt: ast.stmt, ex: Exercise, complete: bool
         elif dotted is None and isinstance(node, ast.Name) and node.id in _BUILTIN_NAMES and node.id not in file.bound:
             if node.id in ALLOWED_BUILTINS or node.id in REFLECTION_BUILTINS or _is_exception(node.id):
                 continue  # reflection is the file rule's
-            found.append((node.lineno, f"uses the builtin {node.id}(), which exercise {ex.id.rstrip('x')} may not use"))
+            found.append((node.lineno, _("uses the builtin {name}(), which exercise {exercise} may not use", name=node.id,
+                                         exercise=ex.id.rstrip("x"))))
             continue
         elif complete and dotted is None and isinstance(node, ast.Name) and node.id not in file.bound | _BUILTIN_NAMES:
-            found.append((node.lineno, f"uses `{node.id}`, which the grader cannot find where it is defined"))
+            found.append((node.lineno, _("uses `{name}`, which the grader cannot find where it is defined", name=node.id)))
             continue
         if dotted is None or _is_allowed(dotted, allowed, banned):
             continue
@@ -672,12 +689,12 @@ def _is_exception(name: str) -> bool:
 
 def _allowlist_message(name: str, banned: frozenset[str], ex: Exercise) -> str:
     if name in banned:
-        return f"uses {name}, which exercise {ex.id.rstrip('x')} asks you to write yourself"
-    return (f"uses {name}, which is not among what exercise {ex.id.rstrip('x')} may use from a library "
-            "(the list is in the README, under \"Statically, as an allowlist\")")
+        return _("uses {name}, which exercise {exercise} asks you to write yourself", name=name, exercise=ex.id.rstrip("x"))
+    return _("uses {name}, which is not among what exercise {exercise} may use from a library "
+             "(the list is in the README, under \"Statically, as an allowlist\")", name=name, exercise=ex.id.rstrip("x"))
 
 
-@lru_cache(maxsize=256)
+@cache_per_language(maxsize=256)
 def allowlist_violations(files: tuple[tuple[str, str | None], ...], exercise: str, complete: bool = True) -> tuple[str, ...]:
     """Messages for everything in the submission (`files`: (relative path, decoded text or None)) that
     costs `exercise` its points: in any file that runs when its module is imported, an import outside

@@ -38,6 +38,7 @@ from typing import Any
 from torch.overrides import TorchFunctionMode
 
 from .exercises import EXERCISES, KERNELS
+from .i18n import N_, _
 
 _banned: frozenset[str] = frozenset()
 _originals: dict[int, str] = {}  # id of each replaced function's original object -> its public name
@@ -56,7 +57,7 @@ PRIVATE_SPELLINGS = {
 
 
 
-VIOLATION_WORDS = "which this exercise asks you to write yourself"  # how the grader tells a violation from other errors
+VIOLATION_WORDS = N_("which this exercise asks you to write yourself")  # how the grader tells a violation from other errors
 
 
 class FromScratchViolation(Exception):
@@ -64,8 +65,8 @@ class FromScratchViolation(Exception):
 
 
 def _violation(dotted: str, via: str = "") -> FromScratchViolation:
-    how = f" (through {via})" if via and via != dotted else ""
-    return FromScratchViolation(f"your code calls {dotted}{how}, {VIOLATION_WORDS}")
+    how = _(" (through {via})", via=via) if via and via != dotted else ""
+    return FromScratchViolation(_("your code calls {name}{how}, {violation}", name=dotted, how=how, violation=_(VIOLATION_WORDS)))
 
 
 def _resolve(dotted: str) -> tuple[Any, str]:

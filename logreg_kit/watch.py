@@ -18,13 +18,13 @@ from .checks import CHECKS, SETTINGS, Check
 from .exercises import EXERCISES, MODULES, label
 from .factory import open_backend
 from .harness import Outcome, Report, run_check
+from .i18n import N_, UnknownLanguage, _, available_languages, set_language
 from .intake import take_in
 from .recorded import hidden_note, hidden_points
 from .sandbox.availability import bwrap_status
 from .sandbox.launcher import Sandbox
 
 POLL_S = 0.3
-PIPELINE = "5e"  # trains the student's LogReg with their nll_loss, SGD, fit and predict
 WATCH_THREADS = 1  # torch threads of the student's code: as in the self-check (pytest_plugin.SELF_CHECK_THREADS)
 
 
@@ -141,13 +141,13 @@ def reached_names(source: str, incoming: frozenset[str]) -> tuple[frozenset[str]
 
 def _closed(source: str, names: frozenset[str]) -> frozenset[str]:
     """`names` of a module and its names that read them (reached_names within the module itself)."""
-    reached, _ = reached_names(source, names)
+    reached, _unused = reached_names(source, names)
     return ALL if ALL in (names, reached) else names | reached
 
 
 def affected_exercises(changed: set[str], texts: dict[str, str], before: dict[str, str] | None = None) -> set[str]:
     """The exercises whose checks can change when the modules in `changed` change: theirs, those of
-    every module importing them (transitively), and the pipeline when any of its parts moved.
+    every module importing them (transitively), and every check that runs their code (`uses`).
     With `before` (the modules' texts before the save), an importing module counts only when its code
     reads a name whose definition changed (a notebook's modules star-import every earlier cell: a
     comment, or a fix inside one function, no longer re-grades every exercise after it)."""
@@ -169,10 +169,8 @@ def affected_exercises(changed: set[str], texts: dict[str, str], before: dict[st
                 reach[m] = new
                 todo.append(m)
     exercises = {ex.id for ex in EXERCISES if ex.module in affected}
-    pipeline_parts = {ex.module for ex in EXERCISES if ex.id in ("4", "5a", "5b", "5c", "5d")}
-    if affected & pipeline_parts:
-        exercises.add(PIPELINE)
-    return exercises
+    # a check that runs other exercises' code (the pipeline's runs 4 and 5a-5d) is re-graded with them
+    return exercises | {c.exercise for c in CHECKS if exercises & set(c.uses)}
 
 
 class Watcher:
@@ -234,9 +232,11 @@ class Watcher:
 def show(ran: list[Outcome], report: Report, seconds: float, what: str) -> None:
     for outcome in ran:
         if outcome.status == "failed":
-            print(f"FAILED {outcome.check.name}\n" + "\n".join("    " + l for l in outcome.message.splitlines()))
+            print(_("FAILED {check}", check=outcome.check.display_name) + "\n" +
+                  "\n".join("    " + line for line in outcome.message.splitlines()))
     print("\n".join(report.summary_lines(hidden_points()) + hidden_note()))
-    print(f"[{what}: {len(ran)} check(s) in {seconds:.2f} s; watching {report.label}, Ctrl-C to stop]", flush=True)
+    print(_("[{what}: {count} check(s) in {seconds:.2f} s; watching {target}, Ctrl-C to stop]", what=_(what), count=len(ran),
+            seconds=seconds, target=report.label), flush=True)
 
 
 def watch(target: Path, poll_s: float = POLL_S, rounds: int | None = None) -> Watcher:
@@ -247,7 +247,7 @@ def watch(target: Path, poll_s: float = POLL_S, rounds: int | None = None) -> Wa
     watcher = Watcher(target)
     try:
         start = time.monotonic()
-        show(watcher.grade(), watcher.report(), time.monotonic() - start, "graded")
+        show(watcher.grade(), watcher.report(), time.monotonic() - start, N_("graded"))
         done = 0
         while rounds is None or done < rounds:
             time.sleep(poll_s)
@@ -256,9 +256,10 @@ def watch(target: Path, poll_s: float = POLL_S, rounds: int | None = None) -> Wa
                 continue
             exercises = watcher.affected(changed)
             names = ", ".join(label(e) for e in sorted(exercises))
-            print(f"\nchanged: {', '.join(sorted(m + '.py' for m in changed))}; re-grading exercise(s) {names}", flush=True)
+            files = ", ".join(sorted(m + ".py" for m in changed))
+            print("\n" + _("changed: {files}; re-grading exercise(s) {exercises}", files=files, exercises=names), flush=True)
             start = time.monotonic()
-            show(watcher.grade(exercises), watcher.report(), time.monotonic() - start, "re-graded")
+            show(watcher.grade(exercises), watcher.report(), time.monotonic() - start, N_("re-graded"))
             done += 1
     except KeyboardInterrupt:
         pass
@@ -272,7 +273,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("target", nargs="?", default="assignments", help="folder or .ipynb (default: assignments)")
     parser.add_argument("--data", default="embedded")
     parser.add_argument("--poll", type=float, default=POLL_S, help="seconds between looks at the files")
+    parser.add_argument("--lang", default=None, help=f"the language of the feedback: {', '.join(available_languages())} "
+                        "(default: from LANGUAGE, LC_ALL, LC_MESSAGES or LANG, else en)")
     args = parser.parse_args(argv)
+    try:
+        set_language(args.lang)
+    except UnknownLanguage as err:
+        parser.error(str(err))
     SETTINGS.data = args.data
     watch(Path(args.target), args.poll)
     return 0

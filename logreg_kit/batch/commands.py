@@ -6,6 +6,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ..i18n import N_, UnknownLanguage, _, available_languages, set_language
+
 
 def add_parsers(verbs: Any) -> None:
     """Register the batch subcommands on the kit's argparse subparsers."""
@@ -23,11 +25,13 @@ def add_parsers(verbs: Any) -> None:
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.add_argument("--allow-weak-sandbox", action="store_true",
                    help="grade even where bwrap cannot start (student code then runs in a plain subprocess)")
+    add_lang_argument(g)
     g.set_defaults(run=cmd_grade)
 
     c = verbs.add_parser("check", help="grade your own folder (default assignments/) with the same feedback as pytest")
     c.add_argument("target", nargs="?", default="assignments", help="folder, .zip or .ipynb (default: assignments)")
     c.add_argument("--data", default="embedded")
+    add_lang_argument(c)
     c.set_defaults(run=cmd_check)
 
     s = verbs.add_parser("sample-class", help="write a sample class of generated submissions (some buggy, one hangs)")
@@ -45,6 +49,23 @@ def add_parsers(verbs: Any) -> None:
     b.set_defaults(run=cmd_bundle)
 
 
+def add_lang_argument(verb: argparse.ArgumentParser) -> None:
+    verb.add_argument("--lang", default=None, metavar="LANG",
+                      help=f"the language of the feedback: {', '.join(available_languages())} (default: from LANGUAGE, "
+                           "LC_ALL, LC_MESSAGES or LANG, else en)")
+
+
+def speak(args: argparse.Namespace, verb: str) -> bool:
+    """Set the feedback's language from --lang (else the locale variables); False, with the languages
+    there are on stderr, for one this kit has no catalogue for."""
+    try:
+        args.lang = set_language(getattr(args, "lang", None))
+    except UnknownLanguage as err:
+        print(f"logreg-kit {verb}: {err}", file=sys.stderr)
+        return False
+    return True
+
+
 def cmd_grade(args: argparse.Namespace) -> int:
     """Grade a class. This process never imports torch (see pool.py): it starts faster, and the
     workers it forks start from a process without torch's threads."""
@@ -58,6 +79,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
     from .pool import SUBMISSION_TIMEOUT_S, BatchError, Options, grade_class
 
     from ..sandbox.availability import WeakSandboxError, require_sandbox  # lazy, as above
+
+    if not speak(args, "grade"):
+        return 2
 
     try:
         weak = require_sandbox(args.allow_weak_sandbox, "--allow-weak-sandbox").weak_line()
@@ -87,7 +111,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if args.regrade not in (None, "all") and named and not any(args.regrade.lower() in n.lower() for n in named):
         print(f"logreg-kit grade: --regrade {args.regrade!r}: no check name contains it", file=sys.stderr)
         return 2
-    options = Options(args.jobs, args.timeout or SUBMISSION_TIMEOUT_S, args.data, not args.no_memo)
+    options = Options(args.jobs, args.timeout or SUBMISSION_TIMEOUT_S, args.data, not args.no_memo, args.lang)
     jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(todo) or 1))
     print(f"{len(subs)} submission(s); {len(regrades.previous)} already graded in {out} (checked for changes); "
           f"grading up to {len(todo)} with {jobs} job(s)", flush=True)
@@ -180,6 +204,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     from ..sandbox.availability import bwrap_status
     from .intake import IntakeError, Submission, prepare, student_id
 
+    if not speak(args, "check"):
+        return 2
     SETTINGS.data = args.data
     target = Path(args.target)
     with tempfile.TemporaryDirectory() as work:
@@ -197,8 +223,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         finally:
             backend.close()
     report.label = str(target)
+    statuses = {"passed": N_("PASSED"), "failed": N_("FAILED"), "skipped": N_("SKIPPED")}
     for outcome in report.outcomes:
-        print(f"{outcome.status.upper():<8} {outcome.check.name}")
+        print(f"{_(statuses.get(outcome.status, outcome.status.upper())):<8} {outcome.check.display_name}")
         if outcome.status == "failed":
             print("\n".join("         " + line for line in outcome.message.splitlines()))
     print()

@@ -18,32 +18,38 @@ import re
 from collections import defaultdict
 from typing import Any
 
+from ..i18n import N_, prefixes
 from .outputs import STATUSES, pass_rates
 
 HISTOGRAM_BINS = 10
 INCIDENTS = ("timeout", "crashed", "malformed", "error")
-NOT_GRADED = "not graded: "  # pool.py's prefix for a check a stopped or dead submission never ran
+NOT_GRADED = N_("not graded: {reason}")  # pool.py's words for a check a stopped or dead submission never ran
 FACTOR_TOLERANCE = 1e-3  # a ratio this close to a whole number (not 0 or 1) is "off by a factor"
 MAX_GROUP_TEXT = 300
+HEADING, HINT = N_("Exercise {exercise}, {function}: {title}"), N_("hint: {hint}")  # as harness.failure_message says them
 
 _NUMBER = re.compile(r"(?<![A-Za-z_])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![A-Za-z_])")
 _QUOTED = re.compile(r"`[^`]*`|'[^']*'|\"[^\"]*\"")
 _EXPECTED_GOT = re.compile(r"expected ([-+]?[\d.]+(?:[eE][-+]?\d+)?), got ([-+]?[\d.]+(?:[eE][-+]?\d+)?)")
-# (kind, words that name it), tried in order on the lower-cased message
+# (kind, words that name it), tried in order on the lower-cased message; each kind's words in English,
+# then in Chinese, so that a class graded with --lang zh_CN is grouped alike
 KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("time-out", ("timed out", "took more than", "stopped after", "time limit")),
-    ("not implemented", ("notimplementederror", "not implemented")),
-    ("from-scratch call", ("asks you to write yourself", "must be plain code", "library function", "from scratch")),
-    ("tampering", ("reaches into the running grader", "may not inspect", "imports the grader")),
-    ("crash", ("died", "exit code", "killed", "crashed", "signal")),
-    ("exception", ("your code raised", "error:", "exception")),
-    ("missing structure", ("has no `", "has no registered")),
-    ("NaN or inf", ("nan", "inf at", "not finite", "non-finite")),
-    ("wrong shape", ("shape",)),
-    ("wrong dtype", ("dtype", "float64", "expected a python float")),
-    ("wrong device", ("device", "meta")),
-    ("wrong dim", ("dim=", "dim ", "over dim", "sum to one", "sums to")),
-    ("wrong type", ("expected a torch.tensor", "expected a numpy", "got none", "returned none")),
+    ("time-out", ("timed out", "took more than", "stopped after", "time limit", "超时", "用了超过", "时间限制")),
+    ("not implemented", ("notimplementederror", "not implemented", "尚未实现")),
+    ("from-scratch call", ("asks you to write yourself", "must be plain code", "library function", "from scratch",
+                           "要求你自己实现", "静态读懂的普通代码")),
+    ("tampering", ("reaches into the running grader", "may not inspect", "imports the grader", "触及正在运行的评分程序",
+                   "不得查看或修改评分程序", "导入了评分程序")),
+    ("crash", ("died", "exit code", "killed", "crashed", "signal", "退出码", "被终止", "信号", "进程结束了")),
+    ("exception", ("your code raised", "error:", "exception", "抛出了")),
+    ("missing structure", ("has no `", "has no registered", "中没有条件依赖于", "没有已注册的参数")),
+    ("NaN or inf", ("nan", "inf at", "not finite", "non-finite", "不是有限值", "非有限元素")),
+    ("wrong shape", ("shape", "形状")),
+    ("wrong dtype", ("dtype", "float64", "expected a python float", "数据类型", "期望一个 python float")),
+    ("wrong device", ("device", "meta", "设备")),
+    ("wrong dim", ("dim=", "dim ", "over dim", "sum to one", "sums to", "之和为 1")),
+    ("wrong type", ("expected a torch.tensor", "expected a numpy", "got none", "returned none", "期望一个 torch.tensor",
+                    "期望一个 numpy", "实际为 none")),
 )
 _CASE = re.compile(r"\s*(\[[^\]]*\]|\(hypothesis case:.*)$")  # which case failed: not what went wrong
 
@@ -52,9 +58,9 @@ def detail(output: str) -> str:
     """The part of a check's message that says what went wrong: without the header line
     ("Exercise 3, softmax: ...") and the hint, whatever their wording."""
     lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
-    if len(lines) > 1 and lines[0].startswith("Exercise "):
+    if len(lines) > 1 and lines[0].startswith(prefixes(HEADING)):
         lines = lines[1:]
-    return " ".join(line for line in lines if not line.lower().startswith("hint:"))
+    return " ".join(line for line in lines if not line.lower().startswith(tuple(h.lower() for h in prefixes(HINT))))
 
 
 def normalise(text: str) -> str:
@@ -100,7 +106,7 @@ def histogram(records: list[dict[str, Any]], bins: int = HISTOGRAM_BINS) -> list
 
 
 def _ran(entry: dict[str, Any]) -> bool:
-    return entry["status"] in ("passed", "failed") and not str(entry.get("output", "")).startswith(NOT_GRADED)
+    return entry["status"] in ("passed", "failed") and not str(entry.get("output", "")).startswith(prefixes(NOT_GRADED))
 
 
 def check_failures(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

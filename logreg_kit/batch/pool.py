@@ -16,6 +16,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any, Callable
 
+from ..i18n import N_, _, every_language
 from ..results import max_total, results_of, total
 from ..sandbox.launcher import Sandbox
 from .intake import Submission, prepare_or_explain
@@ -37,6 +38,7 @@ class Options:
     timeout: float = SUBMISSION_TIMEOUT_S
     data: str = "embedded"
     memo: bool = True
+    lang: str = "en"  # the feedback's language (i18n), said by every worker process
 
 
 @dataclass
@@ -95,7 +97,7 @@ class Plan:
             entries += [e for e in redo.previous["checks"] if e["name"] not in redo.names]
             extra = redo.extra(extra)
         done = {e["name"] for e in entries}
-        entries = entries + [e for e in self.failed(f"not graded: {message}") if e["name"] not in done]
+        entries = entries + [e for e in self.failed(_(NOT_GRADED, reason=message)) if e["name"] not in done]
         order = {e["name"]: i for i, e in enumerate(self.entries)}
         entries.sort(key=lambda e: order.get(e["name"], len(order)))
         record = {
@@ -109,10 +111,10 @@ class Plan:
     def current(self, job: Job) -> str:
         """What the worker was doing: the first check it had not reported, or loading the modules."""
         if not job.entries:
-            return "loading your modules or running the first check"
+            return _("loading your modules or running the first check")
         done = {e["name"] for e in job.entries}
         pending = [e["name"] for e in self.entries if e["name"] not in done]
-        return f"running the check '{pending[0]}'" if pending else "finishing"
+        return _("running the check '{check}'", check=pending[0]) if pending else _("finishing")
 
 
 class Worker:
@@ -127,7 +129,7 @@ class Worker:
         # (so that closing it here ends the worker) and the other workers' pipes and templates
         inherited = [self.conn] + [end for w in others for end in w.ends()]
         self.process = ctx.Process(target=worker_main, daemon=True,
-                                   args=(child, self.sandbox, options.data, threads, options.memo, inherited))
+                                   args=(child, self.sandbox, options.data, threads, options.memo, inherited, options.lang))
         self.process.start()
         child.close()
         if self.sandbox.process is not None and self.sandbox.process.stderr is not None:
@@ -161,7 +163,7 @@ def grade_class(subs: list[Submission], out: Path, options: Options,
     queue = deque(subs)
     plan = Plan()
     workers: list[Worker] = []
-    for _ in range(jobs):
+    for _job in range(jobs):
         workers.append(Worker(ctx, options, threads, workers))
     try:
         while queue or any(w.job for w in workers):
@@ -220,14 +222,17 @@ def _code_of(job: Job) -> dict[str, Any]:
 
 
 NOT_STARTED = "not started"  # the status of a submission that is all stubs
-STUB_DETAIL = "\n  not implemented yet"  # the detail line every route gives an untouched stub (feedback.NOT_IMPLEMENTED)
+# the detail line every route gives an untouched stub (feedback.NOT_IMPLEMENTED), in every language
+# (the msgid written again here: feedback.py imports torch, which this process never does)
+NOT_GRADED = N_("not graded: {reason}")  # a check a stopped or dead submission never ran (overview.py reads it)
+STUB_DETAILS = tuple(f"\n  {text}" for text in every_language(N_("not implemented yet")))
 
 
 def graded_status(entries: list[dict[str, Any]]) -> tuple[str, str]:
     """("graded", "") or, when nothing passed and every check failed on an untouched stub,
     ("not started", why): a submission that is all stubs says so in the gradebook."""
     ran = [e for e in entries if e.get("status") != "skipped"]
-    if ran and all(e.get("status") == "failed" and STUB_DETAIL in str(e.get("output", "")) for e in ran):
+    if ran and all(e.get("status") == "failed" and any(d in str(e.get("output", "")) for d in STUB_DETAILS) for e in ran):
         return NOT_STARTED, "every exercise is still its stub (not implemented yet)"
     return "graded", ""
 
@@ -251,11 +256,11 @@ def _service(w: Worker, ready: bool, options: Options, ctx: Any, threads: int, p
         return Worker(ctx, options, threads, [o for o in workers if o is not w])
     elapsed = time.perf_counter() - job.started
     if not w.process.is_alive():
-        message = f"the grading process died (exit code {w.process.exitcode}) while {plan.current(job)}"
+        message = _("the grading process died (exit code {code}) while {doing}", code=w.process.exitcode, doing=plan.current(job))
         on_record(plan.record(job.sub, "crashed", message, job.entries, elapsed, _code_of(job), job.redo, job.note))
     elif elapsed > options.timeout:
-        message = (f"stopped after {options.timeout:g} s while {plan.current(job)}: your code hung or ran too long"
-                   " (checks not finished by then score 0)")
+        message = _("stopped after {seconds:g} s while {doing}: your code hung or ran too long (checks not finished by then "
+                    "score 0)", seconds=options.timeout, doing=plan.current(job))
         on_record(plan.record(job.sub, "timeout", message, job.entries, elapsed, _code_of(job), job.redo, job.note))
     else:
         return w

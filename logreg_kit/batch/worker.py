@@ -21,6 +21,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from ..i18n import set_language
 from .regions import regions_of
 
 PR_SET_PDEATHSIG = 1
@@ -47,9 +48,12 @@ def bound_memory(limit: int = GRADER_MEMORY_BYTES) -> None:
         pass
 
 
-def worker_main(conn: Connection, sandbox: Any, data: str, threads: int, memo: bool, inherited: list[Any]) -> None:
+def worker_main(conn: Connection, sandbox: Any, data: str, threads: int, memo: bool, inherited: list[Any],
+                lang: str = "en") -> None:
     """Warm up, then serve grading requests (folder paths) until the parent closes the pipe.
-    `inherited`: descriptors the fork copied from the parent that are not this worker's."""
+    `inherited`: descriptors the fork copied from the parent that are not this worker's; `lang`:
+    the language of the feedback (checked by the parent)."""
+    set_language(lang)
     die_with_parent()
     bound_memory()
     for end in inherited:

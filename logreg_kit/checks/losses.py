@@ -9,6 +9,7 @@ from ..backend import StudentError
 from ..exercises import MODULE_OF
 from ..diagnosis import binary_loss_mistakes, categorical_loss_mistakes
 from ..feedback import LOSS_ATOL, LOSS_RTOL, NOT_IMPLEMENTED, CheckFailure, Mistakes, expect, expect_float, matching
+from ..i18n import N_, _
 from . import label_if
 from .registry import Student, check, reference
 
@@ -34,7 +35,7 @@ def categorical_case(seed: int, shape: tuple[int, int]) -> tuple[np.ndarray, np.
 
 
 def _categorical_cases() -> list[Case]:
-    return [(f"seed {seed}, p: {shape}", *categorical_case(seed, shape)) for seed in SEEDS for shape in CATEGORICAL_SHAPES]
+    return [(_("seed {seed}, p: {shape}", seed=seed, shape=shape), *categorical_case(seed, shape)) for seed in SEEDS for shape in CATEGORICAL_SHAPES]
 
 
 def _mistakes(name: str, y: np.ndarray, p: np.ndarray) -> Mistakes:
@@ -46,7 +47,7 @@ def _consistent_mistake(student: Student, name: str, cases: list[Case], got: Any
     and on every later case the student's code answers: several mistakes can coincide on one case
     (N=1), and a claim is made only when the cases tell them apart; "" otherwise."""
     found = matching(got, _mistakes(name, *cases[0][1:]), LOSS_RTOL, LOSS_ATOL)
-    for _, y, p in cases[1:]:
+    for _case, y, p in cases[1:]:
         if len(found) <= 1:
             break
         try:
@@ -97,19 +98,20 @@ def _has_if(student: Student, name: str, over: str) -> None:
     depends on the label (its `y` argument or a name derived from it), in its own body or in a helper
     of the student's it calls (label_if); it does not use a given loss. `over`: for the message."""
     node, tree = student.function_node(name), student.module_tree(name)
-    expect(isinstance(node, ast.FunctionDef) and tree is not None, f"could not find `def {name}` in losses.py")
-    expect(not _is_stub(node), f"{NOT_IMPLEMENTED} ({name} is still the stub)")
+    expect(isinstance(node, ast.FunctionDef) and tree is not None, _("could not find `def {name}` in losses.py", name=name))
+    expect(not _is_stub(node), _("{not_implemented} ({name} is still the stub)", not_implemented=_(NOT_IMPLEMENTED), name=name))
     reader = label_if.Reader(student.backend.source)
     given = _reads_given(tree, reader, node, name)
-    expect(not given, f"{name} calls {given} (or refers to it), another exercise's loss: its terms must come from its own branch")
+    expect(not given, _("{name} calls {given} (or refers to it), another exercise's loss: its terms must come from its own "
+                        "branch", name=name, given=given))
     label = node.args.args[0].arg if node.args.args else ""
     expect(bool(label) and label_if.branches_on(reader, MODULE_OF[name], node, {label}),
-           f"{name} has no `if` whose test depends on `{label or 'y'}`, nor do the helpers it calls: "
-           f"this exercise branches on {over}")
+           _("{name} has no `if` whose test depends on `{label}`, nor do the helpers it calls: this exercise branches on {over}",
+             name=name, label=label or "y", over=_(over)))
 
 
-@check("1", "binary_loss_if", "lesson's example gives 0.164252033486018", 1,
-       "compare each example's term with the lesson's formula for label 1 and for label 0; the result is their mean",
+@check("1", "binary_loss_if", N_("lesson's example gives 0.164252033486018"), 1,
+       N_("compare each example's term with the lesson's formula for label 1 and for label 0; the result is their mean"),
        hint_for=("values",))
 def binary_lesson_example(student: Student) -> None:
     got = student.call("binary_loss_if", LESSON_Y, LESSON_P)
@@ -117,44 +119,45 @@ def binary_lesson_example(student: Student) -> None:
                  mistakes=binary_loss_mistakes(LESSON_Y, LESSON_P))
 
 
-@check("1", "binary_loss_if", "matches the reference on random labels and probabilities", 2,
-       "compare each example's term with the lesson's formula for its label, and how the terms are combined", visibility="hidden",
+@check("1", "binary_loss_if", N_("matches the reference on random labels and probabilities"), 2,
+       N_("compare each example's term with the lesson's formula for its label, and how the terms are combined"), visibility="hidden",
        hint_for=("values",))
 def binary_random(student: Student) -> None:
-    _close_all(student, "binary_loss_if", [(f"seed {seed}, N={n}", *binary_case(seed, n)) for seed in SEEDS for n in SIZES])
+    _close_all(student, "binary_loss_if", [(_("seed {seed}, N={n}", seed=seed, n=n), *binary_case(seed, n))
+                                           for seed in SEEDS for n in SIZES])
 
 
-@check("1", "binary_loss_if", "is written with an if on the label", 1,
-       "the lesson writes each example's term with an `if` on its label, without the given binary_loss")
+@check("1", "binary_loss_if", N_("is written with an if on the label"), 1,
+       N_("the lesson writes each example's term with an `if` on its label, without the given binary_loss"))
 def binary_uses_if(student: Student) -> None:
-    _has_if(student, "binary_loss_if", "each example's label")
+    _has_if(student, "binary_loss_if", N_("each example's label"))
 
 
-@check("2a", "categorical_loss_if", "matches the reference on random inputs", 2,
-       "check which class of each row contributes to the loss, the sign, and the average over rows", hint_for=("values",))
+@check("2a", "categorical_loss_if", N_("matches the reference on random inputs"), 2,
+       N_("check which class of each row contributes to the loss, the sign, and the average over rows"), hint_for=("values",))
 def categorical_if_random(student: Student) -> None:
     _close_all(student, "categorical_loss_if", _categorical_cases())
 
 
-@check("2a", "categorical_loss_if", "is written with an if over the classes", 1,
-       "the lesson picks each row's term with an `if` that compares each class with the row's label")
+@check("2a", "categorical_loss_if", N_("is written with an if over the classes"), 1,
+       N_("the lesson picks each row's term with an `if` that compares each class with the row's label"))
 def categorical_if_uses_if(student: Student) -> None:
-    _has_if(student, "categorical_loss_if", "the classes of each row")
+    _has_if(student, "categorical_loss_if", N_("the classes of each row"))
 
 
-@check("2b", "categorical_loss", "matches the reference on random inputs", 2,
-       "compare each row's term with the formula in the docstring: which classes contribute, the sign, how rows are combined", visibility="hidden")
+@check("2b", "categorical_loss", N_("matches the reference on random inputs"), 2,
+       N_("compare each row's term with the formula in the docstring: which classes contribute, the sign, how rows are combined"), visibility="hidden")
 def categorical_random(student: Student) -> None:
     _close_all(student, "categorical_loss", _categorical_cases())
 
 
-@check("2b", "categorical_loss", "agrees with binary_loss for two classes", 1,
-       "with K=2 and p2 = [1 - p, p] the two losses are the same number")
+@check("2b", "categorical_loss", N_("agrees with binary_loss for two classes"), 1,
+       N_("with K=2 and p2 = [1 - p, p] the two losses are the same number"))
 def categorical_two_classes(student: Student) -> None:
     for seed in SEEDS:
         y, p = binary_case(seed, 50)
         p2 = np.stack([1 - p, p], axis=1)
         expected = reference().call("binary_loss", y, p)
         got = student.call("categorical_loss", y, p2)
-        expect_float(got, expected, rtol=LOSS_RTOL, atol=LOSS_ATOL, case=f"seed {seed}, N=50, K=2",
+        expect_float(got, expected, rtol=LOSS_RTOL, atol=LOSS_ATOL, case=_("seed {seed}, N={n}, K={k}", seed=seed, n=50, k=2),
                      mistakes=categorical_loss_mistakes(y, p2))

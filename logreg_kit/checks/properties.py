@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from hypothesis import strategies as st
 
 from ..backend import StudentError
+from ..i18n import N_, _
 from ..paths import cache_folder, write_text_atomic
 from ..feedback import (
     FLOAT32_ATOL,
@@ -49,7 +50,7 @@ SCALES = (0.0, 0.1, 1.0, 3.0, 5.0)  # logits within about +-25: no float32 overf
 # exp, so the plain formulas are right here (large logits are the extension's check)
 MIN_PROB = 1e-4  # binary probabilities stay in [MIN_PROB, 1 - MIN_PROB]
 LOG_ATOL = 1e-5  # log of float32 probabilities (as in checks/softmax.py)
-FLAKY_MESSAGE = ("your function failed on a case and then passed on the same case when it was run again: "
+FLAKY_MESSAGE = N_("your function failed on a case and then passed on the same case when it was run again: "
                  "it must give the same result for the same input (no global random state, no state kept between calls)")
 
 
@@ -80,8 +81,8 @@ class Case:
     scale: float
 
     def describe(self, kind: str) -> str:
-        return (f"hypothesis case: seed={self.seed}, shape=({self.rows}, {self.classes}), scale={self.scale:g}; "
-                f"rebuild it with {kind}")
+        return _("hypothesis case: seed={seed}, shape=({rows}, {classes}), scale={scale:g}; rebuild it with {recipe}",
+                 seed=self.seed, rows=self.rows, classes=self.classes, scale=self.scale, recipe=kind)
 
 
 TORCH_RECIPE = "x = torch.randn(shape, generator=torch.Generator().manual_seed(seed)) * scale"
@@ -221,7 +222,7 @@ def for_all(student: Student, spec: Cases, name: str,
         if _passes(compare, answer, expected):
             continue
         if _passes(compare, lambda: student.call(name, *case_args), expected):  # noqa: B023 - called at once
-            raise CheckFailure(FLAKY_MESSAGE)
+            raise CheckFailure(_(FLAKY_MESSAGE))
         _with_case(describe(case), lambda: compare(answer(), expected))  # noqa: B023 - called at once
 
 
@@ -242,7 +243,7 @@ def _answers(student: Student, name: str, args: list[tuple[Any, ...]]) -> list[C
 def _unwrap(reply: Any) -> Any:
     if isinstance(reply, tuple) and len(reply) == 2 and reply[0] == "ok":
         return reply[1]
-    raise StudentError(str(reply[1]) if isinstance(reply, tuple) and len(reply) == 2 else "malformed answer")
+    raise StudentError(str(reply[1]) if isinstance(reply, tuple) and len(reply) == 2 else _("malformed answer"))
 
 
 def _passes(compare: Callable[[Any, Any], None], answer: Callable[[], Any], expected: Any) -> bool:
@@ -270,8 +271,8 @@ def _tensors(atol: float) -> Callable[[Any, Any], None]:
     return lambda got, expected: expect_tensor(got, expected, rtol=FLOAT32_RTOL, atol=atol)
 
 
-@check("1", "binary_loss_if", "property: matches the reference for any N and probabilities", 1,
-       "each example's term follows the lesson's formula for its label; the loss averages them over all N examples", visibility="hidden")
+@check("1", "binary_loss_if", N_("property: matches the reference for any N and probabilities"), 1,
+       N_("each example's term follows the lesson's formula for its label; the loss averages them over all N examples"), visibility="hidden")
 def binary_property(student: Student) -> None:
     recipe = "y, p = logreg_kit.checks.properties.binary_inputs(case)"
     for_all(student, cases(), "binary_loss_if", binary_inputs, _floats(LOSS_RTOL, LOSS_ATOL),
@@ -283,14 +284,14 @@ def _categorical_property(student: Student, name: str) -> None:
             lambda case: case.describe(NUMPY_RECIPE))
 
 
-@check("2a", "categorical_loss_if", "property: matches the reference for any N, K and probabilities", 1,
-       "only the label's class contributes; K can be 1 and N can be 1", visibility="hidden")
+@check("2a", "categorical_loss_if", N_("property: matches the reference for any N, K and probabilities"), 1,
+       N_("only the label's class contributes; K can be 1 and N can be 1"), visibility="hidden")
 def categorical_if_property(student: Student) -> None:
     _categorical_property(student, "categorical_loss_if")
 
 
-@check("2b", "categorical_loss", "property: matches the reference for any N, K and probabilities", 1,
-       "the one-hot matrix has p's shape for any K, K = 1 included", visibility="hidden")
+@check("2b", "categorical_loss", N_("property: matches the reference for any N, K and probabilities"), 1,
+       N_("the one-hot matrix has p's shape for any K, K = 1 included"), visibility="hidden")
 def categorical_property(student: Student) -> None:
     _categorical_property(student, "categorical_loss")
 
@@ -301,26 +302,26 @@ def _tensor_property(student: Student, name: str, atol: float, labels: bool = Fa
             _tensors(atol), lambda case: case.describe(recipe))
 
 
-@check("3", "softmax", "property: matches the reference for any shape and scale", 1,
-       "each row is normalised over its own classes; K = 1 gives all ones, scale 0 gives 1/K everywhere", visibility="hidden")
+@check("3", "softmax", N_("property: matches the reference for any shape and scale"), 1,
+       N_("each row is normalised over its own classes; K = 1 gives all ones, scale 0 gives 1/K everywhere"), visibility="hidden")
 def softmax_property(student: Student) -> None:
     _tensor_property(student, "softmax", FLOAT32_ATOL)
 
 
-@check("3", "log_softmax", "property: matches the reference for any shape and scale", 1,
-       "check the formula row by row; for large logits see the extension (a stable log_softmax)", visibility="hidden")
+@check("3", "log_softmax", N_("property: matches the reference for any shape and scale"), 1,
+       N_("check the formula row by row; for large logits see the extension (a stable log_softmax)"), visibility="hidden")
 def log_softmax_property(student: Student) -> None:
     _tensor_property(student, "log_softmax", LOG_ATOL)
 
 
-@check("5a", "nll_loss", "property: matches the reference for any N and K", 1,
-       "only each row's label entry counts; check the average and the sign", visibility="hidden", hint_for=("values",))
+@check("5a", "nll_loss", N_("property: matches the reference for any N and K"), 1,
+       N_("only each row's label entry counts; check the average and the sign"), visibility="hidden", hint_for=("values",))
 def nll_property(student: Student) -> None:
     _tensor_property(student, "nll_loss", FLOAT32_ATOL, labels=True)
 
 
-@check("5d", "accuracy", "property: matches argmax accuracy for any N and K", 1,
-       "a row's predicted class is its largest score over the classes, for any K; the result is a Python float", visibility="hidden")
+@check("5d", "accuracy", N_("property: matches argmax accuracy for any N and K"), 1,
+       N_("a row's predicted class is its largest score over the classes, for any K; the result is a Python float"), visibility="hidden")
 def accuracy_property(student: Student) -> None:
     for_all(student, cases(min_classes=2), "accuracy", torch_inputs, _floats(0, FLOAT32_ATOL),
             lambda case: case.describe(TORCH_RECIPE))

@@ -11,6 +11,7 @@ from ..backend import Backend, StudentError
 from ..data import Split, load_split
 from ..exercises import BY_ID, MODULE_OF, label
 from ..feedback import NOT_IMPLEMENTED, fail
+from ..i18n import _, mentions
 from ..recorded import default_reference
 from ..tripwire import VIOLATION_WORDS
 
@@ -72,15 +73,20 @@ def on_meta(student: Student, probe: str, *args: Any) -> Any:
     try:
         return student.probe(probe, *args)
     except StudentError as err:
-        if VIOLATION_WORDS in str(err) or str(err).startswith(NOT_IMPLEMENTED):  # not the device's doing
+        if mentions(str(err), VIOLATION_WORDS) or mentions(str(err)[:60], NOT_IMPLEMENTED):  # not the device's doing
             raise
         if META_HAS_NO_NUMBER in str(err):
             return UNDECIDED
-        fail(f"on the meta device: {err}", "device")
+        fail(_("on the meta device: {error}", error=err), "device")
 
 
 @dataclass(frozen=True)
 class Check:
+    """One check. `title` and `hint` are English (msgids declared with N_(); a title with
+    {placeholders} keeps its msgid in `title_msgid` and its values in `title_params`); `heading` and
+    `shown_hint` say them in the current language; `name` stays English: it identifies the check
+    (test ids, gradebook columns, the batch's lookups) in every language."""
+
     exercise: str
     function: str
     title: str
@@ -91,10 +97,26 @@ class Check:
     needs: str | None = None  # "cuda": skipped with a reason where there is none
     visibility: str = "public"
     hint_for: tuple[str, ...] = ()  # the failure kinds (feedback.KINDS) the hint is about; () for every kind
+    title_msgid: str = ""  # the title as declared, when it has {placeholders} (title_params fills them)
+    title_params: tuple[tuple[str, Any], ...] = ()
 
     @property
     def name(self) -> str:
         return f"{label(self.exercise)} {self.function}: {self.title}"
+
+    @property
+    def heading(self) -> str:
+        """What the check checks, in the current language."""
+        return _(self.title_msgid, **dict(self.title_params)) if self.title_msgid else _(self.title)
+
+    @property
+    def display_name(self) -> str:
+        """`name` in the current language, for a reader (a report's line, not a key)."""
+        return f"{label(self.exercise)} {self.function}: {self.heading}"
+
+    @property
+    def shown_hint(self) -> str:
+        return _(self.hint)
 
     @property
     def test_id(self) -> str:
@@ -115,12 +137,15 @@ def check(
     needs: str | None = None,
     visibility: str = "public",
     hint_for: tuple[str, ...] = (),
+    title_params: dict[str, Any] | None = None,
 ) -> Callable[[Callable[[Student], None]], Callable[[Student], None]]:
     """Register a check; its points, title, hint and visibility are declared here and nowhere else.
 
     visibility: "public" checks ship in the student bundle (`logreg-kit release`); "hidden" checks run
     only at grading time and never print expected values. hint_for: the kinds of failure
     (feedback.KINDS) the hint speaks about; a failure of another kind gets a hint about its own kind.
+    title and hint are English, marked with N_() for the catalogue (said through _() when shown);
+    title_params fills the title's {placeholders}.
     """
     if exercise not in BY_ID:
         raise KeyError(exercise)
@@ -128,7 +153,10 @@ def check(
         raise ValueError(f"visibility must be one of {VISIBILITIES}, got {visibility!r}")
 
     def register(fn: Callable[[Student], None]) -> Callable[[Student], None]:
-        CHECKS.append(Check(exercise, function, title, points, hint, fn, uses or (exercise,), needs, visibility, hint_for))
+        params = tuple(sorted((title_params or {}).items()))
+        english = title.format(**dict(params)) if params else title
+        CHECKS.append(Check(exercise, function, english, points, hint, fn, uses or (exercise,), needs, visibility, hint_for,
+                            title if params else "", params))
         return fn
 
     return register

@@ -21,6 +21,7 @@ from ..feedback import (
     Mistakes,
 )
 from ..diagnosis import DATASET_ORDER, NO_UPDATE, ONE_ORDER, match_parameters, nll_mistakes, sgd_mistakes
+from ..i18n import N_, _
 from ..probes import TRAIN_MARK
 from .logreg import model_case
 from ..i18n import N_, _
@@ -33,6 +34,7 @@ FIT_EXAMPLES = 640
 LRS = (0.1, 0.5)
 SHUFFLE_CASE = {"lr": 0.1, "epochs": 3, "batch": 64, "seed": 4}
 SHUFFLE_EXAMPLES = 192
+PARAMETER_NAMES = (N_("weights"), N_("bias"))  # LogReg's two parameters, as the messages call them
 
 
 def log_probs_case(seed: int, shape: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -60,77 +62,79 @@ def plain_sgd_values(init: list[torch.Tensor], grads: list[list[torch.Tensor]], 
     return values
 
 
-@check("5a", "nll_loss", "matches the reference on random log-probabilities", 2,
-       "each row contributes the log-probability at its label (one index tensor per dimension picks them); then the mean and the sign",
+@check("5a", "nll_loss", N_("matches the reference on random log-probabilities"), 2,
+       N_("each row contributes the log-probability at its label (one index tensor per dimension picks them); then the mean and the sign"),
        hint_for=("values", "error"))
 def nll_matches(student: Student) -> None:
     for seed, shape in enumerate(((1, 2), (8, 10), (64, 10))):
         lp, y = log_probs_case(seed, shape)
         expected = reference().call("nll_loss", lp, y)
         expect_tensor(student.call("nll_loss", lp, y), expected, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL,
-                      case=f"seed {seed}, log_probs: {shape}", mistakes=nll_mistakes(lp, y))
+                      case=_("seed {seed}, log_probs: {shape}", seed=seed, shape=shape), mistakes=nll_mistakes(lp, y))
 
 
-@check("5a", "nll_loss", "keeps the autograd graph (gradients match the reference)", 1,
-       "a .item() or float() inside turns the loss into a plain number that autograd cannot follow", visibility="hidden",
+@check("5a", "nll_loss", N_("keeps the autograd graph (gradients match the reference)"), 1,
+       N_("a .item() or float() inside turns the loss into a plain number that autograd cannot follow"), visibility="hidden",
        hint_for=("error",))
 def nll_gradients(student: Student) -> None:
     lp, y = log_probs_case(5, (16, 10))
     weight = torch.ones(())
     expected = reference().probe("gradient", "nll_loss", lp, weight, (y,))
-    expect_tensor(student.probe("gradient", "nll_loss", lp, weight, (y,)), expected, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, case="d loss / d log_probs")
+    expect_tensor(student.probe("gradient", "nll_loss", lp, weight, (y,)), expected, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, case=_("d loss / d log_probs"))
 
 
-@check("5b", "SGD", "matches torch.optim.SGD step for step", 3,
-       "step() moves each parameter against its gradient scaled by lr, with autograd not recording the update; the params must be kept so they can be gone through again")
+@check("5b", "SGD", N_("matches torch.optim.SGD step for step"), 3,
+       N_("step() moves each parameter against its gradient scaled by lr, with autograd not recording the update; the params must be kept so they can be gone through again"))
 def sgd_matches_torch(student: Student) -> None:
     for lr in LRS:
         init, grads = sgd_case(int(lr * 10))
         got = student.probe("sgd_trace", init, grads, lr)["values"]
         for k, (got_step, want_step) in enumerate(zip(got, plain_sgd_values(init, grads, lr)), start=1):
             diagnosis = match_parameters(got_step, sgd_mistakes(init, grads, lr, k), FLOAT32_RTOL, FLOAT32_ATOL)
-            for name, g, e in zip(("weights", "bias"), got_step, want_step):
+            for name, g, e in zip(PARAMETER_NAMES, got_step, want_step):
                 try:
-                    expect_tensor(g, e, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, case=f"lr={lr}, {name} after step {k}")
+                    expect_tensor(g, e, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL,
+                                  case=_("lr={lr}, {name} after step {step}", lr=lr, name=_(name), step=k))
                 except CheckFailure as err:
                     raise CheckFailure(str(err), err.kind, diagnosis) from None
 
 
-@check("5b", "SGD", "zero_grad clears every gradient", 1,
-       "after zero_grad no parameter may keep a gradient: see what Parameter.grad holds")
+@check("5b", "SGD", N_("zero_grad clears every gradient"), 1,
+       N_("after zero_grad no parameter may keep a gradient: see what Parameter.grad holds"))
 def sgd_zero_grad(student: Student) -> None:
     init, grads = sgd_case(1)
     got = student.probe("sgd_trace", init, grads, 0.1, "cpu", True)
     left = [k + 1 for k, step in enumerate(got["grads_after_zero_grad"])
             if not all(g is None or (isinstance(g, torch.Tensor) and not bool(g.any())) for g in step)]
-    expect(not left, f"gradients left after zero_grad at steps {left}")
+    expect(not left, _("gradients left after zero_grad at steps {steps}", steps=left))
     for k, (got_step, want_step) in enumerate(zip(got["values"], plain_sgd_values(init, grads, 0.1)), start=1):
-        for name, g, e in zip(("weights", "bias"), got_step, want_step):
+        for name, g, e in zip(PARAMETER_NAMES, got_step, want_step):
             expect_tensor(g, e, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL,
-                          case=f"{name} after step {k}, gradients added up by backward as in a training loop")
+                          case=_("{name} after step {step}, gradients added up by backward as in a training loop",
+                                 name=_(name), step=k))
 
 
-@check("5b", "SGD", "runs on any device (checked on `meta`)", 1,
-       "a tensor moved or created on one fixed device stops the step from running where the parameters are",
+@check("5b", "SGD", N_("runs on any device (checked on `meta`)"), 1,
+       N_("a tensor moved or created on one fixed device stops the step from running where the parameters are"),
        hint_for=("device",))
 def sgd_any_device(student: Student) -> None:
     init, grads = sgd_case(2)
     trace = on_meta(student, "sgd_trace", init, grads[:1], 0.1, "meta")
     if trace is UNDECIDED:
         return
-    for name, value, want in zip(("weights", "bias"), trace["values"][0], init):
-        expect_on_meta(value, tuple(want.shape), f"SGD.step on {name} on the meta device")
+    for name, value, want in zip(PARAMETER_NAMES, trace["values"][0], init):
+        expect_on_meta(value, tuple(want.shape), _("SGD.step on {name} on the meta device", name=_(name)))
 
 
-@check("5b", "SGD", "same steps on CUDA as on the CPU", 1,
-       "a tensor moved or created on one fixed device gives different results, or none, on another", needs="cuda")
+@check("5b", "SGD", N_("same steps on CUDA as on the CPU"), 1,
+       N_("a tensor moved or created on one fixed device gives different results, or none, on another"), needs="cuda")
 def sgd_cuda(student: Student) -> None:
     init, grads = sgd_case(3)
     cpu = student.probe("sgd_trace", init, grads, 0.1, "cpu")["values"]
     cuda = student.probe("sgd_trace", init, grads, 0.1, "cuda")["values"]
     for k, (c, g) in enumerate(zip(cpu, cuda), start=1):
         for a, b in zip(c, g):
-            expect_tensor(b, a, rtol=DEVICE_RTOL, atol=DEVICE_ATOL, case=f"step {k}, CUDA vs CPU")
+            expect_tensor(b, a, rtol=DEVICE_RTOL, atol=DEVICE_ATOL, case=_("step {step}, CUDA vs CPU", step=k))
 
 
 def _fit_inputs(n: int = FIT_EXAMPLES) -> tuple[torch.Tensor, ...]:
@@ -154,33 +158,34 @@ def _orders(cfg: dict[str, int | float], n: int) -> list[torch.Tensor]:
 
 
 def _expect_float_list(losses: object, n_batches: int) -> None:
-    expect(isinstance(losses, list), f"fit returned {describe(losses)}, expected a list")
-    expect(len(losses) == n_batches, f"fit returned {len(losses)} losses, expected {n_batches} (epochs x minibatches)")
+    expect(isinstance(losses, list), _("fit returned {got}, expected a list", got=describe(losses)))
+    expect(len(losses) == n_batches, _("fit returned {got} losses, expected {expected} (epochs x minibatches)",
+                                       got=len(losses), expected=n_batches))
     bad = [describe(v) for v in losses if not isinstance(v, float)]
-    expect(not bad, f"losses must be Python floats, got {sorted(set(bad))}", "type")
+    expect(not bad, _("losses must be Python floats, got {got}", got=sorted(set(bad))), "type")
 
 
-@check("5c", "fit", "returns one Python float per minibatch", 1,
-       "fit returns a list with one Python number per minibatch of every epoch (see Tensor.item)")
+@check("5c", "fit", N_("returns one Python float per minibatch"), 1,
+       N_("fit returns a list with one Python number per minibatch of every epoch (see Tensor.item)"))
 def fit_returns_losses(student: Student) -> None:
     losses = _fit(student, _fit_inputs(), FIT_CASE, _orders(FIT_CASE, FIT_EXAMPLES))["losses"]
     _expect_float_list(losses, FIT_CASE["epochs"] * math.ceil(FIT_EXAMPLES / FIT_CASE["batch"]))
 
 
-@check("5c", "fit", "trains like the reference: same losses and weights", 2,
-       "check the order of the steps for each minibatch: loss, backward, optimiser step, clearing the gradients", visibility="hidden")
+@check("5c", "fit", N_("trains like the reference: same losses and weights"), 2,
+       N_("check the order of the steps for each minibatch: loss, backward, optimiser step, clearing the gradients"), visibility="hidden")
 def fit_matches(student: Student) -> None:
     inputs, orders = _fit_inputs(), _orders(FIT_CASE, FIT_EXAMPLES)
     expected = _fit(reference(), inputs, FIT_CASE, orders)
     got = _fit(student, inputs, FIT_CASE, orders)
     _expect_float_list(got["losses"], len(expected["losses"]))
-    expect_tensor(_losses(got), _losses(expected), rtol=TRAINING_RTOL, atol=TRAINING_ATOL, case="loss of every minibatch",
+    expect_tensor(_losses(got), _losses(expected), rtol=TRAINING_RTOL, atol=TRAINING_ATOL, case=_("loss of every minibatch"),
                   mistakes=_fit_mistakes(inputs, orders))
-    expect_tensor(got["w"], expected["w"], rtol=TRAINING_RTOL, atol=TRAINING_ATOL, case="l1_w after training")
+    expect_tensor(got["w"], expected["w"], rtol=TRAINING_RTOL, atol=TRAINING_ATOL, case=_("l1_w after training"))
 
 
-@check("5c", "fit", "iterates train_dl afresh every epoch (so a shuffling loader reshuffles)", 1,
-       "a shuffling loader reshuffles each time it is iterated: a list of its batches, or a loader of your own, keeps one order")
+@check("5c", "fit", N_("iterates train_dl afresh every epoch (so a shuffling loader reshuffles)"), 1,
+       N_("a shuffling loader reshuffles each time it is iterated: a list of its batches, or a loader of your own, keeps one order"))
 def fit_reshuffles(student: Student) -> None:
     inputs, epochs = _fit_inputs(SHUFFLE_EXAMPLES), SHUFFLE_CASE["epochs"]
     fresh = _orders(SHUFFLE_CASE, SHUFFLE_EXAMPLES)
@@ -189,12 +194,12 @@ def fit_reshuffles(student: Student) -> None:
     if _same_losses(got, _fit(reference(), inputs, SHUFFLE_CASE, fresh)):
         return
     one_order = _same_losses(got, _fit(reference(), inputs, SHUFFLE_CASE, fresh[:1]))
-    seen = "; every epoch saw the first epoch's order of minibatches" if one_order else ""
+    seen = _("; every epoch saw the first epoch's order of minibatches") if one_order else ""
     expect(got["passes"] == epochs and not one_order,
-           f"fit iterated train_dl {got['passes']} time(s) in {epochs} epochs{seen}: "
-           "without a fresh pass per epoch a shuffling loader cannot shuffle")
-    fail("the losses differ from the reference's on a loader that shuffles every epoch: "
-         "check that each epoch runs every minibatch once, in the order train_dl gives it")
+           _("fit iterated train_dl {passes} time(s) in {epochs} epochs{seen}: "
+             "without a fresh pass per epoch a shuffling loader cannot shuffle", passes=got["passes"], epochs=epochs, seen=seen))
+    fail(_("the losses differ from the reference's on a loader that shuffles every epoch: "
+           "check that each epoch runs every minibatch once, in the order train_dl gives it"))
 
 
 def _losses(run: dict) -> torch.Tensor:
@@ -217,8 +222,8 @@ def _same_losses(a: dict, b: dict) -> bool:
                                                  rtol=TRAINING_RTOL, atol=TRAINING_ATOL)
 
 
-@check("5d", "predict", "returns the model's outputs in eval mode, without autograd", 1,
-       "switch the model to evaluation mode and turn gradient tracking off while it runs (see nn.Module.eval, torch.no_grad)")
+@check("5d", "predict", N_("returns the model's outputs in eval mode, without autograd"), 1,
+       N_("switch the model to evaluation mode and turn gradient tracking off while it runs (see nn.Module.eval, torch.no_grad)"))
 def predict_outputs(student: Student) -> None:
     w, b, x, _y = model_case(70, 20)
     got = student.probe("predict_run", w, b, x)
@@ -226,27 +231,29 @@ def predict_outputs(student: Student) -> None:
     out = got["out"]
     in_training_mode = (isinstance(out, torch.Tensor) and out.shape == expected.shape and out.dtype == expected.dtype
                         and torch.allclose(out - TRAIN_MARK, expected, rtol=FLOAT32_RTOL, atol=1e-4))
-    expect(not in_training_mode, "the model ran in training mode inside predict: its outputs carry the mark the grader's model adds in training mode")
-    expect_tensor(out, expected, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, case="predict(model, x), x: (20, 784)")
-    expect(not got["tracked"], "predict's output has a grad_fn: autograd recorded the model's run inside predict")
+    expect(not in_training_mode, _("the model ran in training mode inside predict: its outputs carry the mark the grader's "
+                                   "model adds in training mode"))
+    expect_tensor(out, expected, rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, case=_("predict(model, x), x: {shape}", shape=(20, 784)))
+    expect(not got["tracked"], _("predict's output has a grad_fn: autograd recorded the model's run inside predict"))
 
 
-@check("5d", "accuracy", "matches argmax accuracy and returns a Python float", 1,
-       "a row's predicted class is its largest score over the classes; the accuracy is the share of rows whose prediction is y",
+@check("5d", "accuracy", N_("matches argmax accuracy and returns a Python float"), 1,
+       N_("a row's predicted class is its largest score over the classes; the accuracy is the share of rows whose prediction is y"),
        hint_for=("values", "error"))
 def accuracy_matches(student: Student) -> None:
     for seed, n in ((0, 1), (1, 10), (2, 1000)):
         preds, y = log_probs_case(seed, (n, 10))
         expected = reference().call("accuracy", preds, y)
-        expect_float(student.call("accuracy", preds, y), expected, rtol=0, atol=1e-6, case=f"seed {seed}, preds: ({n}, 10)")
+        expect_float(student.call("accuracy", preds, y), expected, rtol=0, atol=1e-6, case=_("seed {seed}, preds: {shape}", seed=seed, shape=(n, 10)))
 
 
-@check("5e", "pipeline", f"your LogReg, SGD and fit reach {ACCURACY_THRESHOLD:.0%} validation accuracy", 3,
-       "train with the lesson's settings (lr 0.01, 5 epochs, batch 64); check each exercise above first",
-       uses=("4", "5a", "5b", "5c", "5d"), visibility="hidden")
+@check("5e", "pipeline", N_("your LogReg, SGD and fit reach {threshold:.0%} validation accuracy"), 3,
+       N_("train with the lesson's settings (lr 0.01, 5 epochs, batch 64); check each exercise above first"),
+       uses=("4", "5a", "5b", "5c", "5d"), visibility="hidden", title_params={"threshold": ACCURACY_THRESHOLD})
 def pipeline_accuracy(student: Student) -> None:
     acc = validation_accuracy(student, TRAINING["seed"])
-    expect(acc >= ACCURACY_THRESHOLD, f"validation accuracy {acc:.3f}, expected at least {ACCURACY_THRESHOLD}")
+    expect(acc >= ACCURACY_THRESHOLD, _("validation accuracy {accuracy:.3f}, expected at least {threshold}", accuracy=acc,
+                                        threshold=ACCURACY_THRESHOLD))
 
 
 def validation_accuracy(student: Student, seed: int) -> float:
@@ -262,8 +269,9 @@ def validation_accuracy(student: Student, seed: int) -> float:
     want = (len(data.y_valid), 10)
     shaped = isinstance(preds, torch.Tensor) and tuple(preds.shape) == want
     student.artifacts.update(losses=got["losses"], valid_preds=_unshuffled(preds, order) if shaped else preds)
-    expect(shaped, f"predict returned {preds!r:.60} on the validation images, expected a tensor of shape {want}")
-    expect(bool(torch.isfinite(preds).all()), "predictions contain NaN or inf: the training diverged")
+    expect(shaped, _("predict returned {got!r:.60} on the validation images, expected a tensor of shape {shape}",
+                     got=preds, shape=want))
+    expect(bool(torch.isfinite(preds).all()), _("predictions contain NaN or inf: the training diverged"))
     return (preds.argmax(dim=1) == data.y_valid[order]).float().mean().item()
 
 

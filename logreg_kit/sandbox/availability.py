@@ -21,13 +21,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from ..i18n import N_, _
 from ..paths import cache_folder
 
 PROBE_TIMEOUT_S = 20.0
 ALLOW_WEAK_ENV = "LOGREG_KIT_ALLOW_WEAK_SANDBOX"  # "1": instructor grading may run without bwrap
-APPARMOR_FIX = ("allow unprivileged user namespaces (`sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`, "
+APPARMOR_FIX = N_("allow unprivileged user namespaces (`sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`, "
                 "or an AppArmor profile for bwrap with `userns,`)")
-INSTALL_FIX = "install bubblewrap (`sudo apt-get install -y bubblewrap`)"
+FIX_SEPARATOR = ", or "  # between two fixes, each a msgid of its own
+INSTALL_FIX = N_("install bubblewrap (`sudo apt-get install -y bubblewrap`)")
 
 
 @dataclass(frozen=True)
@@ -41,14 +43,15 @@ class BwrapStatus:
 
     def explanation(self) -> str:
         """One sentence: why bwrap cannot start and how to fix it ('' when it can)."""
-        return "" if self.usable else f"{self.why}; fix: {self.fix}"
+        fix = ", or ".join(_(part) for part in self.fix.split(FIX_SEPARATOR))
+        return "" if self.usable else _("{why}; fix: {fix}", why=self.why, fix=fix)
 
     def weak_line(self) -> str:
         """The one line a fallback prints ('' when bwrap works)."""
         if self.usable:
             return ""
-        return ("logreg-kit: weaker isolation: your code runs in a plain subprocess, not the bwrap sandbox, "
-                f"because {self.explanation()}")
+        return _("logreg-kit: weaker isolation: your code runs in a plain subprocess, not the bwrap sandbox, "
+                 "because {explanation}", explanation=self.explanation())
 
 
 def probe_command(path: str) -> list[str]:
@@ -74,7 +77,7 @@ def check_bwrap(path: str | None) -> BwrapStatus:
     if "uid map" in said_line or "namespace" in said_line or "Operation not permitted" in said_line:
         why = f"`{path}` cannot create a user namespace here ({said_line}): AppArmor restricts them on Ubuntu 24.04"
         return BwrapStatus(False, path, why, APPARMOR_FIX)
-    return BwrapStatus(False, path, f"`{path}` fails to start ({said_line})", APPARMOR_FIX + ", or " + INSTALL_FIX)
+    return BwrapStatus(False, path, f"`{path}` fails to start ({said_line})", APPARMOR_FIX + FIX_SEPARATOR + INSTALL_FIX)
 
 
 @lru_cache(maxsize=1)
@@ -97,10 +100,10 @@ def require_sandbox(allow_weak: bool, flag: str) -> BwrapStatus:
     status = bwrap_status()
     if status.usable or allow_weak or weak_allowed_by_env():
         return status
-    raise WeakSandboxError(
-        f"refusing to grade: the bwrap sandbox cannot start, because {status.explanation()}. "
-        f"Without it student code runs in a plain subprocess that can read and write whatever you can. "
-        f"To grade anyway with that weaker isolation, pass {flag} (or set {ALLOW_WEAK_ENV}=1).")
+    raise WeakSandboxError(_(
+        "refusing to grade: the bwrap sandbox cannot start, because {explanation}. Without it student code runs in a "
+        "plain subprocess that can read and write whatever you can. To grade anyway with that weaker isolation, pass "
+        "{flag} (or set {variable}=1).", explanation=status.explanation(), flag=flag, variable=ALLOW_WEAK_ENV))
 
 
 # --- the plain worker without bwrap, when the grader runs as root (the Gradescope container) ---

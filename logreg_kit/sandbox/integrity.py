@@ -11,6 +11,8 @@ import sys
 import types
 from typing import Any
 
+from ..i18n import _
+
 PACKAGE = "logreg_kit"
 Snapshot = dict[str, tuple[int, ...]]
 
@@ -49,6 +51,6 @@ def changed(before: Snapshot) -> list[str]:
 
 
 def message(names: list[str]) -> str:
-    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-    return (f"your submission changed the grader's own code in the process running it ({shown}): "
-            "nothing it returns can be graded")
+    shown = ", ".join(names[:3]) + (_(" and {count} more", count=len(names) - 3) if len(names) > 3 else "")
+    return _("your submission changed the grader's own code in the process running it ({names}): "
+             "nothing it returns can be graded", names=shown)

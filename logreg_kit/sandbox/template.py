@@ -25,9 +25,10 @@ from typing import Any
 import numpy  # noqa: F401 - imported once here so that workers start warm
 import torch
 
-from .. import tripwire
+from .. import i18n, tripwire
 from ..backend import explain
 from ..exercises import BY_ID
+from ..i18n import N_, _
 from ..impl import PackageImplementation
 from ..probes import PROBES, plain
 from . import integrity, wire
@@ -68,7 +69,7 @@ def _descendants(whole_namespace: bool) -> list[int]:
 
 
 def _kill_all(whole_namespace: bool) -> None:
-    for _ in range(50):
+    for _attempt in range(50):
         pids = _descendants(whole_namespace)
         if not pids:
             return
@@ -94,13 +95,13 @@ def _reap_zombies() -> dict[int, int]:
 
 def describe_status(status: int | None) -> str:
     if status is None:
-        return "it was stopped by the grader"
+        return _("it was stopped by the grader")
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
-        why = {signal.SIGKILL: " (killed: memory, process or time limit)", signal.SIGXCPU: " (CPU time limit)",
-               signal.SIGXFSZ: " (output size limit)", signal.SIGSEGV: " (segmentation fault)"}.get(sig, "")
-        return f"it was ended by signal {signal.Signals(sig).name}{why}"
-    return f"it exited with code {os.WEXITSTATUS(status)} (sys.exit / os._exit in your code?)"
+        why = {signal.SIGKILL: N_(" (killed: memory, process or time limit)"), signal.SIGXCPU: N_(" (CPU time limit)"),
+               signal.SIGXFSZ: N_(" (output size limit)"), signal.SIGSEGV: N_(" (segmentation fault)")}.get(sig, "")
+        return _("it was ended by signal {signal}{why}", signal=signal.Signals(sig).name, why=_(why) if why else "")
+    return _("it exited with code {code} (sys.exit / os._exit in your code?)", code=os.WEXITSTATUS(status))
 
 
 def _limits(cfg: dict[str, Any]) -> None:
@@ -173,7 +174,7 @@ def _worker(sock: socket.socket, root: str, cfg: dict[str, Any], import_cpu_s: f
         try:
             wire.send(sock, reply)
         except Exception as err:  # noqa: BLE001 - a result that cannot be sent is a failed check
-            wire.send(sock, ("error", f"your code returned something that is not plain data ({type(err).__name__})"))
+            wire.send(sock, ("error", _("your code returned something that is not plain data ({error})", error=type(err).__name__)))
         if not warm:  # the submission is loaded: its code may run here, so under a CPU budget
             warm = True
             _cpu_budget(WARM_UP_CPU_S, cfg)
@@ -187,11 +188,11 @@ def _serve(impl: PackageImplementation, exercises: tuple[str, ...], probe: str, 
         with tripwire.forbid(banned):
             return ("ok", wire.encode(plain(PROBES[probe](impl, *args))))
     except SystemExit as err:
-        return ("error", f"your code called sys.exit({err.code!r})")
+        return ("error", _("your code called sys.exit({code})", code=repr(err.code)))
     except Exception as err:  # noqa: BLE001 - anything the student's code raises
         return ("error", explain(err, impl.owns))
     except BaseException as err:  # noqa: BLE001 - KeyboardInterrupt, custom BaseException subclasses
-        return ("error", f"your code raised {type(err).__name__}, which is not an Exception")
+        return ("error", _("your code raised {error}, which is not an Exception", error=type(err).__name__))
 
 
 def _close_quietly(sock: socket.socket) -> None:
@@ -256,7 +257,7 @@ def scrub_tmp(tmp: Path, keep: Inventory) -> None:
                 stack.append(Path(entry.path))
             elif rel not in keep:
                 _remove(Path(entry.path), device)
-    for rel, (kind, mode, _) in keep.items():  # the modes they had (owner access was added to walk)
+    for rel, (kind, mode, _size) in keep.items():  # the modes they had (owner access was added to walk)
         if kind == "dir" and os.path.isdir(tmp / rel) and not os.path.islink(tmp / rel):
             os.chmod(tmp / rel, mode)
 
@@ -360,11 +361,21 @@ class Template:
         for line in self.reader:
             request = json.loads(line)
             if request["op"] == "spawn":
+                _speak(request.get("lang"))
                 self.spawn(request["root"], float(request["import_cpu_s"]))
             elif request["op"] == "reap":
                 status = self.reap(bool(request.get("ended")))
                 self.control.sendall(json.dumps({"ok": True, "status": status, "clean": self.clean}).encode() + b"\n")
         self.reap()
+
+
+def _speak(lang: object) -> None:
+    """Say this worker's messages (and how it ended) in the grader's language; English for a
+    language this kit has no catalogue for (the grader checked it: this is only a backstop)."""
+    try:
+        i18n.set_language(lang if isinstance(lang, str) and lang else i18n.SOURCE_LANGUAGE)
+    except ValueError:
+        i18n.set_language(i18n.SOURCE_LANGUAGE)
 
 
 def _warm_up() -> None:

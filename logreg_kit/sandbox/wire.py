@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..i18n import N_, _
 from ..probes import Foreign
 
 HEADER = struct.Struct("!Q")
@@ -33,6 +34,7 @@ MAX_DEPTH = 64  # nesting of lists, tuples and dicts (honest results: under 10)
 MAX_VALUES = 250_000  # values in one frame, counted per occurrence (a shared list counts each time)
 MAX_INT_BITS = 64
 PLAIN_LEAVES = (bool, int, float, complex, str)
+A_TENSOR, AN_ARRAY = N_("a tensor"), N_("an array")  # what a refused value is called
 
 
 class WireError(Exception):
@@ -77,7 +79,7 @@ class _Budget:
     def count(self) -> None:
         self.values -= 1
         if self.values < 0:
-            raise UnsafeValue(f"more than {MAX_VALUES:,} values in one result")
+            raise UnsafeValue(_("more than {limit:,} values in one result", limit=MAX_VALUES))
 
 
 def decode(value: Any, frame_bytes: int = 0, depth: int = 0, budget: _Budget | None = None) -> Any:
@@ -86,21 +88,21 @@ def decode(value: Any, frame_bytes: int = 0, depth: int = 0, budget: _Budget | N
     budget = budget if budget is not None else _Budget(frame_bytes)
     budget.count()
     if depth > MAX_DEPTH:
-        raise UnsafeValue(f"values nested more than {MAX_DEPTH} levels deep")
+        raise UnsafeValue(_("values nested more than {limit} levels deep", limit=MAX_DEPTH))
     if type(value) is dict:
         if set(value) == {ARRAY_TAG} and isinstance(value[ARRAY_TAG], torch.Tensor):
-            return _array(checked_tensor(value[ARRAY_TAG], budget, "an array"))
+            return _array(checked_tensor(value[ARRAY_TAG], budget, AN_ARRAY))
         if set(value) == {FOREIGN_TAG} and type(value[FOREIGN_TAG]) is str:
             return Foreign(value[FOREIGN_TAG][:100])
         if any(type(k) is not str for k in value):
-            raise UnsafeValue("a dict with a key that is not a str")
+            raise UnsafeValue(_("a dict with a key that is not a str"))
         return {k: decode(v, frame_bytes, depth + 1, budget) for k, v in value.items()}
     if type(value) in (list, tuple):
         return type(value)(decode(v, frame_bytes, depth + 1, budget) for v in value)
     if isinstance(value, torch.Tensor):
-        return checked_tensor(value, budget, "a tensor")
+        return checked_tensor(value, budget, A_TENSOR)
     if type(value) is int and value.bit_length() > MAX_INT_BITS:
-        raise UnsafeValue(f"an int of {value.bit_length()} bits (at most {MAX_INT_BITS})")
+        raise UnsafeValue(_("an int of {bits} bits (at most {limit})", bits=value.bit_length(), limit=MAX_INT_BITS))
     if value is None or type(value) in PLAIN_LEAVES:
         return value
     return Foreign(type(value).__name__)
@@ -108,40 +110,45 @@ def decode(value: Any, frame_bytes: int = 0, depth: int = 0, budget: _Budget | N
 
 def _array(t: torch.Tensor) -> np.ndarray:
     if t.device.type != "cpu" or t.dtype == torch.bfloat16:
-        raise UnsafeValue(f"an array of {str(t.dtype).replace('torch.', '')} on {t.device.type}")
+        raise UnsafeValue(_("an array of {dtype} on {device}", dtype=str(t.dtype).replace("torch.", ""), device=t.device.type))
     return t.numpy().copy()
 
 
-def checked_tensor(t: torch.Tensor, budget: _Budget, what: str = "a tensor") -> torch.Tensor:
+def checked_tensor(t: torch.Tensor, budget: _Budget, kind: str = A_TENSOR) -> torch.Tensor:
     """`t` as a plain, detached tensor, once its layout, dtype, rank, device, strides and size are
     safe to compute on: dense data held in the frame (its bytes count against `budget`), or a meta
-    tensor that would stay small if materialised."""
+    tensor that would stay small if materialised. `kind`: A_TENSOR or AN_ARRAY, for the message."""
+    what = _(kind)
     if t.layout != torch.strided:
-        raise UnsafeValue(f"{what} with layout {t.layout} (only dense tensors are accepted)")
+        raise UnsafeValue(_("{what} with layout {layout} (only dense tensors are accepted)", what=what, layout=t.layout))
     t = t.detach().as_subclass(torch.Tensor)
     dtype = str(t.dtype).replace("torch.", "")
     if t.dtype not in ACCEPTED_DTYPES:
-        raise UnsafeValue(f"{what} of dtype {dtype}, which the grader does not accept")
+        raise UnsafeValue(_("{what} of dtype {dtype}, which the grader does not accept", what=what, dtype=dtype))
     if t.dim() > MAX_NDIM:
-        raise UnsafeValue(f"{what} with {t.dim()} dimensions (at most {MAX_NDIM})")
+        raise UnsafeValue(_("{what} with {ndim} dimensions (at most {limit})", what=what, ndim=t.dim(), limit=MAX_NDIM))
     nbytes = t.numel() * t.element_size()
     if t.device.type == "meta":
         if nbytes > MAX_META_BYTES:
-            raise UnsafeValue(f"a meta {what[2:]} of {t.numel():,} elements, over {MAX_META_BYTES // 2**20} MB if materialised")
+            meta = _("a meta tensor") if kind == A_TENSOR else _("a meta array")
+            raise UnsafeValue(_("{what} of {count:,} elements, over {limit} MB if materialised", what=meta, count=t.numel(),
+                                limit=MAX_META_BYTES // 2**20))
         return t
     if t.device.type != "cpu" or any(s < 0 for s in t.stride()):
-        raise UnsafeValue(f"{what} on {t.device.type} with strides {t.stride()}")
+        raise UnsafeValue(_("{what} on {device} with strides {strides}", what=what, device=t.device.type, strides=t.stride()))
     stored = t.untyped_storage().nbytes()
     reach = (t.storage_offset() + sum((n - 1) * s for n, s in zip(t.shape, t.stride())) + 1) * t.element_size()
     if t.numel() and reach > stored:
-        raise UnsafeValue(f"{what} reaching past the end of its data ({reach} of {stored} bytes)")
+        raise UnsafeValue(_("{what} reaching past the end of its data ({reach} of {stored} bytes)", what=what, reach=reach,
+                            stored=stored))
     if nbytes > stored:
-        raise UnsafeValue(f"{what} view of {t.numel():,} elements ({_size(t)}) backed by "
-                          f"{stored // max(1, t.element_size()):,} element(s) (strides {tuple(t.stride())}): "
-                          "return a dense copy, e.g. .clone(), of a size the exercise asks for")
+        raise UnsafeValue(_("{what} view of {count:,} elements ({size}) backed by {backing:,} element(s) (strides {strides}): "
+                            "return a dense copy, e.g. .clone(), of a size the exercise asks for", what=what,
+                            count=t.numel(), size=_size(t), backing=stored // max(1, t.element_size()),
+                            strides=tuple(t.stride())))
     if nbytes > budget.data_bytes:
-        raise UnsafeValue(f"tensors that share their data, adding up to more than the result's {budget.frame_bytes:,} "
-                          "bytes: return separate copies")
+        raise UnsafeValue(_("tensors that share their data, adding up to more than the result's {limit:,} bytes: return "
+                            "separate copies", limit=budget.frame_bytes))
     budget.data_bytes -= nbytes
     return t
 
@@ -149,7 +156,9 @@ def checked_tensor(t: torch.Tensor, budget: _Budget, what: str = "a tensor") -> 
 def _size(t: torch.Tensor) -> str:
     exponent = math.log2(t.numel()) if t.numel() else 0
     shape = "x".join(str(n) for n in t.shape)
-    return f"shape {shape}, 2**{exponent:.0f}" if exponent >= 20 and exponent.is_integer() else f"shape {shape}"
+    if exponent >= 20 and exponent.is_integer():
+        return _("shape {shape}, 2**{exponent:.0f}", shape=shape, exponent=exponent)
+    return _("shape {shape}", shape=shape)
 
 
 def dumps(value: Any) -> bytes:
@@ -166,7 +175,7 @@ def loads(data: bytes) -> Any:
     except UnsafeValue:
         raise
     except Exception as err:  # noqa: BLE001 - anything malformed is the sender's fault
-        raise WireError(f"not plain data ({type(err).__name__})") from None
+        raise WireError(_("not plain data ({error})", error=type(err).__name__)) from None
 
 
 def send(sock: socket.socket, value: Any) -> None:
@@ -192,5 +201,5 @@ def recv(sock: socket.socket, max_bytes: int, deadline: float | None = None) -> 
     """One frame; WireError when it is larger than max_bytes, EOFError when the peer is gone."""
     (size,) = HEADER.unpack(recv_exact(sock, HEADER.size, deadline))
     if size > max_bytes:
-        raise WireError(f"a result of {size / 1e6:.1f} MB, more than the {max_bytes / 1e6:.0f} MB limit")
+        raise WireError(_("a result of {size:.1f} MB, more than the {limit:.0f} MB limit", size=size / 1e6, limit=max_bytes / 1e6))
     return loads(recv_exact(sock, size, deadline))
