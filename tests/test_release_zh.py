@@ -168,7 +168,8 @@ def test_a_bundle_speaks_its_own_language_unless_asked_otherwise(tmp_path: Path,
     assert i18n.language_from_environment({"LANG": "C.UTF-8"}) == "en"  # the kit: no bundle language
     (tmp_path / "bundle_language").write_text("zh_CN\n")
     assert i18n.language_from_environment({}) == "zh_CN"
-    assert i18n.language_from_environment({"LANG": "C.UTF-8", "LC_ALL": "POSIX"}) == "zh_CN"  # C names no language
+    assert i18n.language_from_environment({"LANG": "C.UTF-8", "LC_ALL": "POSIX"}) == "zh_CN"  # C: no translation asked
+    assert i18n.language_from_environment({"LC_ALL": "C", "LANG": "en_US.UTF-8"}) == "zh_CN"  # LC_ALL decides, as in gettext
     assert i18n.language_from_environment({"LANG": "en_US.UTF-8"}) == "en"  # a locale variable overrides
     assert i18n.language_from_environment({"LANGUAGE": "en", "LANG": "zh_CN.UTF-8"}) == "en"
 
