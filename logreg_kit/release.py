@@ -262,8 +262,9 @@ results with expected values recorded from a reference implementation on a few f
 **Your `print` output is hidden here.** The self-check runs your code in a separate sandboxed
 process and shows only the checks' verdicts, so whatever your code prints (and `breakpoint()`)
 does not reach your terminal. To see it, run the exercise in the checking process itself:
-`{self_check} -k softmax --in-process -s` (`--in-process` for debugging only; `-s` shows
-the output of passing checks too). Or call your function in a Python shell:
+`{self_check} -k softmax --in-process -s` (`-s` shows the output of passing checks too).
+`--in-process` is for debugging only: it runs the code unsandboxed with your user's rights, so use
+it only on code you trust (your own), and it clears the kit's caches when it starts and ends. Or call your function in a Python shell:
 `.venv/bin/python -c "from assignments.softmax import softmax; import torch; print(softmax(torch.randn(2, 3)))"`.
 """),
     N_("""## Points
