@@ -2,24 +2,26 @@
 
 Each `### BEGIN SOLUTION` ... `### END SOLUTION` region becomes one line,
 `raise NotImplementedError("Exercise N: name")`, at the region's indentation.
-Everything outside the regions (docstrings, signatures, given code) is copied as is.
+Everything outside the regions (docstrings, signatures, given code) is copied as is; in a
+translated build (`render_assignments(lang="zh_CN")`, for `logreg-kit release --lang`) the
+docstrings and the header are said in that language through the catalogue.
 """
 import ast
 from pathlib import Path
 
 from .exercises import MODULES, exercise_of, label
+from .i18n import SOURCE_LANGUAGE, N_, _, current_language
+from .localised import speaking, translate_docstrings
 from .paths import ASSIGNMENTS, ROOT, SOLUTIONS  # noqa: F401  (ROOT: re-exported)
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 
-PACKAGE_DOC = '''"""Your exercises for the logistic-regression lesson.
-
-Fill in every `raise NotImplementedError(...)` in losses.py, softmax.py, logreg.py
-and sgd.py, then run `pytest grader/` from the repository root to see your score.
-"""
-'''
-HEADER = (
+PACKAGE_SUMMARY = N_("Your exercises for the logistic-regression lesson.")
+PACKAGE_HOWTO = N_("Fill in every `raise NotImplementedError(...)` in losses.py, softmax.py, logreg.py\n"
+                   "and sgd.py, then run `pytest grader/` from the repository root to see your score.")
+PACKAGE_DOC = f'"""{PACKAGE_SUMMARY}\n\n{PACKAGE_HOWTO}\n"""\n'
+HEADER = N_(
     "# Exercise file: replace each `raise NotImplementedError(...)` with your code.\n"
     "# (Generated from solutions/{name} by `python -m logreg_kit build`.)\n"
 )
@@ -53,10 +55,15 @@ def _enclosing(functions: list[tuple[str, int, int]], lineno: int) -> str:
     return max(inside, key=lambda f: f[1])[0]
 
 
+def header(filename: str) -> str:
+    """The comment that opens a stub file, in the current language."""
+    return _(HEADER, name=filename)
+
+
 def stub_source(source: str, filename: str) -> str:
     """The student version of one solution file."""
     functions = _functions(ast.parse(source, filename))
-    out: list[str] = [HEADER.format(name=filename)]
+    out: list[str] = [header(filename)]
     region_start = None
     for lineno, line in enumerate(source.splitlines(keepends=True), start=1):
         marker = line.strip()
@@ -82,12 +89,21 @@ def stub_source(source: str, filename: str) -> str:
     return "".join(out)
 
 
-def render_assignments(solutions: Path = SOLUTIONS) -> dict[str, str]:
-    """File name -> text of every file of the generated `assignments/` package."""
-    files = {"__init__.py": PACKAGE_DOC}
-    for module in MODULES:
-        name = f"{module}.py"
-        files[name] = stub_source((solutions / name).read_text(), name)
+def solution_source(name: str, solutions: Path = SOLUTIONS) -> str:
+    """A solution file's text, its docstrings in the current language (as written in English)."""
+    source = (solutions / name).read_text()
+    return source if current_language() == SOURCE_LANGUAGE else translate_docstrings(source, name)
+
+
+def render_assignments(solutions: Path = SOLUTIONS, lang: str = SOURCE_LANGUAGE) -> dict[str, str]:
+    """File name -> text of every file of the generated `assignments/` package, in `lang`
+    (English: the committed stubs; another language: the same code, its texts translated)."""
+    with speaking(lang):
+        package_doc = PACKAGE_DOC if lang == SOURCE_LANGUAGE else translate_docstrings(PACKAGE_DOC, "__init__.py")
+        files = {"__init__.py": package_doc}
+        for module in MODULES:
+            name = f"{module}.py"
+            files[name] = stub_source(solution_source(name, solutions), name)
     return files
 
 

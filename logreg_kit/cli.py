@@ -29,15 +29,19 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    """Build the student bundle (stubs, public grader, recorded reference values) in --out."""
+    """Build the student bundle (stubs, public grader, recorded reference values) in --out, in --lang
+    (else the language the locale variables ask for)."""
     from . import release  # lazy: torch and the checks, for this verb only
+    from .i18n import _, language_from_environment
 
+    lang = args.lang or language_from_environment()
     try:
-        files = release.release(args.out)
+        files = release.release(args.out, lang=lang)
     except release.ReleaseError as err:
         print(f"release: {err}", file=sys.stderr)
         return 1
-    print(f"{args.out}: student bundle of {len(files)} file(s)")
+    print(_("{out}: student bundle of {count} file(s), in {lang}", out=args.out, count=len(files),
+            lang=release.bundle_language(lang)))
     return 0
 
 
@@ -56,6 +60,9 @@ def parser() -> argparse.ArgumentParser:
     b.set_defaults(run=cmd_build)
     r = verbs.add_parser("release", help="build the student bundle: stubs, public checks, no solutions")
     r.add_argument("--out", required=True, type=Path, help="a new or empty folder")
+    r.add_argument("--lang", default=None, metavar="LANG",
+                   help="the bundle's language: its README, stubs' docstrings, notebook and self-check "
+                        "(e.g. zh_CN; default: as the locale variables ask, else English)")
     r.set_defaults(run=cmd_release)
     w = verbs.add_parser("watch", help="grade your folder or notebook, then re-grade what you change on every save")
     w.add_argument("target", nargs="?", default="assignments", help="folder or .ipynb (default: assignments)")

@@ -181,12 +181,12 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "2b", N_("categorical cross-entropy with one-hot"), "losses", ("categorical_loss",), 4,
         markdown=N_("The same loss without a loop: with the one-hot matrix $t$ of the labels, the loss is the mean "
-                    "over rows of $-\\sum_k t_{ik} \\log p_{ik}$. For two classes it must agree with `binary_loss`."),
+                    "over rows of $-\\sum_k t_{i k} \\log p_{i k}$. For two classes it must agree with `binary_loss`."),
         readme=N_("`categorical_loss(y, p)`: the same with one-hot sums and products (equals `binary_loss` for K=2)"),
     ),
     Exercise(
         "3", N_("softmax and log_softmax"), "softmax", ("softmax", "log_softmax"), 12,
-        markdown=N_("$\\mathrm{softmax}(x)_{ij} = e^{x_{ij}} / \\sum_k e^{x_{ik}}$, row by row, and "
+        markdown=N_("$\\mathrm{ softmax }(x)_{i j} = e^{x_{i j}} / \\sum_k e^{x_{i k}}$, row by row, and "
                     "`log_softmax(x)` its logarithm. Check that each row of your softmax sums to one. "
                     "Extension (its own points): logits as large as 1e4 overflow `exp`; subtract each row's maximum "
                     "first and `log_softmax` stays finite."),
@@ -202,7 +202,7 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "4", N_("get_weights and LogReg"), "logreg", ("get_weights", "LogReg"), 12,
         markdown=N_("Logistic regression is one matrix product and a log-softmax: "
-                    "$\\log\\mathrm{softmax}(x W + b)$ with $W$ of shape (784, 10) and $b$ of shape (10,). "
+                    "$\\log\\mathrm{ softmax }(x W + b)$ with $W$ of shape (784, 10) and $b$ of shape (10,). "
                     "`get_weights` makes a trainable parameter; `LogReg` registers two of them and flattens each image."),
         readme=N_("`get_weights(*dims)` and `LogReg(nn.Module)`: `view`, `x @ w + b`, your `log_softmax`; no `nn.Linear`"),
         replaces=_SOFTMAXES + ("torch.nn.Linear", "torch.nn.functional.linear"), may_use=LESSON,

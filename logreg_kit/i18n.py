@@ -8,7 +8,9 @@ now) or `N_()` (declared at import time, said later through `_()`), with named `
 The catalogues live in `logreg_kit/locale/<lang>/LC_MESSAGES/logreg_kit.po` (compiled to `.mo`
 beside it). English is the source language: an English reader gets the text as written. The
 language is the one a front end sets (`--lang`), else the first of the usual locale variables
-(LANGUAGE, LC_ALL, LC_MESSAGES, LANG) this kit has a catalogue for, else English.
+(LANGUAGE, LC_ALL, LC_MESSAGES, LANG) this kit has a catalogue for, else the default (also for C
+and POSIX, which ask for no translation): a student bundle's own language (`logreg-kit release
+--lang zh_CN` writes it to `locale/bundle_language`), else English.
 
 Only the standard library's `gettext` runs here: students need no Babel. The catalogues are
 extracted, updated and compiled with Babel by `python -m logreg_kit.catalogue` (maintainers only).
@@ -27,6 +29,8 @@ DOMAIN = "logreg_kit"
 LOCALE_DIR = Path(__file__).parent / "locale"
 SOURCE_LANGUAGE = "en"
 ENV_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")  # gettext's own order
+BUNDLE_LANGUAGE_FILE = LOCALE_DIR / "bundle_language"  # in a student bundle: the language it was built in
+NO_LANGUAGE = ("C", "POSIX")  # locales that ask for no translation: the default (GitHub's runners set LANG=C.UTF-8)
 
 T = TypeVar("T")
 class _Spoken:
@@ -66,14 +70,25 @@ def normalise(tag: str) -> str | None:
     return same_language[0] if same_language else None
 
 
+def default_language() -> str:
+    """The language spoken when no locale variable names one: a bundle's own, else English."""
+    try:
+        tag = BUNDLE_LANGUAGE_FILE.read_text(encoding="utf-8").strip()
+    except OSError:
+        return SOURCE_LANGUAGE
+    return normalise(tag) or SOURCE_LANGUAGE
+
+
 def language_from_environment(environ: dict[str, str] | None = None) -> str:
-    """The language the locale variables ask for, in gettext's order; English when none is served."""
+    """The language the locale variables ask for, in gettext's order; the default when none is served."""
     env = os.environ if environ is None else environ
     for variable in ENV_VARIABLES:
         for tag in env.get(variable, "").split(":"):
+            if tag.split(".")[0] in NO_LANGUAGE:
+                return default_language()  # C decides, as in gettext: untranslated, i.e. the default
             if tag and (lang := normalise(tag)) is not None:
                 return lang
-    return SOURCE_LANGUAGE
+    return default_language()
 
 
 class UnknownLanguage(ValueError):

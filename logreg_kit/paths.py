@@ -1,4 +1,5 @@
 """Where the kit's folders are, relative to the checkout (or the student bundle) it runs from."""
+import atexit
 import json
 import os
 from pathlib import Path
@@ -47,3 +48,22 @@ def forget_caches() -> int:
             path.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+_UNSANDBOXED: list[bool] = []  # one entry once student code has run as this user in this process's run
+
+
+def student_code_unsandboxed() -> None:
+    """Student code is about to run outside bwrap with this user's rights (--in-process, the weak
+    sandbox's plain worker): it can rewrite the kit's caches. Forget them now and when this process
+    ends (atexit runs the hooks last registered first, so this one follows any the student's import
+    registers), and read none of them back in this process (`caches_trusted`)."""
+    forget_caches()
+    if not _UNSANDBOXED:
+        _UNSANDBOXED.append(True)
+        atexit.register(forget_caches)
+
+
+def caches_trusted() -> bool:
+    """Whether no student code has run unsandboxed as this user in this process (see above)."""
+    return not _UNSANDBOXED

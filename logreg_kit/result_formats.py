@@ -84,7 +84,8 @@ def classroom(results: Sequence[CheckResult]) -> dict[str, Any]:
 
 # --- the batch's gradebook.csv ----------------------------------------------------------------
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: what a spreadsheet may run
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r",  # OWASP CSV injection: what a spreadsheet may run
+                  "\uff1d", "\uff0b", "\uff0d", "\uff20")  # their full-width forms, read as formulas in CJK locales
 
 
 def csv_text(value: str) -> str:

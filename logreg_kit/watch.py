@@ -2,7 +2,8 @@
 
 Started once, it grades TARGET (the `assignments/` folder, a copy of it, or a notebook), then polls
 the files' modification times; when a module (or a notebook's solution cell) changes, it re-grades
-only the exercises that module's code can change and prints the same points table as `pytest
+only the exercises that module's code can change (the student's own helper modules count: a change
+reaches the exercises whose modules import them, transitively; a change of __init__.py, every one) and prints the same points table as `pytest
 grader/`. The sandbox template (bwrap, torch imported) and this process's imports stay warm
 between saves, so a re-grade costs a fork and the checks' own work.
 """
@@ -12,6 +13,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from .checks import CHECKS, SETTINGS, Check
@@ -28,26 +30,42 @@ POLL_S = 0.3
 WATCH_THREADS = 1  # torch threads of the student's code: as in the self-check (pytest_plugin.SELF_CHECK_THREADS)
 
 
+PACKAGE_INIT = "__init__"  # the package's own __init__.py: imported before any of its modules
+
+
 def module_texts(folder: Path) -> dict[str, str]:
-    """Exercise module name -> source text of a package folder ('' for a missing file)."""
-    return {m: (folder / f"{m}.py").read_text(errors="replace") if (folder / f"{m}.py").is_file() else ""
-            for m in MODULES}
+    """Module name -> source text of every .py file of a package folder (the exercise modules, '' for a
+    missing file; the student's own helpers and subpackages by dotted name; __init__.py as PACKAGE_INIT)."""
+    texts = {m: "" for m in MODULES}
+    for path in sorted(folder.rglob("*.py")):
+        parts = path.relative_to(folder).with_suffix("").parts
+        if len(parts) > 1 and parts[-1] == PACKAGE_INIT:
+            parts = parts[:-1]  # a subpackage's __init__.py: the subpackage itself
+        texts[".".join(parts)] = path.read_text(errors="replace")
+    return texts
 
 
-def imported_modules(source: str) -> set[str]:
-    """The exercise modules a module's source imports (relative or by its package)."""
+def imported_modules(source: str, known: Iterable[str] = MODULES) -> set[str]:
+    """The modules of `known` (dotted names in the package) a module's source imports, relative or by
+    its package; importing a submodule imports its parent packages too."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return set()
-    found = set()
+    known = set(known)
+    named: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
-            names = [node.module or ""] + [f"{node.module or ''}.{a.name}" for a in node.names]
-            found |= {m for m in MODULES for n in names if n.split(".")[-1] == m or n.endswith(f".{m}")}
+            named |= {node.module or ""} | {f"{node.module}.{a.name}" if node.module else a.name for a in node.names}
         elif isinstance(node, ast.Import):
-            found |= {m for m in MODULES for a in node.names if a.name.split(".")[-1] == m}
-    return found
+            named |= {a.name for a in node.names}
+    found = {m for m in known for n in named if n == m or n.endswith(f".{m}")}
+    return found | {p for m in found for p in _parents(m) if p in known}
+
+
+def _parents(module: str) -> list[str]:
+    parts = module.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
 
 
 ALL = frozenset({"*"})  # every name of a module (its change could not be narrowed to names)
@@ -151,15 +169,18 @@ def affected_exercises(changed: set[str], texts: dict[str, str], before: dict[st
     With `before` (the modules' texts before the save), an importing module counts only when its code
     reads a name whose definition changed (a notebook's modules star-import every earlier cell: a
     comment, or a fix inside one function, no longer re-grades every exercise after it)."""
+    if PACKAGE_INIT in changed:  # run before every module of the package: every exercise
+        return {ex.id for ex in EXERCISES}
     if before is None:
         reach = {m: ALL for m in changed}
     else:  # what changed in the text, and what reads it within the same module
-        reach = {m: _closed(texts[m], changed_names(before.get(m, ""), texts[m])) for m in changed}
+        reach = {m: _closed(texts.get(m, ""), changed_names(before.get(m, ""), texts.get(m, ""))) for m in changed}
     affected, todo = set(changed), list(reach)
+    known = set(texts) | set(changed)
     while todo:
         source = todo.pop()
         for m, text in texts.items():
-            if m == source or source not in imported_modules(text):
+            if m == source or source not in imported_modules(text, known):
                 continue
             names, reads = reached_names(text, reach[source])
             affected |= {m} if reads else set()
@@ -188,7 +209,7 @@ class Watcher:
 
     def _stamp(self) -> tuple[tuple[str, int, int], ...]:
         """(name, mtime, size) of the files that make the submission: cheap to poll."""
-        paths = [self.target] if self.target.is_file() else sorted(self.target.glob("*.py"))
+        paths = [self.target] if self.target.is_file() else sorted(self.target.rglob("*.py"))
         return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in paths if p.exists())
 
     def _folder(self) -> Path:
@@ -202,7 +223,7 @@ class Watcher:
             return None
         self.stamp = stamp
         texts = module_texts(self._folder())
-        changed = {m for m in MODULES if texts[m] != self.texts[m]}
+        changed = {m for m in texts.keys() | self.texts.keys() if texts.get(m) != self.texts.get(m)}
         self.before, self.texts = self.texts, texts
         return changed
 

@@ -151,3 +151,13 @@ def test_declared_totals_are_one_table() -> None:
     assert sum(row.total for row in table.values()) == sum(c.points for c in CHECKS)
     assert all(exercise_points(ex) == row.total for ex, row in table.items())
     assert hidden_summary(CHECKS)["points"] == sum(c.points for c in CHECKS if c.visibility == "hidden")
+
+
+@pytest.mark.parametrize("cell", ["\uff1dHYPERLINK(1)", "\uff0b1", "\uff0d1", "\uff20SUM(A1)", "=1", "@x"])
+def test_csv_text_guards_ascii_and_full_width_formula_starts(cell: str) -> None:
+    assert result_formats.csv_text(cell) == "'" + cell
+
+
+@pytest.mark.parametrize("cell", ["s123", "\uff41bc", "1-2"])
+def test_csv_text_keeps_plain_cells(cell: str) -> None:
+    assert result_formats.csv_text(cell) == cell

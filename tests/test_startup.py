@@ -1,10 +1,17 @@
 """Start-up deferrals of the self-check (issue 20): the property checks' drawn cases kept on disk."""
 import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from logreg_kit.checks import properties
 from logreg_kit.checks.properties import EXAMPLES, Case, cases, drawn
+
+UNPATCHED_CACHE_TRUSTED = properties._cache_trusted
 
 
 @pytest.fixture
@@ -12,6 +19,7 @@ def case_cache(tmp_path, monkeypatch):
     """A private cache folder, trusted (as under bwrap), and no cases drawn yet in this process."""
     monkeypatch.setenv("LOGREG_KIT_CACHE", str(tmp_path))
     monkeypatch.setattr(properties, "_cache_trusted", lambda: True)
+    monkeypatch.setattr(properties, "caches_trusted", lambda: True)  # whatever earlier tests ran in this process
     monkeypatch.setattr(properties, "_DRAWN", {})
     return tmp_path
 
@@ -41,6 +49,10 @@ def test_each_spec_has_its_own_file(case_cache) -> None:
     json.dumps([[1, 5000, 3, 1.0]]),  # more rows than MAX_ROWS
     json.dumps([[1, 5, 3, 7.5]]),  # a scale outside SCALES
     json.dumps([[1, 5, 3, 1.0]] * (EXAMPLES + 1)),  # more cases than drawn
+    json.dumps([[0, 1, 2, 1.0]]),  # one trivial case (the review's cache poisoning)
+    json.dumps([[0, 1, 2, 1.0]] * EXAMPLES),  # as many as drawn, but one case repeated
+    json.dumps([[seed, 1, 2, 1.0] for seed in range(EXAMPLES - 1)]),  # distinct, but one fewer than drawn
+    json.dumps([[[1], 1, 2, 1.0]] * EXAMPLES),  # a field of the wrong type
     json.dumps({"seed": 1}),
     "not json",
 ])
@@ -71,3 +83,49 @@ def test_cache_off_draws_every_time(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(properties, "_DRAWN", {})
     assert drawn(cases(1))
     assert properties._drawn_file(cases(1)) is None
+
+
+POISONER = """
+import atexit, json, os
+def _poison():
+    with open(os.environ["POISON_PATH"], "w") as f:  # well-formed: EXAMPLES distinct valid 1-row cases
+        f.write(json.dumps([[seed, 1, 2, 1.0] for seed in range({n})]))
+atexit.register(_poison)
+"""
+
+
+def test_an_in_process_run_leaves_no_case_cache_for_the_next_run(case_cache, monkeypatch, tmp_path) -> None:
+    """--in-process (student code with this user's rights) removes the kit's caches when it starts and
+    when it ends: what its student code writes to them is not read by the next (sandboxed) run."""
+    own = drawn(cases(2))
+    path = properties._drawn_file(cases(2))
+    assert path is not None and path.exists()
+    student = tmp_path / "student"
+    shutil.copytree(Path(properties.__file__).resolve().parents[2] / "solutions", student)
+    with open(student / "__init__.py", "a") as f:
+        f.write(POISONER.format(n=EXAMPLES))
+    script = ("import sys; from logreg_kit.factory import open_backend; from logreg_kit.paths import caches_trusted\n"
+              "open_backend(sys.argv[1], in_process=True)\n"
+              "assert not caches_trusted()\n")
+    env = {**os.environ, "POISON_PATH": str(path), "LOGREG_KIT_CACHE": str(case_cache)}
+    done = subprocess.run([sys.executable, "-c", script, str(student)], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert not list(case_cache.glob("hypothesis-cases-*.json"))  # the poisoner's file was removed after it
+    monkeypatch.setattr(properties, "_DRAWN", {})
+    assert drawn(cases(2)) == own
+
+
+def test_no_case_cache_is_read_or_written_after_student_code_ran_unsandboxed(case_cache, monkeypatch) -> None:
+    own = drawn(cases(2))
+    path = next(case_cache.glob("hypothesis-cases-*.json"))
+    monkeypatch.setattr(properties, "_DRAWN", {})
+    monkeypatch.setattr(properties, "_cache_trusted", UNPATCHED_CACHE_TRUSTED)
+    monkeypatch.setattr(properties, "caches_trusted", lambda: False)
+    redrawn = []
+    monkeypatch.setattr(properties, "_draw", lambda spec: redrawn.append(spec) or [Case(1, 2, 2, 1.0)])
+    drawn(cases(2))
+    assert redrawn == [cases(2)]
+    path.unlink()
+    properties._write_drawn(cases(2), own)
+    assert not path.exists()

@@ -4,6 +4,7 @@ import shutil
 import time
 from pathlib import Path
 
+from logreg_kit.checks import CHECKS
 from logreg_kit.exercises import EXERCISES, MODULES
 from logreg_kit.watch import Watcher, affected_exercises, module_texts
 
@@ -80,3 +81,41 @@ def test_with_the_texts_before_a_save_only_readers_of_a_changed_name_count() -> 
     dynamic = {**before, "sgd": before["sgd"] + "\ndef h():\n    return globals()['f']\n"}
     assert affected_exercises({"losses"}, {**dynamic, "losses": losses + "X = 1\n"}, dynamic) >= {"5a", "5e"}
     assert affected_exercises({"losses"}, {**before, "losses": losses + "X = 1\n"}) == {ex.id for ex in EXERCISES}
+
+
+def test_a_helper_module_reaches_the_exercises_that_import_it_transitively() -> None:
+    """The student's own modules count (review F3): helpers.py imported by sgd.py, deep.py imported by
+    helpers.py, a subpackage; a change of __init__.py re-grades every exercise."""
+    texts = {**texts_of(sgd="from .helpers import nll\n", logreg="from .tools.mat import mm\n"),
+             "helpers": "from .deep import k\n\ndef nll(lp, y):\n    return k(lp)\n", "deep": "def k(x):\n    return x\n",
+             "tools": "", "tools.mat": "def mm(a, b):\n    return a @ b\n", "__init__": ""}
+    sgd = {ex.id for ex in EXERCISES if ex.module == "sgd"}
+    assert affected_exercises({"helpers"}, texts) == sgd
+    assert affected_exercises({"deep"}, texts) == sgd
+    assert affected_exercises({"tools.mat"}, texts) == {"4", "5e"}
+    assert affected_exercises({"__init__"}, texts) == {ex.id for ex in EXERCISES}
+    edited = {**texts, "deep": "def k(x):\n    return -x\n"}
+    assert affected_exercises({"deep"}, edited, texts) == sgd  # read through helpers.nll
+
+
+def test_watcher_regrades_after_a_save_of_a_helper_module(tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    shutil.copytree(ROOT / "solutions", folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (folder / "helpers.py").write_text("import torch\n\ndef nll(lp, y):\n    return -lp[torch.arange(len(y)), y].mean()\n")
+    sgd = folder / "sgd.py"
+    source = sgd.read_text()
+    assert "    return -log_probs[torch.arange(len(y)), y].mean()\n" in source
+    sgd.write_text(source.replace("    return -log_probs[torch.arange(len(y)), y].mean()\n", "    return nll(log_probs, y)\n")
+                   .replace("import torch\n", "import torch\nfrom .helpers import nll\n", 1))
+    watcher = Watcher(folder, checks=[c for c in CHECKS if c.exercise == "5a" and c.visibility == "public"])
+    try:
+        watcher.grade()
+        full = watcher.report()
+        assert full.score == full.max_score > 0
+        save(folder / "helpers.py", "import torch\n\ndef nll(lp, y):\n    return lp.sum() * 0\n")
+        changed = watcher.changed()
+        assert changed == {"helpers"} and "5a" in watcher.affected(changed)
+        watcher.grade(watcher.affected(changed))
+        assert watcher.report().score < full.score
+    finally:
+        watcher.close()

@@ -309,8 +309,20 @@ def test_a_weak_run_as_this_user_forgets_the_caches(tmp_path: Path, monkeypatch:
     (the cached digits stay: they are checked against a pinned digest whenever they are read)."""
     from logreg_kit.sandbox import launcher
 
+    from logreg_kit import paths
+
     monkeypatch.setenv("LOGREG_KIT_CACHE", str(tmp_path))
     monkeypatch.setattr(launcher, "plain_worker_ids", lambda: None)  # the worker runs as this user
+    monkeypatch.setattr(paths, "_UNSANDBOXED", [])  # this test process's own state stays as it was
+    at_exit: list[object] = []
+    monkeypatch.setattr(paths.atexit, "register", at_exit.append)
     (tmp_path / "reference-0123.npz").write_bytes(b"poisoned")
-    launcher.Sandbox(use_bwrap=False, wait=False).close()
+    (tmp_path / "hypothesis-cases-0123.json").write_text("[[0, 1, 2, 1.0]]")
+    sandbox = launcher.Sandbox(use_bwrap=False, wait=False)
+    try:
+        assert list(tmp_path.iterdir()) == []  # forgotten when it starts: written by an earlier weak run, say
+        assert not paths.caches_trusted() and at_exit == [paths.forget_caches]  # and again when this process ends
+        (tmp_path / "hypothesis-cases-0123.json").write_text("[[0, 1, 2, 1.0]]")  # written during the run
+    finally:
+        sandbox.close()
     assert list(tmp_path.iterdir()) == []

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import build, notebook_build
+from ..i18n import available_languages
 from ..intake import (  # noqa: F401 - re-exported: batch callers and tests know them here
     ACCEPTED,
     LITTER_FOLDERS,
@@ -149,15 +150,17 @@ def prepare_noted(sub: Submission, work: Path) -> tuple[Path, str]:
 
 
 @functools.lru_cache(maxsize=1)
-def _released_stubs() -> dict[str, bytes]:
-    """File name -> bytes of the kit's generated assignments/ (build.render_assignments)."""
-    return {name: text.encode() for name, text in build.render_assignments().items()}
+def _released_stubs() -> tuple[dict[str, bytes], ...]:
+    """File name -> bytes of the kit's generated assignments/ (build.render_assignments), in every
+    language a bundle can be released in (`release --lang`)."""
+    return tuple({name: text.encode() for name, text in build.render_assignments(lang=lang).items()}
+                 for lang in available_languages())
 
 
 @functools.lru_cache(maxsize=1)
-def _released_cells() -> dict[str, str]:
-    """Exercise id -> source of the released notebook's solution cell (the stub)."""
-    return notebook_build.stub_cells()
+def _released_cells() -> tuple[dict[str, str], ...]:
+    """Exercise id -> source of the released notebook's solution cell (the stub), in every language."""
+    return tuple(notebook_build.stub_cells(lang=lang) for lang in available_languages())
 
 
 COURSE = Released(stubs=_released_stubs, cells=_released_cells)

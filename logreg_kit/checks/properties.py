@@ -9,7 +9,11 @@ generators, and a failure names it so the student can rebuild the exact input:
 Start-up: the drawn cases are the same in every run, so they are kept in the kit's cache folder
 (keyed by this file, hypothesis's version and what is drawn) and a later run needs no hypothesis
 (about 1.5 s of CPU time at every self-check); the cache is read only where student code cannot
-write it (under bwrap), and a file that does not hold valid cases is drawn afresh.
+write it (under bwrap, in a process where no student code ran unsandboxed: paths.caches_trusted), and
+a file that does not hold exactly EXAMPLES distinct valid cases of the spec is drawn afresh. Limit: a
+run whose student code has this user's rights (--in-process, the weak sandbox) could still write a
+well-formed file of weak cases, and nothing kept on disk is beyond its reach (a digest's key neither);
+such runs therefore remove the cache when they start and when they end (paths.student_code_unsandboxed).
 """
 from __future__ import annotations  # hypothesis's types in signatures stay names: hypothesis loads on first use
 
@@ -31,7 +35,7 @@ if TYPE_CHECKING:
 
 from ..backend import StudentError
 from ..i18n import N_, _
-from ..paths import cache_folder, write_text_atomic
+from ..paths import cache_folder, caches_trusted, write_text_atomic
 from ..feedback import (
     FLOAT32_ATOL,
     FLOAT32_RTOL,
@@ -170,7 +174,10 @@ def _drawn_file(spec: Cases) -> Path | None:
 
 
 def _cache_trusted() -> bool:
-    """Whether no student code can have written the cache folder: only bwrap's workers cannot."""
+    """Whether no student code can have written the cache folder: only bwrap's workers cannot, and
+    only where no student code ran unsandboxed in this process (--in-process)."""
+    if not caches_trusted():
+        return False
     from ..sandbox.availability import bwrap_status  # lazy: a start-up deferral, only a property check needs it
 
     return bwrap_status().usable
@@ -184,7 +191,13 @@ def _read_drawn(spec: Cases) -> list[Case] | None:
         found = [Case(*row) for row in json.loads(path.read_text())]
     except (OSError, ValueError, TypeError):
         return None
-    return found if found and len(found) <= EXAMPLES and all(_valid(c, spec) for c in found) else None
+    return found if _complete(found, spec) else None
+
+
+def _complete(found: list[Case], spec: Cases) -> bool:
+    """What hypothesis draws under property_settings(): exactly EXAMPLES distinct valid cases (a file of
+    fewer, or of one case repeated, would grade on less than a property check promises)."""
+    return len(found) == EXAMPLES and all(_valid(c, spec) for c in found) and len(set(found)) == EXAMPLES
 
 
 def _valid(case: Case, spec: Cases) -> bool:
@@ -194,7 +207,7 @@ def _valid(case: Case, spec: Cases) -> bool:
 
 def _write_drawn(spec: Cases, found: list[Case]) -> None:
     path = _drawn_file(spec)
-    if path is None:
+    if path is None or not caches_trusted() or not _complete(found, spec):
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

