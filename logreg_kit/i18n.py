@@ -178,11 +178,11 @@ def cache_per_language(maxsize: int) -> Callable[[Callable[..., T]], Callable[..
     """functools.lru_cache for a function whose result holds messages: one entry per language, so
     that a process that grades in two languages never says a cached message in the other one."""
     def decorate(fn: Callable[..., T]) -> Callable[..., T]:
-        cached = functools.lru_cache(maxsize=maxsize)(lambda lang, *args: fn(*args))
+        cached = functools.lru_cache(maxsize=maxsize)(lambda lang, *args, **kwargs: fn(*args, **kwargs))
 
         @functools.wraps(fn)
-        def said(*args: Any) -> T:
-            return cached(current_language(), *args)
+        def said(*args: Any, **kwargs: Any) -> T:
+            return cached(current_language(), *args, **kwargs)
 
         said.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
         return said
