@@ -39,6 +39,7 @@ REQUEST_LIMIT_BYTES = 1 << 30
 EXIT_GRACE_S = 2.0
 MAX_TMP_ENTRIES = 100_000  # more left in tmp than this is not cleaned here: the template is restarted
 TMP_RESIDUE_BYTES = 64 * 1024  # bytes tmp may hold after a cleanup beyond what it held at start
+INDUCTOR_CACHE = "torchinductor"  # in tmp, beside the work folder: see _place_inductor_cache
 WARM_UP_CPU_S = 20.0  # CPU seconds a worker's own warm-up may take (honest: about 2 s)
 
 
@@ -293,6 +294,16 @@ def _used_bytes(tmp: Path) -> int:
     return (info.f_blocks - info.f_bfree) * info.f_frsize
 
 
+def _place_inductor_cache(tmp: Path) -> None:
+    """Fix the folder the deferred warm-up's torch._dynamo import creates (torchinductor_USER under
+    TMPDIR, which in a worker is the submission's own work folder) in tmp, before tmp's inventory is
+    taken: the warm-up, in the template or in a worker after its first answer, then leaves nothing a
+    submission could see or the cleanup would count as a leftover."""
+    folder = tmp / INDUCTOR_CACHE
+    folder.mkdir(exist_ok=True)
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(folder)
+
+
 class Template:
     def __init__(self, control: socket.socket, cfg: dict[str, Any]) -> None:
         self.control = control
@@ -300,6 +311,7 @@ class Template:
         self.worker: int | None = None
         self.reader = control.makefile("r")
         self.tmp = Path(cfg["tmp"])
+        _place_inductor_cache(self.tmp)
         self.keep = tmp_inventory(self.tmp) or {}
         self.keep_bytes = _used_bytes(self.tmp) if cfg["pid_namespace"] else None  # bwrap: tmp is its own tmpfs
         self.clean = bool(self.keep)
