@@ -178,10 +178,19 @@ def exercise_row(ex_id: str, results: Sequence[CheckResult], later: float) -> st
     return f"  {padded(said_label(ex_id), 16)}{padded(title, 42)}{points:<8}{'  (' + ', '.join(notes) + ')' if notes else ''}".rstrip()
 
 
+def columns(text: str) -> int:
+    """How many columns of a terminal `text` takes: a CJK character takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def padded(text: str, width: int) -> str:
-    """`text` padded to `width` columns of a terminal: a CJK character takes two."""
-    shown = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-    return text + " " * max(0, width - shown)
+    """`text` padded on the right to `width` columns of a terminal."""
+    return text + " " * max(0, width - columns(text))
+
+
+def right_aligned(text: str, width: int) -> str:
+    """`text` padded on the left to `width` columns of a terminal (a column of numbers' heading)."""
+    return " " * max(0, width - columns(text)) + text
 
 
 def summary_lines(title: str, results: Sequence[CheckResult], later: Mapping[str, float] | None = None,

@@ -16,7 +16,7 @@ from typing import Any
 from .. import result_formats
 from ..exercises import BY_ID, EXERCISES, label, said_label
 from ..i18n import N_, _
-from ..result_formats import FORMULA_STARTS, padded, csv_text  # noqa: F401 - re-exported (tests, insight)
+from ..result_formats import FORMULA_STARTS, csv_text, padded, right_aligned  # noqa: F401 - re-exported (tests, insight)
 from ..results import max_total, results_of, total
 from ..paths import write_json_atomic, write_text_atomic
 
@@ -120,7 +120,7 @@ def summary_table(records: list[dict[str, Any]]) -> str:
     """The table printed at the end of a batch: pass rate per exercise, statuses, mean total."""
     if not records:
         return _("no submissions graded")
-    lines = [f"{padded(_(EXERCISE), 58)}{_(FULL_MARKS):>11}{_(MEAN_POINTS):>10}"]
+    lines = [padded(_(EXERCISE), 58) + right_aligned(_(FULL_MARKS), 11) + right_aligned(_(MEAN_POINTS), 10)]
     for ex_label, title, full, mean in pass_rates(records):
         lines.append(f"{padded(said_exercise(ex_label), 16)}{padded(_(title), 42)}{full:>10.0%}{mean:>10.2f}")
     totals = [r["score"] for r in records]
