@@ -18,7 +18,7 @@ from . import tripwire
 from .exercises import BY_ID, MIN_CPU_SHARE, MODULES, PROBE_TIMEOUT_S, WALL_FACTOR
 from .i18n import _
 from .impl import PackageImplementation
-from .probes import PROBES, STUB_MESSAGE, StudentError, explain, plain  # noqa: F401 - re-exported
+from .probes import PROBES, StudentError, explain, plain  # noqa: F401 - re-exported
 from .sandbox.launcher import MAX_SOURCE_BYTES
 from .scratch import read_sources
 

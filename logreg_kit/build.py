@@ -1,7 +1,8 @@
 """Generate the student stubs in `assignments/` from the reference in `solutions/`.
 
 Each `### BEGIN SOLUTION` ... `### END SOLUTION` region becomes one line,
-`raise NotImplementedError("Exercise N: name")`, at the region's indentation.
+`raise NotImplementedError("Exercise N: name")`, at the region's indentation (its message said in
+the build's language: `exercises.stub_message`).
 Everything outside the regions (docstrings, signatures, given code) is copied as is; in a
 translated build (`render_assignments(lang="zh_CN")`, for `logreg-kit release --lang`) the
 docstrings and the header are said in that language through the catalogue.
@@ -9,7 +10,7 @@ docstrings and the header are said in that language through the catalogue.
 import ast
 from pathlib import Path
 
-from .exercises import MODULES, exercise_of, label
+from .exercises import MODULES, exercise_of, stub_message
 from .i18n import SOURCE_LANGUAGE, N_, _, current_language
 from .localised import speaking, translate_docstrings
 from .paths import ASSIGNMENTS, ROOT, SOLUTIONS  # noqa: F401  (ROOT: re-exported)
@@ -60,6 +61,13 @@ def header(filename: str) -> str:
     return _(HEADER, name=filename)
 
 
+def quoted(text: str) -> str:
+    """`text` as a double-quoted Python string literal, its characters as they are ("练习 3：softmax")."""
+    if "\n" in text or "\r" in text:
+        raise ValueError(f"a stub's message must be one line: {text!r}")
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def stub_source(source: str, filename: str) -> str:
     """The student version of one solution file."""
     functions = _functions(ast.parse(source, filename))
@@ -77,7 +85,7 @@ def stub_source(source: str, filename: str) -> str:
                 ex = exercise_of(qualname)
             except KeyError:
                 raise MarkerError(f"{filename}:{lineno}: {qualname} belongs to no exercise") from None
-            out.append(f'{indent}raise NotImplementedError("Exercise {label(ex.id)}: {qualname}")\n')
+            out.append(f"{indent}raise NotImplementedError({quoted(stub_message(ex.id, qualname))})\n")
         elif marker == END:
             if region_start is None:
                 raise MarkerError(f"{filename}:{lineno}: {END} without {BEGIN}")

@@ -32,7 +32,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     """Build the student bundle (stubs, public grader, recorded reference values) in --out, in --lang
     (else the language the locale variables ask for)."""
     from . import release  # lazy: torch and the checks, for this verb only
-    from .i18n import _, language_from_environment
+    from .i18n import language_from_environment, ngettext
 
     lang = args.lang or language_from_environment()
     try:
@@ -40,8 +40,8 @@ def cmd_release(args: argparse.Namespace) -> int:
     except release.ReleaseError as err:
         print(f"release: {err}", file=sys.stderr)
         return 1
-    print(_("{out}: student bundle of {count} file(s), in {lang}", out=args.out, count=len(files),
-            lang=release.bundle_language(lang)))
+    print(ngettext("{out}: student bundle of {n} file, in {lang}", "{out}: student bundle of {n} files, in {lang}",
+                   len(files), out=args.out, lang=release.bundle_language(lang)))
     return 0
 
 

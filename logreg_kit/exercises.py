@@ -12,9 +12,11 @@ Exercise ids are the thread through stubs, checks, messages and reports
 ("Exercise 3: softmax" in a stub is exercise "3" here and "3 softmax: ..." in a report).
 This module is the bottom layer: it imports nothing of the kit but the message layer, and no torch.
 """
+import functools
+import re
 from dataclasses import dataclass
 
-from .i18n import N_, _
+from .i18n import N_, _, every_language
 
 # Time limits are CPU time (user + system, all threads) of the process running the student's code, so
 # a busy machine (a grading server at a deadline: load 8-14 on 2 cores) never costs an honest answer.
@@ -285,3 +287,39 @@ def said_label(ex_id: str) -> str:
     """The exercise's label for a reader, in the language spoken now: "3x" -> "3 (extension)", "3（扩展）"."""
     ex = BY_ID[ex_id]
     return _(EXTENSION_LABEL, number=ex.id.rstrip("x")) if ex.extension else ex.id
+
+
+# What an untouched stub raises, in the language its bundle was built in: the stubs of
+# `release --lang zh_CN` raise NotImplementedError("练习 3：softmax"), the English ones (assignments/)
+# NotImplementedError("Exercise 3: softmax"). The grader recognises it in every language there is a
+# catalogue for, from the catalogues themselves (is_stub_message), so a new language needs no code.
+STUB_RAISES = N_("Exercise {exercise}: {function}")
+STUB_PLACEHOLDERS = {"exercise": r"\d+[a-z]?", "function": r"[\w.]+"}  # a label ("5b") and a qualname ("LogReg.forward")
+
+
+def stub_message(ex_id: str, function: str) -> str:
+    """What the stub of `function` raises, in the language spoken now: "Exercise 3: softmax", "练习 3：softmax"."""
+    return _(STUB_RAISES, exercise=label(ex_id), function=function)
+
+
+def is_stub_message(text: str) -> bool:
+    """Whether `text` is what an untouched stub raises, in any language there is a catalogue for."""
+    return any(pattern.fullmatch(text) for pattern in stub_patterns())
+
+
+def stub_patterns() -> tuple[re.Pattern[str], ...]:
+    """STUB_RAISES as said in every language, as patterns (read once per process: the sandbox's
+    template reads them before it forks a worker, whose code may hold every file descriptor)."""
+    return _patterns(every_language(STUB_RAISES))
+
+
+@functools.lru_cache(maxsize=4)
+def _patterns(forms: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(_pattern_text(form)) for form in forms)
+
+
+def _pattern_text(form: str) -> str:
+    """A translation of STUB_RAISES as a regular expression: its text literal, each {placeholder}
+    what it stands for ("练习 {exercise}：{function}" matches "练习 3：softmax" and "练习 4：LogReg.forward")."""
+    parts = re.split(r"\{(\w+)\}", form)  # literal, name, literal, name, ..., literal
+    return "".join(STUB_PLACEHOLDERS[part] if i % 2 else re.escape(part) for i, part in enumerate(parts))

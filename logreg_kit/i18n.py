@@ -31,6 +31,7 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 SOURCE_LANGUAGE = "en"
 ENV_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")  # gettext's own order
 BUNDLE_LANGUAGE_FILE = LOCALE_DIR / "bundle_language"  # in a student bundle: the language it was built in
+FRACTION_COUNT = 2  # the count whose plural form a fraction of a point takes (see plural_count)
 NO_LANGUAGE = ("C", "POSIX")  # locales that ask for no translation: the default (GitHub's runners set LANG=C.UTF-8)
 
 T = TypeVar("T")
@@ -153,10 +154,19 @@ def _(message: str, **params: object) -> str:
     return text.format(**params) if params else text
 
 
-def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
-    """The singular or plural form for `n` in the current language; `{n}` and `params` filled in."""
-    text = _translations().ngettext(singular, plural, n)
+def ngettext(singular: str, plural: str, n: float, **params: object) -> str:
+    """The singular or plural form for `n` in the current language; `{n}` and `params` filled in.
+
+    `n` may be a number of points (4.5): a whole number chooses its form as the integer it is
+    (write `{n:g}` to show 2.0 as "2"), a fraction chooses the form of 2 ("1.5 points")."""
+    text = _translations().ngettext(singular, plural, plural_count(n))
     return text.format(n=n, **params)
+
+
+def plural_count(n: float) -> int:
+    """The integer whose plural form a count takes: itself when whole, 2 for a fraction (gettext's
+    plural rules are written for integers; English and Chinese say "1.5 points", "1.5 分")."""
+    return int(n) if float(n).is_integer() else FRACTION_COUNT
 
 
 def N_(message: str) -> str:

@@ -8,7 +8,6 @@ the reference to get expected values, so "compare with the reference" is always
 only its plain result crosses back.
 """
 import copy
-import re
 import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,14 +16,12 @@ import torch
 from torch import nn
 
 from . import tripwire
+from .exercises import is_stub_message
 from .feedback import NOT_IMPLEMENTED
 from .i18n import N_, _
 from .impl import ImplementationError
 from .plain import Foreign, plain  # noqa: F401 - re-exported: the plain data every probe returns
 
-# What an untouched stub raises: NotImplementedError("Exercise 3: softmax"), or nbgrader's bare
-# NotImplementedError() in a released notebook.
-STUB_MESSAGE = re.compile(r"Exercise \d+[a-z]?: [\w.]+")
 
 PROBES: dict[str, Callable[..., Any]] = {}
 # The student function each probe exercises, declared with the probe (@probe(subject=...)), for
@@ -60,7 +57,7 @@ def explain(err: BaseException, owns: Any) -> str:
     """What went wrong in the student's code, pointing at its last line in their files."""
     if isinstance(err, (StudentError, ImplementationError, tripwire.FromScratchViolation)):
         return str(err)
-    if isinstance(err, NotImplementedError) and (not str(err) or STUB_MESSAGE.fullmatch(str(err))):
+    if is_untouched_stub(err):
         return f"{_(NOT_IMPLEMENTED)} ({err})" if str(err) else _(NOT_IMPLEMENTED)
     frames = [f for f in traceback.extract_tb(err.__traceback__) if owns(f.filename)]
     # "FILE line N" stays as written in every language: cells.in_cells names the notebook's cell from it
@@ -69,6 +66,13 @@ def explain(err: BaseException, owns: Any) -> str:
     text = str(err).strip().splitlines()[0][:300] if str(err).strip() else ""
     raised = _("your code raised {error}{where}", error=type(err).__name__, where=where)
     return f"{raised}: {text}" if text else raised
+
+
+def is_untouched_stub(err: BaseException) -> bool:
+    """What an untouched stub raises: NotImplementedError("Exercise 3: softmax") in any language there
+    is a catalogue for ("练习 3：softmax" from a Chinese bundle), or nbgrader's bare
+    NotImplementedError() in a released notebook."""
+    return isinstance(err, NotImplementedError) and (not str(err) or is_stub_message(str(err)))
 
 
 # Trusted stand-ins, built from library functions, used to test one exercise apart from the others.

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .backend import Backend, LocalBackend, MemoBackend
-from .i18n import _
+from .i18n import ngettext
 from .probes import Foreign
 
 DATA_DIR = Path(__file__).resolve().parent / "expected"
@@ -241,5 +241,8 @@ def hidden_note(folder: Path = DATA_DIR) -> list[str]:
         return []
     if not hidden.get("checks"):
         return []
-    return ["  + " + _("{checks:g} hidden check(s) worth {points:g} more point(s) run when your work is graded; they are "
-                       "not part of this self-check", checks=hidden["checks"], points=hidden["points"])]
+    more = ngettext("{n:g} more point", "{n:g} more points", hidden["points"])
+    return ["  + " + ngettext("{n:g} hidden check worth {points} runs when your work is graded; it is not part of this "
+                              "self-check",
+                              "{n:g} hidden checks worth {points} run when your work is graded; they are not part of "
+                              "this self-check", hidden["checks"], points=more)]

@@ -22,8 +22,8 @@ from .checks import CHECKS, SETTINGS, Check
 from .exercises import BY_ID, said_label
 from .harness import run_check
 from .result_formats import classroom
-from .results import declared_points, declared_total
-from .i18n import SOURCE_LANGUAGE, N_, _
+from .results import declared_points, declared_total, said_points
+from .i18n import SOURCE_LANGUAGE, N_, _, ngettext
 from .localised import only_said, speaking
 from .recorded import DATA_DIR, RecordingBackend, save
 
@@ -269,12 +269,10 @@ it only on code you trust (your own), and it clears the kit's caches when it sta
 """),
     N_("""## Points
 
-The self-check is worth {public_here} point(s) on a machine without a GPU; with a CUDA GPU it is
-worth {public_points}: its {gpu_checks} CUDA check(s) ({gpu_points} point(s)) are skipped without
-one and not counted. When you hand in, the same public checks run again, plus {hidden_checks}
-hidden check(s) worth {hidden_points} point(s) that are not in this folder: {total_points} point(s)
-in all. Passing every public check is the best preparation: write general code, not code that fits
-the examples.
+The self-check is worth {public_here} on a machine without a GPU; with a CUDA GPU it is worth
+{public_points}: {gpu_checks} without one and not counted. When you hand in, the same public
+checks run again, plus {hidden_checks}: {total_points} in all. Passing every public check is the
+best preparation: write general code, not code that fits the examples.
 """),
     N_("""## GitHub Classroom
 
@@ -449,13 +447,15 @@ def student_readme(checks: list[Check] = CHECKS, lang: str = SOURCE_LANGUAGE) ->
             notebook=STUDENT_NOTEBOOK,
             notebook_commands="\n".join(map(commented, NOTEBOOK_COMMANDS)),
             table=_exercise_table(checks),
-            public_here=f"{whole.public - whole.public_gpu:g}",
-            public_points=f"{whole.public:g}",
-            gpu_checks=sum(1 for c in public_checks(checks) if c.needs == "cuda"),
-            gpu_points=f"{whole.public_gpu:g}",
-            hidden_checks=whole.hidden_checks,
-            hidden_points=f"{whole.hidden:g}",
-            total_points=f"{whole.total:g}",
+            public_here=said_points(whole.public - whole.public_gpu),
+            public_points=said_points(whole.public),
+            gpu_checks=ngettext("its {n} CUDA check ({points}) is skipped", "its {n} CUDA checks ({points}) are skipped",
+                                sum(1 for c in public_checks(checks) if c.needs == "cuda"),
+                                points=said_points(whole.public_gpu)),
+            hidden_checks=ngettext("{n} hidden check worth {points} that is not in this folder",
+                                   "{n} hidden checks worth {points} that are not in this folder", whole.hidden_checks,
+                                   points=said_points(whole.hidden)),
+            total_points=said_points(whole.total),
         )
         return "\n".join(_(section, **params) for section in STUDENT_README)
 

@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .exercises import BY_ID, EXERCISES, said_label
-from .i18n import N_, _, prefixes
-from .results import CheckResult, by_exercise, max_total, skipped_points, total
+from .i18n import N_, _, ngettext, prefixes
+from .results import CheckResult, by_exercise, max_total, said_points, skipped_points, total
 
 # --- Gradescope -------------------------------------------------------------------------------
 
@@ -69,8 +69,10 @@ CLASSROOM_COMMAND = "pytest grader/"
 
 
 def classroom_test(result: CheckResult) -> dict[str, Any]:
-    """One test of the runner result; a hidden check's message is not shown (students read it)."""
-    return {"name": result.name, "status": CLASSROOM_STATUS[result.status], "message": result.student_message(),
+    """One test of the runner result, named for the student in the run's language (display_name:
+    the reporter only shows it); a hidden check's message is not shown (students read it). The
+    statuses and keys are the reporter's own words, in every language."""
+    return {"name": result.display_name, "status": CLASSROOM_STATUS[result.status], "message": result.student_message(),
             "test_code": CLASSROOM_COMMAND, "filename": "", "line_no": 0,
             "execution_time": f"{result.seconds:.1f}s", "score": result.score, "max_score": result.max_score}
 
@@ -209,9 +211,15 @@ def summary_lines(title: str, results: Sequence[CheckResult], later: Mapping[str
         lines.append(f"  {_(STATUS_STUBS)}")
     skipped = [r for r in results if r.status == "skipped"]
     if skipped:
-        why, points = skipped[0].message, f"{skipped_points(skipped):g}"
-        for prefix in prefixes(SKIPPED):
-            why = why.removeprefix(prefix)
-        lines.append("  " + _("{n} check(s) worth {points} point(s) skipped here, not counted: {why}", n=len(skipped),
-                              points=points, why=why))
+        lines.append("  " + skipped_line(skipped))
     return lines
+
+
+def skipped_line(skipped: Sequence[CheckResult]) -> str:
+    """"1 check worth 1 point skipped here, not counted: CUDA is not available here" (the first
+    skip's reason), its plurals as the language has them."""
+    why, points = skipped[0].message, said_points(skipped_points(skipped))
+    for prefix in prefixes(SKIPPED):
+        why = why.removeprefix(prefix)
+    return ngettext("{n} check worth {points} skipped here, not counted: {why}",
+                    "{n} checks worth {points} skipped here, not counted: {why}", len(skipped), points=points, why=why)

@@ -21,7 +21,7 @@ from dataclasses import astuple, dataclass, replace
 from typing import Any, Protocol
 
 from .exercises import EXERCISES, label, said_label
-from .i18n import N_, _
+from .i18n import N_, _, ngettext
 
 STATUSES = ("passed", "failed", "skipped", "error")
 VISIBILITIES = ("public", "hidden")
@@ -91,6 +91,12 @@ class CheckResult:
         return cls(entry["exercise"], entry.get("function", function), entry.get("title", title),
                    float(entry.get("points", entry["max_score"])), entry["status"], visibility,
                    entry.get("output") or "", float(entry.get("seconds", 0.0)), str(entry.get("heading") or ""))
+
+
+def said_points(points: float) -> str:
+    """A number of points in the current language, its plural as the language has it: "1 point",
+    "4.5 points", "3 分"."""
+    return ngettext("{n:g} point", "{n:g} points", points)
 
 
 def results_of(entries: Iterable[Mapping[str, Any]]) -> list[CheckResult]:

@@ -20,7 +20,7 @@ from .checks import CHECKS, SETTINGS, Check
 from .exercises import EXERCISES, MODULES, said_label
 from .factory import open_backend
 from .harness import Outcome, Report, run_check
-from .i18n import N_, UnknownLanguage, _, available_languages, set_language
+from .i18n import N_, UnknownLanguage, _, available_languages, ngettext, set_language
 from .intake import take_in
 from .recorded import hidden_note, hidden_points
 from .sandbox.availability import bwrap_status
@@ -256,8 +256,9 @@ def show(ran: list[Outcome], report: Report, seconds: float, what: str) -> None:
             print(_("FAILED {check}", check=outcome.check.display_name) + "\n" +
                   "\n".join("    " + line for line in outcome.message.splitlines()))
     print("\n".join(report.summary_lines(hidden_points()) + hidden_note()))
-    print(_("[{what}: {count} check(s) in {seconds:.2f} s; watching {target}, Ctrl-C to stop]", what=_(what), count=len(ran),
-            seconds=seconds, target=report.label), flush=True)
+    print(ngettext("[{what}: {n} check in {seconds:.2f} s; watching {target}, Ctrl-C to stop]",
+                   "[{what}: {n} checks in {seconds:.2f} s; watching {target}, Ctrl-C to stop]", len(ran), what=_(what),
+                   seconds=seconds, target=report.label), flush=True)
 
 
 def watch(target: Path, poll_s: float = POLL_S, rounds: int | None = None) -> Watcher:
@@ -278,7 +279,9 @@ def watch(target: Path, poll_s: float = POLL_S, rounds: int | None = None) -> Wa
             exercises = watcher.affected(changed)
             names = ", ".join(said_label(e) for e in sorted(exercises))
             files = ", ".join(sorted(m + ".py" for m in changed))
-            print("\n" + _("changed: {files}; re-grading exercise(s) {exercises}", files=files, exercises=names), flush=True)
+            print("\n" + ngettext("changed: {files}; re-grading exercise {exercises}",
+                                  "changed: {files}; re-grading exercises {exercises}", len(exercises), files=files,
+                                  exercises=names), flush=True)
             start = time.monotonic()
             show(watcher.grade(exercises), watcher.report(), time.monotonic() - start, N_("re-graded"))
             done += 1

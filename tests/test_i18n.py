@@ -12,8 +12,11 @@ import pytest
 from logreg_kit import catalogue, i18n
 from logreg_kit.backend import LocalBackend
 from logreg_kit.checks import CHECKS
+from logreg_kit.exercises import STUB_RAISES, is_stub_message, stub_message
+from logreg_kit.feedback import NOT_IMPLEMENTED
 from logreg_kit.harness import Report, grade
 from logreg_kit.i18n import UnknownLanguage, available_languages, language_from_environment, normalise, speaking
+from logreg_kit.probes import explain, is_untouched_stub
 from tests.conftest import ROOT, make_submission
 from tests.mutants import MUTANTS
 
@@ -198,6 +201,47 @@ def test_a_third_language_is_one_catalogue(tmp_path: Path, monkeypatch: pytest.M
     assert available_languages() == ("en", "fr", "zh_CN")
     with speaking("fr_FR.UTF-8"):
         assert i18n._("hint: {hint}", hint="x") == "indice : x"
+
+
+@pytest.mark.parametrize("raised, stub", [
+    (NotImplementedError("Exercise 3: softmax"), True), (NotImplementedError("练习 3：softmax"), True),
+    (NotImplementedError("练习 4：LogReg.forward"), True), (NotImplementedError("Exercise 5b: SGD.step"), True),
+    (NotImplementedError(), True),  # nbgrader's bare stub
+    (NotImplementedError("no meta kernel"), False), (NotImplementedError("练习 3：softmax 还差一半"), False),
+    (NotImplementedError("Exercise three: softmax"), False), (ValueError("Exercise 3: softmax"), False),
+])
+def test_an_untouched_stub_is_recognised_in_every_language(raised: BaseException, stub: bool) -> None:
+    """What a stub raises, as its bundle's language says it; any other NotImplementedError is the
+    student's own (an exception in their code, as before)."""
+    for lang in available_languages():
+        with speaking(lang):
+            assert is_untouched_stub(raised) is stub, (lang, raised)
+            said = explain(raised, lambda filename: True)
+            assert said.startswith(i18n._(NOT_IMPLEMENTED)) is stub, said
+
+
+def test_a_third_languages_stubs_are_recognised_from_its_catalogue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stub messages the grader knows are every catalogue's translation: a new catalogue adds its own."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+
+    for lang in ("en", "zh_CN"):
+        (tmp_path / lang).symlink_to(catalogue.LOCALE_DIR / lang)
+    (tmp_path / "fr" / "LC_MESSAGES").mkdir(parents=True)
+    french = Catalog(locale="fr")
+    french.add(STUB_RAISES, "Exercice {exercise} : {function} (à écrire)")
+    with (tmp_path / "fr" / "LC_MESSAGES" / "logreg_kit.mo").open("wb") as fh:
+        write_mo(fh, french)
+    assert not is_stub_message("Exercice 3 : softmax (à écrire)")
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    i18n.every_language.cache_clear()
+    try:
+        with speaking("fr"):
+            assert stub_message("3", "softmax") == "Exercice 3 : softmax (à écrire)"
+        assert is_stub_message("Exercice 3 : softmax (à écrire)") and is_stub_message("练习 3：softmax")
+        assert is_stub_message("Exercise 3: softmax") and not is_stub_message("Exercice 3 : softmax")
+    finally:
+        i18n.every_language.cache_clear()
 
 
 def test_no_module_that_says_messages_reuses_underscore() -> None:

@@ -436,7 +436,7 @@ def test_new_student_set_up_and_self_check(student: Path, tmp_path: Path) -> Non
     runnable = [c for c in CHECKS if c.visibility == "public" and (c.needs != "cuda" or torch.cuda.is_available())]
     most = sum(c.points for c in runnable)
     worth = (f"with a CUDA GPU it is worth {most:g}" if torch.cuda.is_available()
-             else f"The self-check is worth {most:g} point(s) on a machine without a GPU")
+             else f"The self-check is worth {most:g} points on a machine without a GPU")
     assert worth in readme
 
     result, run = classroom_step(student, tmp_path)  # the untouched stubs

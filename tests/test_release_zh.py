@@ -95,11 +95,15 @@ def test_english_stubs_and_course_notebook_stay_as_generated() -> None:
 
 
 def without_docstrings(text: str) -> str:
+    """The code of a stub with its docstrings and its stubs' NotImplementedError messages blanked
+    (both said in the bundle's language)."""
     tree = ast.parse(text)
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
             body[0].value.value = ""
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and getattr(node.exc.func, "id", "") == "NotImplementedError":
+            node.exc.args = []
     return ast.dump(tree)
 
 
@@ -138,6 +142,71 @@ def test_chinese_readme_keeps_every_command(zh_bundle: Path) -> None:
     assert len([line for line in zh.splitlines() if line.startswith("| ")]) == len([line for line in en.splitlines() if line.startswith("| ")])
     prose = [line for line in zh.splitlines() if line and not line.startswith(("```", ".venv", "python3", "|"))]
     assert [line for line in prose if not CJK.search(line) and ENGLISH_WORDS.search(line)] == []
+
+
+STUB_RAISE = re.compile(r'^( *)raise NotImplementedError\("(.*)"\)$', re.MULTILINE)
+
+
+def test_chinese_stubs_raise_in_chinese_and_english_ones_as_before() -> None:
+    """Every stub of the Chinese bundle raises "练习 N：function" where the English one raises
+    "Exercise N: function", at the same place; the English stubs are assignments/ as committed."""
+    en, zh = build.render_assignments(), build.render_assignments(lang=LANG)
+    for name in en:
+        en_raises, zh_raises = STUB_RAISE.findall(en[name]), STUB_RAISE.findall(zh[name])
+        assert len(en_raises) == len(zh_raises), name
+        for (en_indent, en_text), (zh_indent, zh_text) in zip(en_raises, zh_raises):
+            number, function = re.fullmatch(r"Exercise (\w+): ([\w.]+)", en_text).groups()
+            assert (zh_indent, zh_text) == (en_indent, f"练习 {number}：{function}")
+        assert (ROOT / "assignments" / name).read_text() == en[name]
+    assert sum(len(STUB_RAISE.findall(t)) for t in zh.values()) >= 10
+    cells = notebook_build.stub_cells(lang=LANG)
+    assert all("raise NotImplementedError(\"练习 " in cell for cell in cells.values()), cells
+
+
+def chinese_stubs(dest: Path) -> Path:
+    """The Chinese bundle's assignments/, untouched."""
+    dest.mkdir(parents=True)
+    for name, text in build.render_assignments(lang=LANG).items():
+        (dest / name).write_text(text)
+    return dest
+
+
+@pytest.mark.parametrize("lang", ["en", LANG])
+def test_untouched_chinese_stubs_score_0_as_not_implemented(lang: str, tmp_path: Path) -> None:
+    """Graded in either language, every check of the Chinese stubs fails as "not implemented yet"
+    with the stub's hint: no traceback, no "your code raised", the submission not started."""
+    from logreg_kit.backend import LocalBackend
+    from logreg_kit.feedback import NOT_IMPLEMENTED
+    from logreg_kit.harness import STUB_HINT, grade
+
+    folder = chinese_stubs(tmp_path / "assignments")
+    with speaking(lang):
+        report = grade(LocalBackend(str(folder)), [c for c in CHECKS if c.visibility == "public" and c.needs != "cuda"])
+        stub, hint = i18n._(NOT_IMPLEMENTED), i18n._(STUB_HINT)
+        raised = i18n._("your code raised {error}{where}", error="NotImplementedError", where="")
+    assert report.score == 0 and report.all_stubs
+    for outcome in report.outcomes:
+        assert outcome.status == "failed" and f"\n  {stub}" in outcome.message and hint in outcome.message, outcome.message
+        assert "Traceback" not in outcome.message and raised not in outcome.message, outcome.message
+    assert any("练习 3：softmax" in o.message for o in report.outcomes)  # the stub's own words, as it raised them
+
+
+def test_the_sandbox_knows_the_chinese_stubs(sandbox, tmp_path: Path) -> None:
+    """In the sandboxed worker too (where a stub's error is worded): graded in English, the Chinese
+    stubs are not implemented yet, not an exception of the student's."""
+    from logreg_kit.harness import grade
+    from logreg_kit.sandbox import RemoteBackend
+
+    folder = chinese_stubs(tmp_path / "assignments")
+    checks = [c for c in CHECKS if c.exercise in ("3", "5a") and c.visibility == "public" and c.needs != "cuda"]
+    with speaking("en"):
+        backend = RemoteBackend(folder, sandbox)
+        try:
+            report = grade(backend, checks)
+        finally:
+            backend.close()
+    assert report.score == 0 and report.all_stubs, [o.message for o in report.outcomes]
+    assert all("\n  not implemented yet (练习 " in o.message for o in report.outcomes), [o.message for o in report.outcomes]
 
 
 def test_translated_docstrings_keep_code_and_layout() -> None:

@@ -3,6 +3,7 @@ format, read back, agrees with the score table (results.py) on every score, max,
 visibility it carries, and no format a student reads shows a hidden check's message."""
 import csv
 import io
+import json
 import re
 
 import pytest
@@ -10,9 +11,12 @@ import pytest
 from logreg_kit import result_formats
 from logreg_kit.batch import html, outputs
 from logreg_kit.exercises import BY_ID, label
-from logreg_kit.i18n import _
-from logreg_kit.results import HIDDEN_MESSAGE, CheckResult, declared_points, max_total, results_of, total
+from logreg_kit.checks import CHECKS
+from logreg_kit.i18n import _, speaking
+from logreg_kit.recorded import INDEX, hidden_note
+from logreg_kit.results import HIDDEN_MESSAGE, CheckResult, declared_points, max_total, results_of, said_points, total
 
+CJK = re.compile(r"[\u4e00-\u9fff]")
 SECRET = "expected 0.2500 at row 3"  # what a hidden check's message must never show a student
 OUTCOMES = [
     CheckResult("1", "binary_loss_if", "the loss of one example", 2.0, "passed"),
@@ -119,8 +123,68 @@ def test_pytest_summary() -> None:
         assert row.split()[-1 if ex_id == "1" else -3] == f"{total(mine):g}/{max_total(mine):g}", row
     assert "(1 skipped)" in rows["3"]
     assert any(line.startswith("  total") and line.endswith(f"{SCORE:g}/{MOST:g}") for line in lines)
-    assert "1 check(s) worth 1 point(s) skipped here, not counted: CUDA is not available here" in lines[-1]
+    assert "1 check worth 1 point skipped here, not counted: CUDA is not available here" in lines[-1]
     assert SECRET not in "\n".join(lines)
+
+
+def gpu_skips(*worth: float) -> list[CheckResult]:
+    """Skipped CUDA checks worth these points each."""
+    return [CheckResult("3", "softmax", f"the same on a GPU ({i})", w, "skipped", message="skipped: CUDA is not available here")
+            for i, w in enumerate(worth)]
+
+
+@pytest.mark.parametrize("lang, worth, said", [
+    ("en", (1.0,), "1 check worth 1 point skipped here, not counted: CUDA is not available here"),
+    ("en", (1.0, 1.5), "2 checks worth 2.5 points skipped here, not counted: CUDA is not available here"),
+    ("en", (0.5,), "1 check worth 0.5 points skipped here"),
+    ("zh_CN", (1.0,), "本机跳过了 1 项检查（共 1 分），不计入总分："),
+    ("zh_CN", (1.0, 1.5), "本机跳过了 2 项检查（共 2.5 分），不计入总分："),
+])
+def test_the_skipped_line_says_its_plurals(lang: str, worth: tuple[float, ...], said: str) -> None:
+    """One check and one point, two checks and 2.5 points: each in its language's plural, no "(s)"."""
+    with speaking(lang):
+        line = result_formats.summary_lines("solutions", gpu_skips(*worth))[-1]
+    assert said in line and "(s)" not in line, line
+
+
+@pytest.mark.parametrize("lang, checks, points, said", [
+    ("en", 1, 1.0, "1 hidden check worth 1 more point runs when your work is graded; it is not part of this self-check"),
+    ("en", 14, 19.5, "14 hidden checks worth 19.5 more points run when your work is graded; they are not part"),
+    ("zh_CN", 1, 1.0, "另有 1 项隐藏检查（共 1 分）会在正式评分时运行"),
+    ("zh_CN", 14, 19.5, "另有 14 项隐藏检查（共 19.5 分）会在正式评分时运行"),
+])
+def test_the_hidden_checks_line_says_its_plurals(tmp_path, lang: str, checks: int, points: float, said: str) -> None:
+    (tmp_path / INDEX).write_text(json.dumps({"hidden": {"checks": checks, "points": points}}))
+    with speaking(lang):
+        (line,) = hidden_note(tmp_path)
+    assert said in line and "(s)" not in line, line
+
+
+def test_points_take_the_plural_of_their_number() -> None:
+    with speaking("en"):
+        assert [said_points(p) for p in (0, 1, 1.0, 0.5, 2, 4.5)] == \
+            ["0 points", "1 point", "1 point", "0.5 points", "2 points", "4.5 points"]
+    with speaking("zh_CN"):
+        assert [said_points(p) for p in (1, 4.5)] == ["1 分", "4.5 分"]
+
+
+def test_classroom_names_are_said_in_the_language_graded_in() -> None:
+    """The tests' names are the display names (the reporter only shows them); statuses, keys and
+    scores are the same in every language."""
+    checks = [c for c in CHECKS if c.exercise in ("3", "3x") and c.visibility == "public"]
+    by_lang = {}
+    for lang in ("en", "zh_CN"):
+        with speaking(lang):
+            graded = [CheckResult(c.exercise, c.function, c.title, c.points, "passed", heading=c.heading) for c in checks]
+            by_lang[lang] = result_formats.classroom(graded)
+            assert [t["name"] for t in by_lang[lang]["tests"]] == [c.display_name for c in checks]
+    en, zh = by_lang["en"], by_lang["zh_CN"]
+    assert [t["name"] for t in en["tests"]] == [c.name for c in checks]  # English: the names as before
+    assert all(CJK.search(t["name"]) for t in zh["tests"]), zh["tests"]
+    assert any(t["name"].startswith("3（扩展）") for t in zh["tests"])
+    strip = [{k: v for k, v in t.items() if k != "name"} for t in zh["tests"]]
+    assert strip == [{k: v for k, v in t.items() if k != "name"} for t in en["tests"]]
+    assert {k: v for k, v in zh.items() if k != "tests"} == {k: v for k, v in en.items() if k != "tests"}
 
 
 def test_feedback_page_hides_hidden_messages() -> None:

@@ -21,7 +21,7 @@ from ..feedback import (
     Mistakes,
 )
 from ..diagnosis import DATASET_ORDER, NO_UPDATE, ONE_ORDER, match_parameters, nll_mistakes, sgd_mistakes
-from ..i18n import N_, _
+from ..i18n import N_, _, ngettext
 from ..probes import TRAIN_MARK
 from .logreg import model_case
 from .registry import UNDECIDED, Student, check, grader_data, on_meta, random_tensor, reference
@@ -195,8 +195,11 @@ def fit_reshuffles(student: Student) -> None:
     one_order = _same_losses(got, _fit(reference(), inputs, SHUFFLE_CASE, fresh[:1]))
     seen = _("; every epoch saw the first epoch's order of minibatches") if one_order else ""
     expect(got["passes"] == epochs and not one_order,
-           _("fit iterated train_dl {passes} time(s) in {epochs} epochs{seen}: "
-             "without a fresh pass per epoch a shuffling loader cannot shuffle", passes=got["passes"], epochs=epochs, seen=seen))
+           ngettext("fit iterated train_dl {n} time in {epochs} epochs{seen}: "
+                    "without a fresh pass per epoch a shuffling loader cannot shuffle",
+                    "fit iterated train_dl {n} times in {epochs} epochs{seen}: "
+                    "without a fresh pass per epoch a shuffling loader cannot shuffle", got["passes"], epochs=epochs,
+                    seen=seen))
     fail(_("the losses differ from the reference's on a loader that shuffles every epoch: "
            "check that each epoch runs every minibatch once, in the order train_dl gives it"))
 

@@ -27,7 +27,7 @@ import torch
 
 from .. import i18n, tripwire
 from ..backend import explain
-from ..exercises import BY_ID
+from ..exercises import BY_ID, stub_patterns
 from ..i18n import N_, _
 from ..impl import PackageImplementation
 from ..probes import PROBES, plain
@@ -417,6 +417,7 @@ def main(fd: int, cfg_json: str) -> None:
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     tripwire.install()
+    stub_patterns()  # every catalogue's stub message read here, before a worker's code can hold every file descriptor
     cfg = json.loads(cfg_json)
     torch.set_num_threads(int(cfg.get("threads") or max(1, min(4, os.cpu_count() or 1))))
     control = socket.socket(fileno=fd)

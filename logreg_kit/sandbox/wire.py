@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..i18n import N_, _
+from ..i18n import N_, _, ngettext
 from ..probes import Foreign
 
 HEADER = struct.Struct("!Q")
@@ -142,10 +142,12 @@ def checked_tensor(t: torch.Tensor, budget: _Budget, kind: str = A_TENSOR) -> to
         raise UnsafeValue(_("{what} reaching past the end of its data ({reach} of {stored} bytes)", what=what, reach=reach,
                             stored=stored))
     if nbytes > stored:
-        raise UnsafeValue(_("{what} view of {count:,} elements ({size}) backed by {backing:,} element(s) (strides {strides}): "
-                            "return a dense copy, e.g. .clone(), of a size the exercise asks for", what=what,
-                            count=t.numel(), size=_size(t), backing=stored // max(1, t.element_size()),
-                            strides=tuple(t.stride())))
+        raise UnsafeValue(ngettext("{what} view of {count:,} elements ({size}) backed by {n:,} element (strides {strides}): "
+                                   "return a dense copy, e.g. .clone(), of a size the exercise asks for",
+                                   "{what} view of {count:,} elements ({size}) backed by {n:,} elements (strides {strides}): "
+                                   "return a dense copy, e.g. .clone(), of a size the exercise asks for",
+                                   stored // max(1, t.element_size()), what=what, count=t.numel(), size=_size(t),
+                                   strides=tuple(t.stride())))
     if nbytes > budget.data_bytes:
         raise UnsafeValue(_("tensors that share their data, adding up to more than the result's {limit:,} bytes: return "
                             "separate copies", limit=budget.frame_bytes))
