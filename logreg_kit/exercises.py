@@ -273,9 +273,9 @@ def exercise_of(qualname: str) -> Exercise:
 
 
 def label(ex_id: str) -> str:
-    """The exercise's label as an identifier, always English: "3x" -> "3 (extension)". The stubs'
-    `NotImplementedError("Exercise 3 (extension): ...")` (which the grader recognises), the
-    notebook's cell marks and every check's `name` (test ids, gradebook columns) are written with it."""
+    """The exercise's label as an identifier, always English: "3x" -> "3 (extension)". What the stubs
+    raise (`stub_message`: "Exercise 3: softmax", "练习 3：softmax"), the notebook's cell marks and
+    every check's `name` (test ids, gradebook columns) are written with it."""
     ex = BY_ID[ex_id]
     return f"{ex.id.rstrip('x')} (extension)" if ex.extension else ex.id
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from . import __version__, build, i18n, notebook_build
 from .backend import LocalBackend
 from .checks import CHECKS, SETTINGS, Check
-from .exercises import BY_ID, said_label
+from .exercises import BY_ID, STUB_RAISES, said_label
 from .harness import run_check
 from .result_formats import classroom
 from .results import declared_points, declared_total, said_points
@@ -225,7 +225,7 @@ No venv needs to be activated: every command below calls `.venv/bin/python` dire
     N_("""## Work
 
 Open `assignments/` (`losses.py`, `softmax.py`, `logreg.py`, `sgd.py`){notebooks}. Replace each
-`raise NotImplementedError("Exercise N: ...")` with your code; each docstring gives the shapes, the
+`{stub}` with your code; each docstring gives the shapes, the
 dtypes, the math in one line and a hint. Do not call the library function an exercise replaces
 (`F.softmax`, `nn.Linear`, `torch.optim`, `F.nll_loss`, ...): that costs the exercise's points.
 
@@ -270,9 +270,11 @@ it only on code you trust (your own), and it clears the kit's caches when it sta
     N_("""## Points
 
 The self-check is worth {public_here} on a machine without a GPU; with a CUDA GPU it is worth
-{public_points}: {gpu_checks} without one and not counted. When you hand in, the same public
-checks run again, plus {hidden_checks}: {total_points} in all. Passing every public check is the
-best preparation: write general code, not code that fits the examples.
+{public_points}: {gpu_checks} without one and not counted.
+When you hand in, the same public checks run again, plus
+{hidden_checks}: {total_points} in all.
+Passing every public check is the best preparation: write general code, not code that fits the
+examples.
 """),
     N_("""## GitHub Classroom
 
@@ -445,6 +447,7 @@ def student_readme(checks: list[Check] = CHECKS, lang: str = SOURCE_LANGUAGE) ->
             classroom=CLASSROOM_COMMAND,
             notebooks=_(README_NOTEBOOKS, notebook=STUDENT_NOTEBOOK),
             notebook=STUDENT_NOTEBOOK,
+            stub=f'raise NotImplementedError("{_(STUB_RAISES, exercise="N", function="...")}")',  # as the stubs say it
             notebook_commands="\n".join(map(commented, NOTEBOOK_COMMANDS)),
             table=_exercise_table(checks),
             public_here=said_points(whole.public - whole.public_gpu),

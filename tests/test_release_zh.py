@@ -19,6 +19,7 @@ import torch
 
 from logreg_kit import build, cli, i18n, notebook_build, release
 from logreg_kit.checks import CHECKS
+from logreg_kit.exercises import STUB_RAISES
 from logreg_kit.localised import mo_bytes, mo_entries, only_said, paragraphs, speaking, translate_docstrings
 
 from .conftest import ROOT
@@ -138,7 +139,11 @@ def test_chinese_readme_keeps_every_command(zh_bundle: Path) -> None:
     """The README is Chinese prose around the English bundle's commands, points and table."""
     zh, en = (zh_bundle / "README.md").read_text(), release.student_readme()
     code = re.compile(r"`[^`\n]+`|^\.venv\S*.*?(?=   #|$)", re.MULTILINE)
-    assert sorted(set(code.findall(zh))) == sorted(set(code.findall(en)))
+    with speaking(LANG):  # the stub the README names, as the Chinese stubs raise it
+        stub = f'`raise NotImplementedError("{i18n._(STUB_RAISES, exercise="N", function="...")}")`'
+    assert stub == '`raise NotImplementedError("练习 N：...")`' and stub in zh
+    english_stub = '`raise NotImplementedError("Exercise N: ...")`'
+    assert sorted(set(code.findall(zh))) == sorted({stub if c == english_stub else c for c in code.findall(en)})
     assert len([line for line in zh.splitlines() if line.startswith("| ")]) == len([line for line in en.splitlines() if line.startswith("| ")])
     prose = [line for line in zh.splitlines() if line and not line.startswith(("```", ".venv", "python3", "|"))]
     assert [line for line in prose if not CJK.search(line) and ENGLISH_WORDS.search(line)] == []
@@ -207,6 +212,25 @@ def test_the_sandbox_knows_the_chinese_stubs(sandbox, tmp_path: Path) -> None:
             backend.close()
     assert report.score == 0 and report.all_stubs, [o.message for o in report.outcomes]
     assert all("\n  not implemented yet (练习 " in o.message for o in report.outcomes), [o.message for o in report.outcomes]
+
+
+@pytest.mark.parametrize("lang, one, many", [
+    ("en", ["its 1 CUDA check (1 point) is skipped", "1 hidden check worth 2 points that is not in this folder"],
+     [r"worth \d+ points on a machine without a GPU", r"its \d+ CUDA checks \(\d+ points\) are skipped",
+      r"\d+ hidden checks worth \d+ points that are not in this folder: \d+ points in all"]),
+    (LANG, ["其中 1 项 CUDA 检查（1 分）", "另外还有 1 项不在本文件夹中的隐藏检查，共 2 分"],
+     [r"自测共 \d+ 分", r"其中 \d+ 项 CUDA 检查（\d+ 分）", r"另外还有 \d+ 项不在本文件夹中的隐藏检查，共 \d+ 分：总计 \d+ 分"]),
+])
+def test_the_readmes_points_say_their_plurals(lang: str, one: list[str], many: list[str]) -> None:
+    """One CUDA check and one hidden check (2 points), then the lesson's several: each said in the
+    language's plural."""
+    one_each = [c for c in CHECKS if c.visibility == "public" and c.needs != "cuda"] + \
+        [c for c in CHECKS if c.needs == "cuda"][:1] + [c for c in CHECKS if c.visibility == "hidden" and c.points == 2][:1]
+    assert len([c for c in CHECKS if c.needs == "cuda"]) > 1 and len([c for c in CHECKS if c.visibility == "hidden"]) > 1
+    readme = " ".join(release.student_readme(one_each, lang=lang).split())
+    assert "(s)" not in readme and all(text in readme for text in one), (one, readme)
+    readme = " ".join(release.student_readme(CHECKS, lang=lang).split())
+    assert "(s)" not in readme and all(re.search(pattern, readme) for pattern in many), (many, readme)
 
 
 def test_translated_docstrings_keep_code_and_layout() -> None:
