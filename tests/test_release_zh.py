@@ -291,6 +291,7 @@ def test_bundle_catalogues_hold_only_the_bundles_messages(zh_bundle: Path) -> No
             continue  # English is the msgids themselves: its catalogue holds only its header
         assert [k for k in kit if b"BEGIN SOLUTION" in k] and not [k for k in shipped if b"BEGIN SOLUTION" in k]
         assert not hidden & set(shipped), lang  # whatever of them the kit's catalogue holds
+        assert STUB_RAISES.encode() in shipped, lang  # the bundle's self-check knows its stubs in this language
         assert {t.encode() for t in public} & set(kit) <= set(shipped), lang  # the public checks' texts ship
 
 

@@ -158,8 +158,9 @@ def _orders(cfg: dict[str, int | float], n: int) -> list[torch.Tensor]:
 
 def _expect_float_list(losses: object, n_batches: int) -> None:
     expect(isinstance(losses, list), _("fit returned {got}, expected a list", got=describe(losses)))
-    expect(len(losses) == n_batches, _("fit returned {got} losses, expected {expected} (epochs x minibatches)",
-                                       got=len(losses), expected=n_batches))
+    expect(len(losses) == n_batches, ngettext("fit returned {n} loss, expected {expected} (epochs x minibatches)",
+                                              "fit returned {n} losses, expected {expected} (epochs x minibatches)",
+                                              len(losses), expected=n_batches))
     bad = [describe(v) for v in losses if not isinstance(v, float)]
     expect(not bad, _("losses must be Python floats, got {got}", got=sorted(set(bad))), "type")
 
