@@ -115,7 +115,7 @@ def sgd_zero_grad(student: Student) -> None:
 
 @check("5b", "SGD", N_("runs on any device (checked on `meta`)"), 1,
        N_("a tensor moved or created on one fixed device stops the step from running where the parameters are"),
-       hint_for=("device",))
+       hint_for=("device",), needs="meta")
 def sgd_any_device(student: Student) -> None:
     init, grads = sgd_case(2)
     trace = on_meta(student, "sgd_trace", init, grads[:1], 0.1, "meta")
