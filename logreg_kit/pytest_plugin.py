@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 OUTCOMES = pytest.StashKey[list["Outcome"]]()
 BACKEND = pytest.StashKey["Backend"]()
 EARLY = pytest.StashKey[Sandbox]()  # the template started in pytest_configure
+GC_PAUSED = pytest.StashKey[bool]()  # pytest_configure paused the cyclic GC until pytest_collection_finish
 # torch threads of the self-check, in this process and in the sandbox's worker: the checks' tensors are
 # small (64 x 784 at most per step), and on a busy 2-core machine two threads spin-waiting for each
 # other cost about 9x the CPU time and 7x the wall time of one (5c and 5e, bench/RESULTS.md)
@@ -110,6 +111,8 @@ def pytest_configure(config: pytest.Config) -> None:
     _drop_hypothesis_plugin(config)
     if sandboxed(config) and not hasattr(config, "workerinput"):
         config.stash[EARLY] = Sandbox(wait=False, threads=SELF_CHECK_THREADS)
+    config.stash[GC_PAUSED] = gc.isenabled()  # no cyclic collections while collection imports torch (0.2 s)
+    gc.disable()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -128,8 +131,11 @@ def _needs(item: pytest.Item) -> str | None:
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start-up deferral: what collection imported (torch, the checks), alive until the end, is moved
     out of the cyclic GC's reach, so the full collections during the checks and at exit (pytest's
-    own, the interpreter's last) do not walk it again (about 0.3-0.5 s of CPU time a run)."""
+    own, the interpreter's last) do not walk it again (about 0.3-0.5 s of CPU time a run); the
+    collector, paused while collection imported it (pytest_configure), runs again."""
     gc.freeze()
+    if session.config.stash.get(GC_PAUSED, False):
+        gc.enable()
 
 
 def _drop_hypothesis_plugin(config: pytest.Config) -> None:

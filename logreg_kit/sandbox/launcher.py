@@ -92,7 +92,7 @@ def bwrap_command(slot: Path, limits: Limits) -> list[str]:
 
 
 def _template_args(fd: int, cfg: dict[str, Any]) -> list[str]:
-    code = (f"import sys; sys.path.insert(0, {str(KIT_ROOT)!r}); "
+    code = (f"import gc, sys; gc.disable(); sys.path.insert(0, {str(KIT_ROOT)!r}); "  # template.main enables it again
             f"from logreg_kit.sandbox.template import main; main({fd}, sys.argv[1])")
     return [sys.executable, "-I", "-c", code, json.dumps(cfg)]
 

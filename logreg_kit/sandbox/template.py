@@ -418,10 +418,12 @@ def main(fd: int, cfg_json: str) -> None:
     tripwire.install()
     cfg = json.loads(cfg_json)
     torch.set_num_threads(int(cfg.get("threads") or max(1, min(4, os.cpu_count() or 1))))
-    # torch's and the kit's objects, alive for good, out of the cyclic GC's reach: each worker's full
-    # collections then skip them (about 0.3 s of CPU time in a self-check's worker), and a fork
-    # leaves their pages shared
+    # No cyclic collections while torch and the kit were imported (the launcher's command disabled
+    # them: about 0.2 s of CPU time); now their objects, alive for good, go out of the collector's
+    # reach, so each worker's full collections skip them (about 0.3 s of CPU time in a self-check's
+    # worker) and a fork leaves their pages shared.
     gc.freeze()
+    gc.enable()
     control = socket.socket(fileno=fd)
     control.sendall(b'{"ready": true}\n')
     Template(control, cfg).serve()
