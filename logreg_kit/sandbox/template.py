@@ -333,8 +333,10 @@ class Template:
         ours.close()
         if not self.warm:  # idle now, beside the worker's first calls: later workers start warm
             self.warm = True
+            gc.disable()  # what the warm-up imports is kept for good, like torch (see main)
             _warm_up_quietly()
-            gc.freeze()  # what the warm-up imported too (see main)
+            gc.freeze()
+            gc.enable()
 
     def reap(self, ended_itself: bool = False) -> str:
         """Kill the worker and all it left behind; say how the worker ended. When it closed
