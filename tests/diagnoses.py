@@ -6,6 +6,8 @@ the fix as code or as "do X, not Y" (FIX_PATTERNS).
 import re
 
 FIRST_MESSAGE_NAMES: dict[str, str] = {
+    "SGD weight decay: the start's parameters decayed when the gradient is non-zero, on a step of 1.5 lr "
+    "(5f graded against the student's own step)": "[lr=0.1, weights after step 1]",
     "binary: wrong sign for label 1": "label 1 has its sign flipped",
     "binary: log(p) and log(1-p) swapped": "swaps the two cases",
     "binary: sum instead of mean": "their sum where the lesson takes the mean",

@@ -342,3 +342,9 @@ mutant("SGD weight decay: decays the start's parameters whenever the gradient is
        {"sgd": [KEEP_START, (DECAY, "if p.grad.any():\n                            p.sub_(self.lr * self.weight_decay * self._p0[id(p)])\n"
                                     "                        else:\n                            p.mul_(1 - self.lr * self.weight_decay)")]},
        {"5f"}, "steps with gradients: weights after step 2", points={"5f": 2})
+STALE_WHEN_GRAD = ("if p.grad.any():\n                            p.sub_(self.lr * self.weight_decay * self._p0[id(p)])\n"
+                   "                        else:\n                            p.mul_(1 - self.lr * self.weight_decay)")
+mutant("SGD weight decay: the start's parameters decayed when the gradient is non-zero, on a step of 1.5 lr "
+       "(5f graded against the student's own step)",
+       {"sgd": [KEEP_START, (DECAY, STALE_WHEN_GRAD), (STEP, "p -= 1.5 * self.lr * p.grad")]},
+       {"5b", "5f"}, "steps with gradients: weights after step 2", points={"5b": 4, "5f": 2})

@@ -344,19 +344,42 @@ def sgd_decay_step(student: Student) -> None:
 
 def _expect_decay_trace(student: Student, init: list[torch.Tensor], grads: list[list[torch.Tensor]], lr: float,
                         weight_decay: float) -> None:
-    """Every step's parameters of a trace with non-zero gradients and weight decay, against the reference's.
+    """Every step's parameters of a trace with non-zero gradients and weight decay.
 
     init: [(784, 10), (10,)] float32; grads: one such pair per step (len(grads) >= 2, so a decay of
-    a stale p, saved at an earlier step, shows from step 2 on). Skipped when the student's steps
-    without decay already differ from the reference's: 5b's checks report that, 5f grades the decay."""
-    if not _same_trace(_decay_trace(student, init, grads, lr, 0.0), _decay_trace(reference(), init, grads, lr, 0.0)):
-        return
-    expected = _decay_trace(reference(), init, grads, lr, weight_decay)
-    for k, (got_step, want_step) in enumerate(zip(_decay_trace(student, init, grads, lr, weight_decay), expected), start=1):
+    a stale p, saved at an earlier step, shows from step 2 on). Against the reference's trace when the
+    student's steps without decay match the reference's; otherwise (5b's checks report that) against
+    the student's own step without decay, taken from where each step starts, minus the decay term."""
+    got = _decay_trace(student, init, grads, lr, weight_decay)
+    if _same_trace(_decay_trace(student, init, grads, lr, 0.0), _decay_trace(reference(), init, grads, lr, 0.0)):
+        expected = _decay_trace(reference(), init, grads, lr, weight_decay)
+    else:
+        expected = _own_steps_decayed(student, init, got, grads, lr, weight_decay)
+    for k, (got_step, want_step) in enumerate(zip(got, expected), start=1):
         for name, g, e in zip(PARAMETER_NAMES, got_step, want_step):
             expect_tensor(g, e, rtol=DECAY_TRACE_RTOL, atol=DECAY_TRACE_ATOL,
                           case=_("lr={lr}, weight_decay={wd}, {n} steps with gradients: {name} after step {k}",
                                  lr=lr, wd=weight_decay, n=len(grads), name=_(name), k=k))
+
+
+def _shaped_like(params: object, like: list[torch.Tensor]) -> bool:
+    """Whether `params` is a list of tensors with the shapes and dtypes of `like`'s."""
+    return isinstance(params, (list, tuple)) and len(params) == len(like) and all(
+        isinstance(t, torch.Tensor) and t.shape == i.shape and t.dtype == i.dtype for t, i in zip(params, like))
+
+
+def _own_steps_decayed(student: Student, init: list[torch.Tensor], got: list[list[object]],
+                       grads: list[list[torch.Tensor]], lr: float, weight_decay: float) -> list[list[torch.Tensor]]:
+    """What each step of `got` should be by the student's own step without decay: from the parameters
+    the step starts at (init, then got's previous step), that step minus lr * weight_decay * start.
+    Falls back to the reference's trace when `got` or a step is not tensors shaped like init."""
+    starts = [init] + list(got[:-1])
+    if len(got) != len(grads) or not all(_shaped_like(start, init) for start in starts):
+        return _decay_trace(reference(), init, grads, lr, weight_decay)
+    plains = [_decay_trace(student, start, [grad], lr, 0.0)[0] for start, grad in zip(starts, grads)]
+    if not all(_shaped_like(plain, init) for plain in plains):
+        return _decay_trace(reference(), init, grads, lr, weight_decay)
+    return [[p - lr * weight_decay * s for p, s in zip(plain, start)] for plain, start in zip(plains, starts)]
 
 
 @check("5f", "SGD", N_("weight_decay=0 steps as SGD without it, and weight_decay > 0 changes the steps"), 1,
