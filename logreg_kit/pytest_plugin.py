@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 OUTCOMES = pytest.StashKey[list["Outcome"]]()
 BACKEND = pytest.StashKey["Backend"]()
 EARLY = pytest.StashKey[Sandbox]()  # the template started in pytest_configure
+COLLECTED = pytest.StashKey[dict[str, int]]()  # check name -> its place in the collected order
 GC_PAUSED = pytest.StashKey[bool]()  # pytest_configure paused the cyclic GC until pytest_collection_finish
 # torch threads of the self-check, in this process and in the sandbox's worker: the checks' tensors are
 # small (64 x 784 at most per step), and on a busy 2-core machine two threads spin-waiting for each
@@ -115,17 +116,18 @@ def pytest_configure(config: pytest.Config) -> None:
     gc.disable()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The checks that run the student's code on `meta` (Check.needs) go last: the sandbox template
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The checks that run the student's code on `meta` (Check.needs) run last: the sandbox template
     warms up for them (torch._dynamo, 1-2 s of CPU time) beside the other checks' calls, so none
-    waits for it (sandbox/template.py, _warm_up). Otherwise in the order collected."""
-    items.sort(key=lambda item: _needs(item) == "meta")
+    waits for it (sandbox/template.py, _warm_up). The reports keep the order collected (COLLECTED)."""
+    config.stash[COLLECTED] = {check.name: n for n, check in enumerate(map(_check_of, items)) if check is not None}
+    items.sort(key=lambda item: getattr(_check_of(item), "needs", None) == "meta")
 
 
-def _needs(item: pytest.Item) -> str | None:
-    """What the check a grader test item runs needs (Check.needs); None for any other item."""
+def _check_of(item: pytest.Item) -> "Check | None":
+    """The check a grader test item runs (its `check` parameter); None for any other item."""
     callspec = getattr(item, "callspec", None)
-    return getattr(callspec.params.get("check"), "needs", None) if callspec is not None else None
+    return callspec.params.get("check") if callspec is not None else None
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -197,9 +199,12 @@ def grade_check(request: pytest.FixtureRequest) -> Any:
 
 
 def _report(config: pytest.Config) -> "Report | None":
+    """The outcomes in the order the checks were collected (not the order they ran in)."""
     outcomes = config.stash.get(OUTCOMES, [])
     if not outcomes:
         return None
+    collected = config.stash.get(COLLECTED, {})
+    outcomes = sorted(outcomes, key=lambda o: collected.get(o.check.name, len(collected)))
     from .harness import Report  # heavy (already imported when a check ran)
 
     backend = config.stash.get(BACKEND, None)

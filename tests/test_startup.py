@@ -172,19 +172,21 @@ def test_a_cold_worker_never_warms_up_and_meta_checks_get_a_warm_one(submission)
         box.close()
 
 
-def test_the_self_check_runs_the_meta_checks_last() -> None:
-    """pytest grader/ collects the checks that need `meta` last (the template warms up for them
-    beside the others); the rest keep their order."""
-    done = subprocess.run([sys.executable, "-m", "pytest", "grader/", "--collect-only", "-q", "--impl=solutions",
-                           "-p", "no:cacheprovider"], cwd=ROOT, capture_output=True, text=True, timeout=600)
-    ids = [line for line in done.stdout.splitlines() if line.startswith("grader/")]
+def test_the_self_check_runs_the_meta_checks_last(tmp_path) -> None:
+    """pytest grader/ runs the checks that need `meta` last (the template warms up for them beside the
+    others), the rest in the order collected; the reports (results.json here) keep the collected order."""
+    results = tmp_path / "results.json"
+    done = subprocess.run([sys.executable, "-m", "pytest", "grader/", "-v", "--impl=solutions", "-p", "no:cacheprovider",
+                           f"--results={results}"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     files = sorted(ROOT.glob("grader/test_*.py"))  # pytest's order, each file's checks from its module
     declared = [param.values[0] for path in files for param in
                 pytest_plugin.checks_of_module(path.stem.split("_", 2)[2])]
-    collected = [next(c.name for c in declared if f"[{c.name}]" in line) for line in ids]
+    ran = [line for line in done.stdout.splitlines() if line.startswith("grader/")]
+    ran = [next(c.name for c in declared if f"[{c.name}]" in line) for line in ran]
     meta = [c.name for c in declared if c.needs == "meta"]
-    assert len(collected) == len(CHECKS) and meta, done.stdout[-2000:] + done.stderr[-2000:]
-    assert collected == [c.name for c in declared if c.needs != "meta"] + meta
+    assert len(ran) == len(CHECKS) and meta, done.stdout[-2000:] + done.stderr[-2000:]
+    assert ran == [c.name for c in declared if c.needs != "meta"] + meta
+    assert [t["name"] for t in json.loads(results.read_text())["tests"]] == [c.name for c in declared]
 
 
 def test_collection_leaves_its_imports_out_of_the_cyclic_gc() -> None:
