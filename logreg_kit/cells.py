@@ -284,11 +284,22 @@ def cell_location(source: str, line: int) -> str | None:
     return _("solution cell {cell}, line {line}", cell=found[0], line=found[1]) if found else None
 
 
+def said_location(found: re.Match[str]) -> str:
+    """A "MODULE.py line N" that _MODULE_LINE found, in the reader's language ("losses.py 第 7 行")."""
+    module, between, line = found.group(1), found.group(2), int(found.group(3))
+    file = module + ".py"
+    if between == " ":
+        return _("{file} line {line}", file=file, line=line)
+    return file + between + _("line {line}", line=line)
+
+
 def in_cells(message: str, sources: dict[str, str | None]) -> str:
     """`message` with every "MODULE.py line N" (also "MODULE.py has a syntax error at line N", and
     "MODULE.py could not be imported: ERROR (line N)", which becomes "solution cell ex4, line 7:
     ERROR") of a converted notebook module (`sources`: module -> its text) named by the notebook's
-    solution cell instead: students never see the module."""
+    solution cell instead: students never see the module. Locations in a submission's own files
+    are said in the reader's language (said_location): the code that finds them (probes.explain,
+    scratch.located, impl.describe_import_error) writes "FILE.py line N" alike in every language."""
     def where(module: str, line: str) -> tuple[str, int] | None:
         source = sources.get(module)
         return cell_line(source, int(line)) if source else None
@@ -302,7 +313,7 @@ def in_cells(message: str, sources: dict[str, str | None]) -> str:
     def relocate(found: re.Match[str]) -> str:
         cell = where(found.group(1), found.group(3))
         if cell is None:
-            return found.group(0)
+            return said_location(found)
         between = ", " if found.group(2) == " " else found.group(2)
         return _("solution cell {cell}", cell=cell[0]) + between + _("line {line}", line=cell[1])
 

@@ -14,7 +14,7 @@ This module is the bottom layer: it imports nothing of the kit but the message l
 """
 from dataclasses import dataclass
 
-from .i18n import N_
+from .i18n import N_, _
 
 # Time limits are CPU time (user + system, all threads) of the process running the student's code, so
 # a busy machine (a grading server at a deadline: load 8-14 on 2 cores) never costs an honest answer.
@@ -271,6 +271,17 @@ def exercise_of(qualname: str) -> Exercise:
 
 
 def label(ex_id: str) -> str:
-    """Human label of an exercise id: "3x" -> "3 (extension)"."""
+    """The exercise's label as an identifier, always English: "3x" -> "3 (extension)". The stubs'
+    `NotImplementedError("Exercise 3 (extension): ...")` (which the grader recognises), the
+    notebook's cell marks and every check's `name` (test ids, gradebook columns) are written with it."""
     ex = BY_ID[ex_id]
     return f"{ex.id.rstrip('x')} (extension)" if ex.extension else ex.id
+
+
+EXTENSION_LABEL = N_("{number} (extension)")
+
+
+def said_label(ex_id: str) -> str:
+    """The exercise's label for a reader, in the language spoken now: "3x" -> "3 (extension)", "3（扩展）"."""
+    ex = BY_ID[ex_id]
+    return _(EXTENSION_LABEL, number=ex.id.rstrip("x")) if ex.extension else ex.id

@@ -9,7 +9,7 @@ import torch
 from . import scratch, tripwire
 from .backend import Backend, StudentError, UnavailableBackend
 from .checks import CHECKS, Check, Student
-from .exercises import BY_ID, MODULES, label
+from .exercises import BY_ID, MODULES, said_label
 from .feedback import NOT_IMPLEMENTED, REVEAL, CheckFailure
 from .cells import in_cells
 from .i18n import N_, _, forms, mentions
@@ -31,7 +31,8 @@ class Outcome:
     def result(self) -> CheckResult:
         """This outcome as a row of the score table, from which every output format is written."""
         c = self.check
-        return CheckResult(c.exercise, c.function, c.title, c.points, self.status, c.visibility, self.message, self.seconds)
+        return CheckResult(c.exercise, c.function, c.title, c.points, self.status, c.visibility, self.message, self.seconds,
+                           c.heading)
 
     @property
     def score(self) -> float:
@@ -86,7 +87,7 @@ def failure_message(check: Check, detail: str, kind: str = "other", diagnosis: s
     """Exercise -> function -> what was checked -> expected vs got -> hint (or what the code does),
     in the current language."""
     ex = BY_ID[check.exercise]
-    heading = _("Exercise {exercise}, {function}: {title}", exercise=label(ex.id), function=check.function, title=check.heading)
+    heading = _("Exercise {exercise}, {function}: {title}", exercise=said_label(ex.id), function=check.function, title=check.heading)
     hint = _("hint: {hint}", hint=hint_for(check, detail, kind, diagnosis))
     return f"{heading}\n  {detail}\n  {hint}"
 

@@ -22,6 +22,7 @@ import gettext
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -161,6 +162,24 @@ def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
 def N_(message: str) -> str:
     """Mark `message` for the catalogue without translating it yet (module-level declarations)."""
     return message
+
+
+@dataclass(frozen=True)
+class Later:
+    """A message decided now and said later, in the language spoken then: `msgid` (declared with
+    N_()) and its values. For what is worked out once and kept (a cached probe of bwrap) but read
+    in whatever language a later report is in. Values stay as they are (a path, a tool's own words)."""
+
+    msgid: str
+    params: tuple[tuple[str, object], ...] = ()
+
+    @classmethod
+    def of(cls, msgid: str, **params: object) -> "Later":
+        return cls(msgid, tuple(sorted(params.items())))
+
+    def said(self) -> str:
+        """The message in the language spoken now."""
+        return _(self.msgid, **dict(self.params))
 
 
 def forms(message: str) -> tuple[str, ...]:

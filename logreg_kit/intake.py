@@ -37,7 +37,7 @@ from pathlib import Path
 
 from .cells import NoCellMetadata, NotebookError, notebook_package, solution_cells
 from .exercises import MODULES
-from .i18n import _
+from .i18n import N_, _
 from .impl import REFERENCE
 
 MAX_ZIP_FILES = 200
@@ -46,7 +46,7 @@ MAX_MEMBER_BYTES = 5 * 1024 * 1024
 LITTER_FOLDERS = ("__MACOSX", ".git", "__pycache__")  # never extracted; still counted by the limits
 REPOSITORY_MARKS = ("grader", ".github")  # beside assignments/: a clone of the release bundle
 REPOSITORY_NOTEBOOK = ("notebooks", "logreg.ipynb")  # the bundle's notebook: graded when assignments/ is untouched
-ACCEPTED = "a folder, a .zip or a .ipynb notebook"  # what a submission may be
+ACCEPTED = N_("a folder, a .zip or a .ipynb notebook")  # what a submission may be (said through _())
 CONVERTED = "_notebooks"  # under `work`: a repository's converted notebook (student ids never start with `_`)
 
 
@@ -146,7 +146,7 @@ def _folder_of(src: Path, work: Path, name: str, released: Released | None,
         return _root_of(dest, shown, converted, released)
     if suffix == ".ipynb":
         return notebook_to_folder(src, dest), ""
-    raise IntakeError(_("{name}: not a submission: hand in {accepted}", name=shown, accepted=ACCEPTED))
+    raise IntakeError(_("{name}: not a submission: hand in {accepted}", name=shown, accepted=_(ACCEPTED)))
 
 
 def is_repository(folder: Path) -> bool:
@@ -254,10 +254,10 @@ def _repository_root(repository: Path, converted: Path, released: Released | Non
             shutil.rmtree(converted)
         converted.parent.mkdir(parents=True, exist_ok=True)
         return (notebook_to_folder(notebook, converted),
-                "graded notebooks/logreg.ipynb: assignments/ is still the released stubs")
+                _("graded notebooks/logreg.ipynb: assignments/ is still the released stubs"))
     folder = _assignments_of(repository)
     if has_notebook and _notebook_worked_on(notebook, released):
-        return folder, "graded assignments/; notebooks/logreg.ipynb was worked on too and was not graded"
+        return folder, _("graded assignments/; notebooks/logreg.ipynb was worked on too and was not graded")
     return folder, ""
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import build
-from .exercises import BY_ID, EXERCISES, MODULE_MARKDOWN, MODULES, Exercise, exercise_of, label
+from .exercises import BY_ID, EXERCISES, MODULE_MARKDOWN, MODULES, Exercise, exercise_of, said_label
 from .cells import KERNEL_IMPORTS, NOTEBOOK, SOLUTION_PREFIX, TEST_PREFIX
 from .i18n import SOURCE_LANGUAGE, N_, _
 from .localised import speaking
@@ -185,7 +185,7 @@ def _test_cell(ex_id: str) -> dict[str, Any]:
     points = exercise_points(ex_id)
     shown = f"{points:g}"
     comment = _("# Exercise {label}: {title} ({points} points). Run this cell to check your code.",
-                label=label(ex_id), title=_(BY_ID[ex_id].title), points=shown)
+                label=said_label(ex_id), title=_(BY_ID[ex_id].title), points=shown)
     # no hidden-tests region: the release cell equals the source cell, so its checksum does too
     source = f'{comment}\nself_check("{ex_id}", globals())'
     meta = _grading_meta(f"{TEST_PREFIX}{ex_id}", grade=True, solution=False, locked=True, points=points)
@@ -198,7 +198,7 @@ def _given(source: str, cell_id: str) -> dict[str, Any]:
 
 
 def _markdown(ex: Exercise) -> dict[str, Any]:
-    heading = _("### Exercise {label}: {title}", label=label(ex.id), title=_(ex.title))
+    heading = _("### Exercise {label}: {title}", label=said_label(ex.id), title=_(ex.title))
     return _cell("markdown", f"{heading}\n\n{_(ex.markdown)}", f"ex{ex.id}_md")
 
 

@@ -36,7 +36,7 @@ from .cells import (  # noqa: F401 - re-exported (the conversion used to live he
     write_package,
 )
 from .checks import CHECKS
-from .exercises import MODULE_OF, PROBE_TIMEOUT_S, label
+from .exercises import MODULE_OF, PROBE_TIMEOUT_S, said_label
 from .harness import run_check
 from .i18n import _
 from .impl import ImplementationError
@@ -111,16 +111,17 @@ def self_check(ex_id: str, namespace: dict[str, Any]) -> None:
     Under `nbgrader autograde` it fails closed: KitGrade, outside the kernel, replaces this cell's
     outcome; a course without KitGrade configured therefore gives no points rather than all."""
     if os.environ.get(AUTOGRADE_ENV) == "autograde":
-        raise RuntimeError(f"Exercise {label(ex_id)} is graded outside the kernel by "
-                           "logreg_kit.nbgrader_plugin.KitGrade (see course/nbgrader_config.py)")
+        raise RuntimeError(_("Exercise {exercise} is graded outside the kernel by logreg_kit.nbgrader_plugin.KitGrade "
+                             "(see course/nbgrader_config.py)", exercise=said_label(ex_id)))
     backend = LocalBackend.__new__(LocalBackend)
     tripwire.install()
-    backend.impl, backend.label, backend.timeout = NamespaceImplementation(namespace), "this notebook", PROBE_TIMEOUT_S
+    backend.impl, backend.label, backend.timeout = NamespaceImplementation(namespace), _("this notebook"), PROBE_TIMEOUT_S
     outcomes = [run_check(c, backend) for c in CHECKS if c.exercise == ex_id]
     results = [o.result for o in outcomes]
     got, most, skipped = total(results), max_total(results), skipped_points(results)
-    print(_("Exercise {exercise}: {got}/{most} points", exercise=label(ex_id), got=f"{got:g}", most=f"{most:g}")
-          + (" " + _("({skipped} skipped: not run on this machine)", skipped=f"{skipped:g}") if skipped else ""))
+    shown_got, shown_most, shown_skipped = f"{got:g}", f"{most:g}", f"{skipped:g}"
+    print(_("Exercise {exercise}: {got}/{most} points", exercise=said_label(ex_id), got=shown_got, most=shown_most)
+          + (" " + _("({skipped} skipped: not run on this machine)", skipped=shown_skipped) if skipped else ""))
     failed = [o.message for o in outcomes if o.status == "failed"]
     if failed:
         raise AssertionError("\n\n".join(failed))

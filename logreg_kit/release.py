@@ -19,7 +19,7 @@ from pathlib import Path
 from . import __version__, build, i18n, notebook_build
 from .backend import LocalBackend
 from .checks import CHECKS, SETTINGS, Check
-from .exercises import BY_ID, label
+from .exercises import BY_ID, said_label
 from .harness import run_check
 from .result_formats import classroom
 from .results import declared_points, declared_total
@@ -365,7 +365,7 @@ def _exercise_table(checks: list[Check] = CHECKS) -> str:
         if points.public_gpu:
             gpu_only = f"{points.public_gpu:g}"
             here += _(TABLE_GPU_ONLY, points=gpu_only)
-        rows.append(f"| {label(ex_id)} | {what} | {here} | {points.hidden:g} |")
+        rows.append(f"| {said_label(ex_id)} | {what} | {here} | {points.hidden:g} |")
     return "\n".join(rows)
 
 

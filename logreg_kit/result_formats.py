@@ -22,7 +22,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .exercises import BY_ID, EXERCISES, label
+from .exercises import BY_ID, EXERCISES, said_label
 from .i18n import N_, _, prefixes
 from .results import CheckResult, by_exercise, max_total, skipped_points, total
 
@@ -35,8 +35,9 @@ GRADESCOPE_VISIBILITY = {"public": "visible", "hidden": "hidden"}  # hidden: nev
 
 
 def gradescope_test(result: CheckResult) -> dict[str, Any]:
-    """One entry of results.json's `tests`."""
-    test: dict[str, Any] = {"name": result.name, "score": result.score, "max_score": result.max_score,
+    """One entry of results.json's `tests`, named for the reader in the run's language (display_name:
+    Gradescope shows it and keys nothing on it; the gradebook's columns keep the English `name`)."""
+    test: dict[str, Any] = {"name": result.display_name, "score": result.score, "max_score": result.max_score,
                             "output": _skipped_text(result), "visibility": GRADESCOPE_VISIBILITY[result.visibility]}
     status = GRADESCOPE_STATUS[result.status]
     if status is not None:
@@ -95,6 +96,9 @@ def csv_text(value: str) -> str:
 
 
 def gradebook_header(names: Sequence[str]) -> list[str]:
+    # The column ids stay stable English identifiers in every language (CheckResult.name, never the
+    # translated display_name): they are keys, which a merge of shards, a resumed run and the
+    # instructor's spreadsheet formulas match on; so are the status words and the header itself.
     return ["student", "status", "total", "max_score", *names, "seconds", "message"]
 
 
@@ -126,10 +130,16 @@ def gradebook_csv(rows: Iterable[Sequence[str]], names: Sequence[str]) -> str:
 # --- nbgrader ---------------------------------------------------------------------------------
 
 
+# A status as a reader sees it (the status values themselves stay English identifiers).
+SAID_STATUS = {"passed": N_("passed"), "failed": N_("failed"), "skipped": N_("skipped"), "error": N_("error")}
+
+
 def check_line(result: CheckResult) -> str:
-    """"  passed  3 softmax: rows sum to one  1/1": status, name, points (hidden checks marked)."""
+    """"  passed  3 softmax: rows sum to one  1/1": status, name, points (hidden checks marked), in
+    the language the check was graded in."""
     mark = "  " + _("(hidden)") if result.hidden else ""
-    return f"  {result.status:<8}{result.name}  {result.score:g}/{result.max_score:g}{mark}"
+    status = padded(_(SAID_STATUS[result.status]), 8)
+    return f"  {status}{result.display_name}  {result.score:g}/{result.max_score:g}{mark}"
 
 
 def nbgrader_cell(ex_id: str, results: Sequence[CheckResult], points: float) -> tuple[float, str]:
@@ -137,11 +147,13 @@ def nbgrader_cell(ex_id: str, results: Sequence[CheckResult], points: float) -> 
     cell's max when it generates the assignment, so a skipped check's points stay in the cell's
     max (whole points, no scaling); the report names them. The student reads this text."""
     got, skipped = total(results), skipped_points(results)
-    head = _("logreg-kit, Exercise {exercise} ({title}): {got}/{points} points", exercise=label(ex_id),
-             title=_(BY_ID[ex_id].title), got=f"{got:g}", points=f"{points:g}")
+    shown_got, shown_points, shown_most = f"{got:g}", f"{points:g}", f"{max_total(results):g}"
+    head = _("logreg-kit, Exercise {exercise} ({title}): {got}/{points} points", exercise=said_label(ex_id),
+             title=_(BY_ID[ex_id].title), got=shown_got, points=shown_points)
     if skipped:
+        shown_skipped = f"{skipped:g}"
         head += " " + _("({got}/{most} of the checks graded here; {skipped} skipped, not run on this machine)",
-                        got=f"{got:g}", most=f"{max_total(results):g}", skipped=f"{skipped:g}")
+                        got=shown_got, most=shown_most, skipped=shown_skipped)
     failures = [r.student_message() for r in results if r.status in ("failed", "error") and r.message]
     skips = sorted({_skipped_text(r) for r in results if r.status == "skipped"})
     text = "\n".join([head, *map(check_line, results), "", *dict.fromkeys(failures), *skips])
@@ -158,17 +170,27 @@ SKIPPED = N_("skipped: {reason}")  # how harness.skip_reason words a skip, in ev
 def exercise_row(ex_id: str, results: Sequence[CheckResult], later: float) -> str:
     """One row: got/max of the checks that ran ("-" if none), then what is not counted."""
     skipped = skipped_points(results)
-    notes = ([_("{points} skipped", points=f"{skipped:g}")] if skipped else []) + (
-        [_("{plus}{points} at hand-in", plus="+" if results else "", points=f"{later:g}")] if later else [])
+    shown_skipped, shown_later, plus = f"{skipped:g}", f"{later:g}", "+" if results else ""
+    notes = ([_("{points} skipped", points=shown_skipped)] if skipped else []) + (
+        [_("{plus}{points} at hand-in", plus=plus, points=shown_later)] if later else [])
     points = f"{total(results):g}/{max_total(results):g}" if results else "-"
     title = _(BY_ID[ex_id].title)
-    return f"  {label(ex_id):<16}{_padded(title, 42)}{points:<8}{'  (' + ', '.join(notes) + ')' if notes else ''}".rstrip()
+    return f"  {padded(said_label(ex_id), 16)}{padded(title, 42)}{points:<8}{'  (' + ', '.join(notes) + ')' if notes else ''}".rstrip()
 
 
-def _padded(text: str, width: int) -> str:
-    """`text` padded to `width` columns of a terminal: a CJK character takes two."""
-    shown = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-    return text + " " * max(0, width - shown)
+def columns(text: str) -> int:
+    """How many columns of a terminal `text` takes: a CJK character takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def padded(text: str, width: int) -> str:
+    """`text` padded on the right to `width` columns of a terminal."""
+    return text + " " * max(0, width - columns(text))
+
+
+def right_aligned(text: str, width: int) -> str:
+    """`text` padded on the left to `width` columns of a terminal (a column of numbers' heading)."""
+    return " " * max(0, width - columns(text)) + text
 
 
 def summary_lines(title: str, results: Sequence[CheckResult], later: Mapping[str, float] | None = None,
@@ -182,7 +204,7 @@ def summary_lines(title: str, results: Sequence[CheckResult], later: Mapping[str
         ran = table.get(ex.id, [])
         if ran or (later.get(ex.id) and ex.id not in here):
             lines.append(exercise_row(ex.id, ran, later.get(ex.id, 0.0)))
-    lines.append(f"  {_padded(_(TOTAL), 58)}{total(results):g}/{max_total(results):g}")
+    lines.append(f"  {padded(_(TOTAL), 58)}{total(results):g}/{max_total(results):g}")
     if not_started:
         lines.append(f"  {_(STATUS_STUBS)}")
     skipped = [r for r in results if r.status == "skipped"]

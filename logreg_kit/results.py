@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import astuple, dataclass, replace
 from typing import Any, Protocol
 
-from .exercises import EXERCISES, label
+from .exercises import EXERCISES, label, said_label
 from .i18n import N_, _
 
 STATUSES = ("passed", "failed", "skipped", "error")
@@ -40,6 +40,7 @@ class CheckResult:
     visibility: str = "public"
     message: str = ""
     seconds: float = 0.0
+    heading: str = ""  # the title in the language it was graded in ('' in an older record: said from `title`)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -51,6 +52,12 @@ class CheckResult:
     def name(self) -> str:
         """"3 softmax: rows sum to one": exercise label, function, title (as pytest and every report name it)."""
         return f"{label(self.exercise)} {self.function}: {self.title}"
+
+    @property
+    def display_name(self) -> str:
+        """`name` for a reader, in the language it was graded in: "3 softmax: 每行之和为一". `name`
+        stays the English identifier (test ids, gradebook columns, regrades key on it)."""
+        return f"{said_label(self.exercise)} {self.function}: {self.heading or _(self.title)}"
 
     @property
     def score(self) -> float:
@@ -72,7 +79,8 @@ class CheckResult:
         """The JSON-able form a batch record keeps (its `checks` list); `from_entry` reads it back."""
         return {"name": self.name, "exercise": self.exercise, "function": self.function, "title": self.title,
                 "points": self.worth, "score": self.score, "max_score": self.max_score, "status": self.status,
-                "output": self.message, "visibility": self.visibility, "seconds": round(self.seconds, 3)}
+                "output": self.message, "visibility": self.visibility, "seconds": round(self.seconds, 3),
+                "heading": self.heading}
 
     @classmethod
     def from_entry(cls, entry: Mapping[str, Any]) -> CheckResult:
@@ -82,7 +90,7 @@ class CheckResult:
         visibility = "public" if entry.get("visibility", "public") in ("public", "visible") else "hidden"
         return cls(entry["exercise"], entry.get("function", function), entry.get("title", title),
                    float(entry.get("points", entry["max_score"])), entry["status"], visibility,
-                   entry.get("output") or "", float(entry.get("seconds", 0.0)))
+                   entry.get("output") or "", float(entry.get("seconds", 0.0)), str(entry.get("heading") or ""))
 
 
 def results_of(entries: Iterable[Mapping[str, Any]]) -> list[CheckResult]:

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .checks import CHECKS, SETTINGS, Check
-from .exercises import EXERCISES, MODULES, label
+from .exercises import EXERCISES, MODULES, said_label
 from .factory import open_backend
 from .harness import Outcome, Report, run_check
 from .i18n import N_, UnknownLanguage, _, available_languages, set_language
@@ -276,7 +276,7 @@ def watch(target: Path, poll_s: float = POLL_S, rounds: int | None = None) -> Wa
             if not changed:
                 continue
             exercises = watcher.affected(changed)
-            names = ", ".join(label(e) for e in sorted(exercises))
+            names = ", ".join(said_label(e) for e in sorted(exercises))
             files = ", ".join(sorted(m + ".py" for m in changed))
             print("\n" + _("changed: {files}; re-grading exercise(s) {exercises}", files=files, exercises=names), flush=True)
             start = time.monotonic()

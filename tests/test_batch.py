@@ -516,7 +516,7 @@ def test_a_changed_submission_is_regraded_and_a_departed_one_is_marked(changing_
         rows = {r["student"]: r for r in csv.DictReader(f)}
     assert rows["nbrepo"]["message"].endswith("; not in this run's class folder (an earlier run's record, kept)")
     assert "not in this run's class folder" not in rows["bob"]["message"]
-    assert "1 row(s) of the gradebook are earlier records of submissions not in this run's class folder (nbrepo)" in again.stdout
+    assert "1 row of the gradebook is an earlier record of a submission not in this run's class folder (nbrepo)" in again.stdout
 
 
 def test_resume_compares_the_content_digest(tmp_path) -> None:
@@ -536,7 +536,7 @@ def test_resume_compares_the_content_digest(tmp_path) -> None:
     record = {"status": "graded", "checks": []}
     regrades = Regrades({"bob": dict(record, digest=before), "old": record, "same": dict(record, digest=changed)}, None)
     assert [regrades(Submission(s, folder, digest=changed), []) for s in ("bob", "old", "same")] == [None, None, False]
-    assert regrades.summary() == ("1 record(s) current; regraded 2: record without a content digest (an older kit's) (1), "
+    assert regrades.summary() == ("1 record current; regraded 2: record without a content digest (an older kit's) (1), "
                                   "submission changed (1)")
 
 

@@ -113,7 +113,7 @@ def test_resumed_run_regrades_exactly_the_changed_checks(graded, tmp_path) -> No
         record["checks"][0]["fingerprint"] = dict(record["checks"][0]["fingerprint"], check="older")
         (out / "records" / f"{student}.json").write_text(json.dumps(record))
     run = grade(folder, out)
-    assert f"28 record(s) current; regraded 2: check '{name}' changed (2)" in run.stdout, run.stdout[-1500:]
+    assert f"28 records current; regraded 2: check '{name}' changed (2)" in run.stdout, run.stdout[-1500:]
     after = records(out)
     assert {s for s, r in after.items() if r.get("regraded")} == {"ref_1", "m04_softmax__over_dim_0"}
     assert after["ref_1"]["regraded"] == [name]

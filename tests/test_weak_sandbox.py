@@ -16,6 +16,7 @@ from typing import Iterator
 
 import pytest
 
+from logreg_kit.i18n import Later
 from logreg_kit.sandbox import availability
 from logreg_kit.sandbox.availability import WeakSandboxError, check_bwrap, require_sandbox
 
@@ -176,7 +177,7 @@ def test_gradescope_refuses_when_it_cannot_drop_to_nobody(apparmor_bin: Path, mo
     broken = check_bwrap(str(apparmor_bin / "bwrap"))
     monkeypatch.setattr(autograder, "bwrap_status", lambda: broken)
     monkeypatch.delenv(availability.ALLOW_WEAK_ENV, raising=False)
-    monkeypatch.setattr(autograder, "plain_worker", lambda: availability.PlainWorker(None, "`nobody` cannot run it"))
+    monkeypatch.setattr(autograder, "plain_worker", lambda: availability.PlainWorker(None, Later("`nobody` cannot run it")))
     assert "that can read the reference: `nobody` cannot run it" in autograder.gradescope_note()
     assert "refusing to grade" in autograder.refusal() and availability.ALLOW_WEAK_ENV in autograder.refusal()
     monkeypatch.setenv(availability.ALLOW_WEAK_ENV, "1")

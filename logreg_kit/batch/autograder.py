@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exercises import MODULES
+from ..i18n import _
 from ..paths import write_json_atomic
 from ..result_formats import gradescope
 from ..sandbox.availability import ALLOW_WEAK_ENV, PLAIN_USER, bwrap_status, plain_worker, weak_allowed_by_env, withhold
@@ -48,10 +49,13 @@ def gradescope_note() -> str:
     if status.usable:
         return ""
     worker = plain_worker()
-    who = (f"as the unprivileged user `{PLAIN_USER}`, which cannot read the reference or write the results "
-           "file or the autograder's folder") if worker.ids is not None else f"that can read the reference: {worker.why}"
-    return (f"logreg-kit: the bwrap sandbox cannot start in this container, because {status.explanation()}; "
-            f"student code runs in a plain subprocess {who}")
+    if worker.ids is not None:
+        who = _("as the unprivileged user `{user}`, which cannot read the reference or write the results file or the "
+                "autograder's folder", user=PLAIN_USER)
+    else:
+        who = _("that can read the reference: {why}", why=worker.why)
+    return _("logreg-kit: the bwrap sandbox cannot start in this container, because {explanation}; student code runs in "
+             "a plain subprocess {who}", explanation=status.explanation(), who=who)
 
 
 def refusal() -> str:
@@ -59,9 +63,9 @@ def refusal() -> str:
     as a user that can read the reference, and LOGREG_KIT_ALLOW_WEAK_SANDBOX=1 is not set."""
     if bwrap_status().usable or plain_worker().ids is not None or weak_allowed_by_env():
         return ""
-    return (f"logreg-kit: refusing to grade: {gradescope_note()}, so a submission could copy the solutions. "
-            f"Run the autograder as root with a Python that `{PLAIN_USER}` can run (the image's /autograder/venv), "
-            f"make bwrap work in the image, or set {ALLOW_WEAK_ENV}=1 to grade anyway.")
+    return _("logreg-kit: refusing to grade: {note}, so a submission could copy the solutions. Run the autograder as "
+             "root with a Python that `{user}` can run (the image's /autograder/venv), make bwrap work in the image, "
+             "or set {variable}=1 to grade anyway.", note=gradescope_note(), user=PLAIN_USER, variable=ALLOW_WEAK_ENV)
 
 
 def main() -> int:
@@ -83,7 +87,7 @@ def main() -> int:
     if weak:
         payload["output"] = weak
     write_json_atomic(results, payload)
-    print(f"score {record['score']:g} of {record['max_score']:g}; wrote {results}")
+    print(_("score {score:g} of {most:g}; wrote {results}", score=record["score"], most=record["max_score"], results=results))
     return 0
 
 

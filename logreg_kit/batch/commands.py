@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..i18n import N_, UnknownLanguage, _, available_languages, set_language
+from ..i18n import N_, UnknownLanguage, _, available_languages, ngettext, set_language
 
 
 def add_parsers(verbs: Any) -> None:
@@ -42,6 +42,7 @@ def add_parsers(verbs: Any) -> None:
     m = verbs.add_parser("merge", help="join the outputs of `grade --shard K/N` into one gradebook and overview")
     m.add_argument("outs", nargs="+", help="the --out folders of the shards")
     m.add_argument("--out", required=True, help="the folder to write the joined output to")
+    add_lang_argument(m)
     m.set_defaults(run=cmd_merge)
 
     b = verbs.add_parser("gradescope-bundle", help="write a Gradescope autograder zip (setup.sh, run_autograder)")
@@ -109,17 +110,18 @@ def cmd_grade(args: argparse.Namespace) -> int:
     todo = subs  # regrades decides, once the checks are known, which records are current
     named = {e["name"] for r in regrades.previous.values() for e in r["checks"]}
     if args.regrade not in (None, "all") and named and not any(args.regrade.lower() in n.lower() for n in named):
-        print(f"logreg-kit grade: --regrade {args.regrade!r}: no check name contains it", file=sys.stderr)
+        print("logreg-kit grade: " + _("--regrade {check}: no check name contains it", check=repr(args.regrade)),
+              file=sys.stderr)
         return 2
     options = Options(args.jobs, args.timeout or SUBMISSION_TIMEOUT_S, args.data, not args.no_memo, args.lang)
     jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(todo) or 1))
-    print(f"{len(subs)} submission(s); {len(regrades.previous)} already graded in {out} (checked for changes); "
-          f"grading up to {len(todo)} with {jobs} job(s)", flush=True)
+    print(planned_line(len(subs), len(regrades.previous), out, len(todo), jobs), flush=True)
     refused = [s.source.name for s in subs if not is_accepted(s.source)]
     if refused:
-        print(f"{len(refused)} entr{'y is' if len(refused) == 1 else 'ies are'} not a submission "
-              f"({ascii(refused[:5])[1:-1]}{', ...' if len(refused) > 5 else ''}): each gets a malformed row "
-              f"(accepted: {ACCEPTED})", flush=True)
+        listed = ascii(refused[:5])[1:-1] + (", ..." if len(refused) > 5 else "")
+        print(ngettext("{n} entry is not a submission ({names}): it gets a malformed row (accepted: {accepted})",
+                       "{n} entries are not a submission ({names}): each gets a malformed row (accepted: {accepted})",
+                       len(refused), names=listed, accepted=_(ACCEPTED)), flush=True)
     bar = tqdm_module.tqdm(total=len(todo), unit="sub", disable=args.quiet or not todo, dynamic_ncols=True)
     regrades.on_current = lambda: bar.update(1)
 
@@ -127,7 +129,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
         try:
             page = render(record)
         except Exception as err:  # noqa: BLE001 - a report that cannot be drawn must not lose the row
-            record["message"] = (record["message"] + f"; feedback report failed: {err}").lstrip("; ")
+            failed = _("feedback report failed: {error}", error=err)
+            record["message"] = "; ".join(m for m in (record["message"], failed) if m)
             page = None
         (record.get("artifacts") or {}).pop("pixels", None)  # drawn in the report; the record keeps indices
         write_record(out, record, page)
@@ -145,14 +148,18 @@ def cmd_grade(args: argparse.Namespace) -> int:
         return 2
     bar.close()
     print(summary_table([records[s.student] for s in subs if s.student in records]))
-    print(f"resumed: {regrades.summary()}")
+    print(_("resumed: {summary}", summary=regrades.summary()))
     print(write_overview(out, [records[s.student] for s in subs if s.student in records]))
     absent = sorted(set(records) - present)
     if absent:
-        print(f"{len(absent)} row(s) of the gradebook are earlier records of submissions not in this run's class "
-              f"folder ({', '.join(absent[:5])}{', ...' if len(absent) > 5 else ''}): kept, with a note", flush=True)
-    print(f"gradebook: {write_gradebook(out, gradebook_rows(records, present))}; reports: {out}/STUDENT/feedback.html and results.json; "
-          f"class overview: {out}/class.html and class.json")
+        listed = ", ".join(absent[:5]) + (", ..." if len(absent) > 5 else "")
+        print(ngettext("{n} row of the gradebook is an earlier record of a submission not in this run's class folder "
+                       "({names}): kept, with a note",
+                       "{n} rows of the gradebook are earlier records of submissions not in this run's class folder "
+                       "({names}): kept, with a note", len(absent), names=listed), flush=True)
+    gradebook = write_gradebook(out, gradebook_rows(records, present))
+    print(_("gradebook: {gradebook}; reports: {out}/STUDENT/feedback.html and results.json; class overview: "
+            "{out}/class.html and class.json", gradebook=gradebook, out=out))
     return 0
 
 
@@ -161,6 +168,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
     from .insight import MergeError, merge, write_overview
     from .outputs import summary_table
 
+    if not speak(args, "merge"):
+        return 2
     out = Path(args.out)
     try:
         records = merge([Path(o) for o in args.outs], out)
@@ -169,8 +178,17 @@ def cmd_merge(args: argparse.Namespace) -> int:
         return 2
     print(summary_table(records))
     print(write_overview(out, records))
-    print(f"gradebook: {out / 'gradebook.csv'}; class overview: {out}/class.html and class.json")
+    print(_("gradebook: {gradebook}; class overview: {out}/class.html and class.json", gradebook=out / "gradebook.csv",
+            out=out))
     return 0
+
+
+def planned_line(count: int, graded: int, out: Path, todo: int, jobs: int) -> str:
+    """What `grade` is about to do, in one line: "12 submissions; 3 already graded in OUT ...", plurals
+    as the language forms them."""
+    return _("{submissions}; {graded} already graded in {out} (checked for changes); grading up to {todo} with {jobs}",
+             submissions=ngettext("{n} submission", "{n} submissions", count), graded=graded, out=out, todo=todo,
+             jobs=ngettext("{n} job", "{n} jobs", jobs))
 
 
 def _graded_before(record: dict[str, Any] | None, source: Path) -> bool:
@@ -179,7 +197,7 @@ def _graded_before(record: dict[str, Any] | None, source: Path) -> bool:
     return record is not None and record.get("source") == str(source)
 
 
-ABSENT_NOTE = "not in this run's class folder (an earlier run's record, kept)"
+ABSENT_NOTE = N_("not in this run's class folder (an earlier run's record, kept)")
 
 
 def gradebook_rows(records: dict[str, dict[str, Any]], present: set[str]) -> list[dict[str, Any]]:
@@ -189,7 +207,7 @@ def gradebook_rows(records: dict[str, dict[str, Any]], present: set[str]) -> lis
     rows = []
     for student, record in records.items():
         if student not in present:
-            record = dict(record, message="; ".join(m for m in (record.get("message", ""), ABSENT_NOTE) if m))
+            record = dict(record, message="; ".join(m for m in (record.get("message", ""), _(ABSENT_NOTE)) if m))
         rows.append(record)
     return rows
 
@@ -237,7 +255,7 @@ def cmd_sample_class(args: argparse.Namespace) -> int:
     from .sample import make_class  # lazy: for this verb only
 
     made = make_class(Path(args.out), args.n)
-    print(f"{len(made)} sample submission(s) in {args.out}")
+    print(ngettext("{n} sample submission in {out}", "{n} sample submissions in {out}", len(made), out=args.out))
     return 0
 
 
@@ -245,5 +263,5 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     from .bundle import write_bundle  # lazy: for this verb only
 
     path = write_bundle(Path(args.out))
-    print(f"Gradescope autograder: {path} (upload it as the assignment's autograder zip)")
+    print(_("Gradescope autograder: {path} (upload it as the assignment's autograder zip)", path=path))
     return 0

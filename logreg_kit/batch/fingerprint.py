@@ -17,6 +17,8 @@ import inspect
 import types
 from typing import Any
 
+from ..i18n import N_, _
+
 PACKAGE = "logreg_kit"
 PLAIN = (int, float, str, bytes, bool, type(None), tuple, frozenset, list, dict, set)
 
@@ -101,16 +103,20 @@ def stale(entries: list[dict[str, Any]], current: dict[str, dict[str, str]]) -> 
     for name, now in current.items():
         then = (by_name.get(name) or {}).get("fingerprint")
         if name not in by_name:
-            why[name] = "new check"
+            why[name] = _("new check")
         elif not isinstance(then, dict):
-            why[name] = "graded before fingerprints were recorded"
+            why[name] = _("graded before fingerprints were recorded")
         else:
-            changed = [part for part in ("reference", "settings", "check") if then.get(part) != now.get(part)]
+            changed = [part for part in CHANGED if then.get(part) != now.get(part)]
             if changed:
-                why[name] = f"{changed[0]} changed" if changed[0] != "check" else f"check '{name}' changed"
+                why[name] = _(CHANGED[changed[0]], check=name)
     return why
+
+
+CHANGED = {"reference": N_("reference changed"), "settings": N_("settings changed"),  # what a fingerprint holds, in
+           "check": N_("check '{check}' changed")}                                     # the order a reason names them
 
 
 def reasons(counts: dict[str, int]) -> str:
     """"check 'X' changed (30), reference changed (2)" from reason -> records."""
-    return ", ".join(f"{why} ({n})" for why, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return ", ".join(f"{_(why)} ({n})" for why, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))

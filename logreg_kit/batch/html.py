@@ -3,7 +3,8 @@
 It shows the score per exercise, every check's outcome and message, the loss of every
 minibatch of the student's training run (an inline SVG chart), and the validation digits their
 model got wrong with the true and predicted labels (small inline PNGs; the worker sends their
-pixels). Drawn with the standard library only: no matplotlib, no torch in the grading parent.
+pixels). Drawn with the standard library only: no matplotlib, no torch in the grading parent. Its words
+are said in the language the run speaks (`--lang`); everything from the submission is escaped.
 """
 import base64
 import html
@@ -12,8 +13,11 @@ import struct
 import zlib
 from typing import Any
 
-from ..exercises import BY_ID, label
+from ..exercises import BY_ID, said_label
+from ..i18n import N_, _, current_language
+from ..result_formats import SAID_STATUS
 from ..results import by_exercise, max_total, results_of, total
+from .outputs import said_status
 
 DIGIT_SIDE = 28
 DIGIT_SCALE = 3  # each pixel drawn 3x3 in the report
@@ -33,6 +37,21 @@ svg text{font-size:11px;fill:#444}
 """
 
 
+TRUE_GOT = N_("true {true}, got {got}")
+NO_LOSSES = N_("(no finite losses to draw)")
+FEEDBACK_TITLE = N_("Feedback: {student}")
+FEEDBACK_HEADING = N_("logreg-kit feedback: {student}")
+SCORE = N_("score")
+GRADED_IN = N_("graded in {seconds} s")
+POINTS_HEADING = N_("Points per exercise")
+EXERCISE = N_("exercise")
+POINTS = N_("points")
+TRAINING_RUN = N_("Your training run")
+ACCURACY = N_("validation accuracy of your model:")
+WRONG_DIGITS = N_("Validation digits your model got wrong")
+EVERY_CHECK = N_("Every check")
+
+
 def png_grey(pixels: bytes, width: int, height: int) -> bytes:
     """An 8-bit greyscale PNG of `pixels` (row by row, width*height bytes)."""
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -48,13 +67,15 @@ def digit_img(pixels_hex: str) -> str:
     ink = bytes(255 - v for v in bytes.fromhex(pixels_hex)[: DIGIT_SIDE * DIGIT_SIDE])
     data = base64.b64encode(png_grey(ink.ljust(DIGIT_SIDE * DIGIT_SIDE, b"\xff"), DIGIT_SIDE, DIGIT_SIDE)).decode("ascii")
     side = DIGIT_SIDE * DIGIT_SCALE
-    return f"<img alt='digit' width='{side}' height='{side}' src='data:image/png;base64,{data}'>"
+    alt = html.escape(_("digit"), quote=True)
+    return f"<img alt='{alt}' width='{side}' height='{side}' src='data:image/png;base64,{data}'>"
 
 
 def digits_grid(misclassified: list[list[int]], pixels: list[str]) -> str:
     """The misclassified digits ([index, true label, predicted label] each) with their labels."""
-    cells = [f"<figure>{digit_img(hexed)}<figcaption>true {true}, got {pred}</figcaption></figure>"
-             for (_, true, pred), hexed in zip(misclassified, pixels)]
+    cells = [f"<figure>{digit_img(hexed)}<figcaption>{html.escape(_(TRUE_GOT, true=true, got=pred))}"
+             "</figcaption></figure>"
+             for (_index, true, pred), hexed in zip(misclassified, pixels)]
     return "<div class='digits'>" + "".join(cells) + "</div>"
 
 
@@ -63,8 +84,8 @@ def loss_chart(losses: list[float]) -> str:
     step = max(1, len(losses) // MAX_POINTS)
     points = [(i + 1, v) for i, v in enumerate(losses) if i % step == 0 and math.isfinite(v)]
     if not points:
-        return "<p>(no finite losses to draw)</p>"
-    low, high = min(v for _, v in points), max(v for _, v in points)
+        return f"<p>{html.escape(_(NO_LOSSES))}</p>"
+    low, high = min(v for _i, v in points), max(v for _i, v in points)
     span, n = (high - low) or 1.0, len(losses)
     w, h = CHART_W - 2 * MARGIN, CHART_H - 2 * MARGIN
 
@@ -72,16 +93,18 @@ def loss_chart(losses: list[float]) -> str:
         return f"{MARGIN + (i - 1) / max(n - 1, 1) * w:.1f},{MARGIN + (high - v) / span * h:.1f}"
 
     line = " ".join(xy(i, v) for i, v in points)
+    aria = html.escape(_("training loss per minibatch"), quote=True)
+    x_axis, caption = html.escape(_("minibatch")), html.escape(_("your fit(): training loss of every minibatch"))
     return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{CHART_W}' height='{CHART_H}' role='img' "
-            f"aria-label='training loss per minibatch'>"
+            f"aria-label='{aria}'>"
             f"<rect x='{MARGIN}' y='{MARGIN}' width='{w}' height='{h}' fill='none' stroke='#ccc'/>"
             f"<polyline fill='none' stroke='#1f6feb' stroke-width='1.2' points='{line}'/>"
             f"<text x='{MARGIN - 4}' y='{MARGIN + 4}' text-anchor='end'>{high:.3g}</text>"
             f"<text x='{MARGIN - 4}' y='{MARGIN + h}' text-anchor='end'>{low:.3g}</text>"
             f"<text x='{MARGIN}' y='{MARGIN + h + 16}'>1</text>"
             f"<text x='{MARGIN + w}' y='{MARGIN + h + 16}' text-anchor='end'>{n}</text>"
-            f"<text x='{MARGIN + w / 2}' y='{MARGIN + h + 32}' text-anchor='middle'>minibatch</text>"
-            f"<text x='{MARGIN + w / 2}' y='{MARGIN - 14}' text-anchor='middle'>your fit(): training loss of every minibatch</text>"
+            f"<text x='{MARGIN + w / 2}' y='{MARGIN + h + 32}' text-anchor='middle'>{x_axis}</text>"
+            f"<text x='{MARGIN + w / 2}' y='{MARGIN - 14}' text-anchor='middle'>{caption}</text>"
             "</svg>")
 
 
@@ -91,7 +114,7 @@ def _exercise_rows(record: dict[str, Any]) -> str:
         got, most = total(results), max_total(results)
         if most > 0:
             css = "passed" if got >= most else "failed"
-            rows.append(f"<tr><td>{html.escape(label(ex_id))}</td><td>{html.escape(BY_ID[ex_id].title)}</td>"
+            rows.append(f"<tr><td>{html.escape(said_label(ex_id))}</td><td>{html.escape(_(BY_ID[ex_id].title))}</td>"
                         f"<td class='{css}'>{got:g} / {most:g}</td></tr>")
     return "\n".join(rows)
 
@@ -103,30 +126,40 @@ def _check_blocks(record: dict[str, Any]) -> str:
     for r in results_of(record["checks"]):
         text = r.student_message()
         message = f"<pre>{html.escape(text)}</pre>" if text else ""
-        blocks.append(f"<div class='check {r.status}'><span class='{r.status}'>{r.status}</span> "
-                      f"<b>{html.escape(r.name)}</b> ({r.score:g}/{r.max_score:g}){message}</div>")
+        status = html.escape(_(SAID_STATUS[r.status]))
+        blocks.append(f"<div class='check {r.status}'><span class='{r.status}'>{status}</span> "
+                      f"<b>{html.escape(r.display_name)}</b> ({r.score:g}/{r.max_score:g}){message}</div>")
     return "\n".join(blocks)
 
 
+def page_language() -> str:
+    """The <html lang> of a page said now: "en", "zh-CN" (BCP 47 from the catalogue's name)."""
+    return current_language().replace("_", "-")
+
+
 def render(record: dict[str, Any]) -> str:
-    """The report for one record (see outputs.py for the record's fields)."""
+    """The report for one record (see outputs.py for the record's fields), in the language spoken now."""
     art = record.get("artifacts") or {}
+    seconds = f"{record['seconds']:.1f}"
     parts = [
-        f"<!doctype html><html><head><meta charset='utf-8'><title>Feedback: {html.escape(record['student'])}</title>",
+        f"<!doctype html><html lang='{page_language()}'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(_(FEEDBACK_TITLE, student=record['student']))}</title>",
         f"<style>{CSS}</style></head><body>",
-        f"<h1>logreg-kit feedback: {html.escape(record['student'])}</h1>",
-        (f"<p class='sub'>score <b>{record['score']:g} / {record['max_score']:g}</b> &middot; {html.escape(record['status'])}"
-         f" &middot; graded in {record['seconds']:.1f} s</p>"),
+        f"<h1>{html.escape(_(FEEDBACK_HEADING, student=record['student']))}</h1>",
+        (f"<p class='sub'>{html.escape(_(SCORE))} <b>{record['score']:g} / {record['max_score']:g}</b> &middot; "
+         f"{html.escape(said_status(record['status']))} &middot; {html.escape(_(GRADED_IN, seconds=seconds))}</p>"),
     ]
     if record["message"]:
         parts.append(f"<div class='banner'>{html.escape(record['message'])}</div>")
-    parts += ["<h2>Points per exercise</h2><table><tr><th>exercise</th><th></th><th>points</th></tr>",
-              _exercise_rows(record), "</table>"]
+    parts += [f"<h2>{html.escape(_(POINTS_HEADING))}</h2><table><tr><th>{html.escape(_(EXERCISE))}</th><th></th>"
+              f"<th>{html.escape(_(POINTS))}</th></tr>", _exercise_rows(record), "</table>"]
     if art.get("losses"):
-        parts.append(f"<h2>Your training run</h2>{loss_chart(art['losses'])}")
+        parts.append(f"<h2>{html.escape(_(TRAINING_RUN))}</h2>{loss_chart(art['losses'])}")
     if "accuracy" in art:
-        parts.append(f"<p>validation accuracy of your model: <b>{art['accuracy']:.1%}</b></p>")
+        accuracy = f"<b>{art['accuracy']:.1%}</b>"
+        parts.append(f"<p>{html.escape(_(ACCURACY))} {accuracy}</p>")
     if art.get("misclassified") and art.get("pixels"):
-        parts.append(f"<h2>Validation digits your model got wrong</h2>{digits_grid(art['misclassified'], art['pixels'])}")
-    parts += ["<h2>Every check</h2>", _check_blocks(record), "</body></html>"]
+        parts.append(f"<h2>{html.escape(_(WRONG_DIGITS))}</h2>"
+                     f"{digits_grid(art['misclassified'], art['pixels'])}")
+    parts += [f"<h2>{html.escape(_(EVERY_CHECK))}</h2>", _check_blocks(record), "</body></html>"]
     return "\n".join(parts)

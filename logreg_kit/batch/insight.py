@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from ..i18n import N_, _, ngettext
 from ..paths import write_json_atomic, write_text_atomic
 from .fingerprint import reasons, stale
 from .intake import Submission
@@ -26,8 +27,8 @@ from .overview_html import render_class
 from .pool import Redo
 
 ALL = "all"
-SUBMISSION_CHANGED = "submission changed"  # its content digest (intake.content_digest) differs from the record's
-NO_DIGEST = "record without a content digest (an older kit's)"  # graded again once, to record one
+SUBMISSION_CHANGED = N_("submission changed")  # its content digest (intake.content_digest) differs from the record's
+NO_DIGEST = N_("record without a content digest (an older kit's)")  # graded again once, to record one
 SAFE_ID = re.compile(r"[A-Za-z0-9_@+-][A-Za-z0-9_.@+-]*")  # what intake.student_id produces
 
 
@@ -89,15 +90,17 @@ class Regrades:
 
     def summary(self) -> str:
         done = sum(self.why.values())
-        text = f"{self.current} record(s) current"
-        return text + (f"; regraded {done}: {reasons(dict(self.why))}" if done else "; none regraded")
+        current = ngettext("{n} record current", "{n} records current", self.current)
+        if not done:
+            return _("{current}; none regraded", current=current)
+        return _("{current}; regraded {done}: {reasons}", current=current, done=done, reasons=reasons(dict(self.why)))
 
 
 def parse_shard(text: str) -> tuple[int, int]:
     """"2/5" -> (2, 5); ValueError with a message otherwise."""
     match = re.fullmatch(r"(\d+)/(\d+)", text.strip())
     if not match or not 1 <= int(match[1]) <= int(match[2]):
-        raise ValueError(f"--shard wants K/N with 1 <= K <= N, got {text!r}")
+        raise ValueError(_("--shard wants K/N with 1 <= K <= N, got {text}", text=repr(text)))
     return int(match[1]), int(match[2])
 
 
@@ -114,14 +117,15 @@ def merge(outs: list[Path], dest: Path) -> list[dict[str, Any]]:
     seen: dict[str, Path] = {}
     for out in outs:
         if not (out / "records").is_dir():
-            raise MergeError(f"{out}: no records/ folder (not a `logreg-kit grade` output)")
+            raise MergeError(_("{out}: no records/ folder (not a `logreg-kit grade` output)", out=out))
         for path in sorted((out / "records").glob("*.json")):
             student = path.stem
             record = json.loads(path.read_text())
             if not SAFE_ID.fullmatch(student) or record.get("student") != student:
-                raise MergeError(f"{path}: the record's student id does not match its file name")
+                raise MergeError(_("{path}: the record's student id does not match its file name", path=path))
             if student in seen and seen[student] != out:
-                raise MergeError(f"{student} was graded in two shards: {seen[student]} and {out}")
+                raise MergeError(_("{student} was graded in two shards: {first} and {second}", student=student,
+                                   first=seen[student], second=out))
             seen[student] = out
             _copy_student(out, dest, student, path)
     records = list(load_records(dest).values())

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import build, notebook_build
-from ..i18n import available_languages
+from ..i18n import _, available_languages
 from ..intake import (  # noqa: F401 - re-exported: batch callers and tests know them here
     ACCEPTED,
     LITTER_FOLDERS,
@@ -104,7 +104,7 @@ def collect(paths: list[str | Path]) -> list[Submission]:
             found.extend((p, path) for p in sorted(path.iterdir()) if _is_candidate(p))
         else:
             found.append((path, None))
-    ids = student_ids([path for path, _ in found])
+    ids = student_ids([path for path, _within in found])
     return [Submission(sid, path, within) for sid, (path, within) in zip(ids, found)]
 
 
@@ -130,7 +130,8 @@ def prepare_or_explain(sub: Submission, work: Path) -> tuple[Path | None, str, s
     except IntakeError as err:
         return None, str(err), ""
     except Exception as err:  # noqa: BLE001 - any failure is the submission's (RecursionError, MemoryError too)
-        return None, f"{sub.source.name}: could not be read ({type(err).__name__}: {str(err)[:200]})", ""
+        error = f"{type(err).__name__}: {str(err)[:200]}"
+        return None, _("{name}: could not be read ({error})", name=sub.source.name, error=error), ""
 
 
 def prepare(sub: Submission, work: Path) -> Path:

@@ -14,14 +14,19 @@ from pathlib import Path
 from typing import Any
 
 from .. import result_formats
-from ..exercises import BY_ID, EXERCISES, label
-from ..result_formats import FORMULA_STARTS, csv_text  # noqa: F401 - re-exported (tests, insight)
+from ..exercises import BY_ID, EXERCISES, label, said_label
+from ..i18n import N_, _
+from ..result_formats import FORMULA_STARTS, csv_text, padded, right_aligned  # noqa: F401 - re-exported (tests, insight)
 from ..results import max_total, results_of, total
 from ..paths import write_json_atomic, write_text_atomic
 
 CHECKED = ("graded", "not started")  # statuses of a record whose every check ran (a per-check regrade applies)
 
 STATUSES = ("graded", "not started", "timeout", "crashed", "malformed", "error")
+
+
+EXERCISE = N_("exercise")
+TOTAL = N_("total")
 
 
 def record_path(out: Path, student: str) -> Path:
@@ -85,7 +90,8 @@ def write_gradebook(out: Path, records: list[dict[str, Any]] | None = None) -> P
 
 
 def pass_rates(records: list[dict[str, Any]]) -> list[tuple[str, str, float, float]]:
-    """(exercise label, title, share of students with full points, mean points) per exercise."""
+    """(exercise label, title, share of students with full points, mean points) per exercise; the
+    label and title as identifiers (English: class.json keeps them), said by `said_exercise` and _()."""
     rows = []
     for ex in EXERCISES:
         per_student = []
@@ -95,20 +101,43 @@ def pass_rates(records: list[dict[str, Any]]) -> list[tuple[str, str, float, flo
                 per_student.append((total(results), max_total(results)))
         if per_student:
             full = sum(1 for got, most in per_student if got >= most) / len(per_student)
-            rows.append((label(ex.id), BY_ID[ex.id].title, full, sum(g for g, _ in per_student) / len(per_student)))
+            rows.append((label(ex.id), BY_ID[ex.id].title, full, sum(got for got, _most in per_student) / len(per_student)))
     return rows
+
+
+# A record's status as a reader sees it (the statuses themselves stay English identifiers: the
+# gradebook's `status` column, results.json and the records key on them).
+SAID_STATUS = {"graded": N_("graded"), "not started": N_("not started"), "timeout": N_("timeout"),
+               "crashed": N_("crashed"), "malformed": N_("malformed"), "error": N_("error")}
+
+
+def said_status(status: str) -> str:
+    """A record's status for a reader ("timeout" -> "超时" in zh_CN)."""
+    return _(SAID_STATUS[status]) if status in SAID_STATUS else status
 
 
 def summary_table(records: list[dict[str, Any]]) -> str:
     """The table printed at the end of a batch: pass rate per exercise, statuses, mean total."""
     if not records:
-        return "no submissions graded"
-    lines = [f"{'exercise':<16}{'':<42}{'full marks':>11}{'mean pts':>10}"]
+        return _("no submissions graded")
+    lines = [padded(_(EXERCISE), 58) + right_aligned(_(FULL_MARKS), 11) + right_aligned(_(MEAN_POINTS), 10)]
     for ex_label, title, full, mean in pass_rates(records):
-        lines.append(f"{ex_label:<16}{title:<42}{full:>10.0%}{mean:>10.2f}")
+        lines.append(f"{padded(said_exercise(ex_label), 16)}{padded(_(title), 42)}{full:>10.0%}{mean:>10.2f}")
     totals = [r["score"] for r in records]
     most = max(r["max_score"] for r in records)
     counts = {s: sum(1 for r in records if r["status"] == s) for s in STATUSES}
-    lines.append(f"{'total':<58}{'':>11}{sum(totals) / len(totals):>10.2f}  (of {most:g})")
-    lines.append("submissions: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
+    mean_total, shown_most = f"{sum(totals) / len(totals):.2f}", f"{most:g}"
+    lines.append(f"{padded(_(TOTAL), 58)}{'':>11}{mean_total:>10}  " + _("(of {most})", most=shown_most))
+    said = ", ".join(f"{n} {said_status(s)}" for s, n in counts.items() if n)
+    lines.append(_("submissions: {statuses}", statuses=said))
     return "\n".join(lines)
+
+
+def said_exercise(ex_label: str) -> str:
+    """An exercise's identifier label ("3 (extension)", as pass_rates and class.json keep it) for a reader."""
+    by_label = {label(ex.id): ex.id for ex in EXERCISES}
+    return said_label(by_label[ex_label]) if ex_label in by_label else ex_label
+
+
+FULL_MARKS = N_("full marks")
+MEAN_POINTS = N_("mean pts")

@@ -201,7 +201,7 @@ def _receive(w: Worker, plan: Plan, on_record: Callable[[dict[str, Any]], None])
         if kind == "ready":
             w.ready, plan.entries = True, plan.entries or payload
         elif kind == "fatal":
-            raise BatchError(f"a grading worker could not start, so nothing can be graded: {payload}")
+            raise BatchError(_("a grading worker could not start, so nothing can be graded: {error}", error=payload))
         elif w.job is None:
             continue
         elif kind == "outcome":
@@ -252,7 +252,8 @@ def _service(w: Worker, ready: bool, options: Options, ctx: Any, threads: int, p
         w.kill()  # died while idle or starting up: replace it, a few times
         plan.start_failures += not w.ready
         if plan.start_failures > START_FAILURES_ALLOWED:
-            raise BatchError(f"grading workers keep dying before they are ready (exit code {w.process.exitcode})")
+            raise BatchError(_("grading workers keep dying before they are ready (exit code {code})",
+                               code=w.process.exitcode))
         return Worker(ctx, options, threads, [o for o in workers if o is not w])
     elapsed = time.perf_counter() - job.started
     if not w.process.is_alive():

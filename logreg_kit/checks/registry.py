@@ -9,7 +9,7 @@ import torch
 
 from ..backend import Backend, StudentError
 from ..data import Split, load_split
-from ..exercises import BY_ID, MODULE_OF, label
+from ..exercises import BY_ID, MODULE_OF, label, said_label
 from ..feedback import NOT_IMPLEMENTED, fail
 from ..i18n import _, mentions
 from ..recorded import default_reference
@@ -115,7 +115,7 @@ class Check:
     @property
     def display_name(self) -> str:
         """`name` in the current language, for a reader (a report's line, not a key)."""
-        return f"{label(self.exercise)} {self.function}: {self.heading}"
+        return f"{said_label(self.exercise)} {self.function}: {self.heading}"
 
     @property
     def shown_hint(self) -> str:

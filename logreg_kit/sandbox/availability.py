@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ..i18n import N_, _
+from ..i18n import N_, Later, _
 from ..paths import cache_folder
 
 PROBE_TIMEOUT_S = 20.0
@@ -34,12 +34,18 @@ INSTALL_FIX = N_("install bubblewrap (`sudo apt-get install -y bubblewrap`)")
 
 @dataclass(frozen=True)
 class BwrapStatus:
-    """Whether the bwrap sandbox can start; when not, why (bwrap's own words) and the fix."""
+    """Whether the bwrap sandbox can start; when not, why (with bwrap's own words as a value, never
+    translated) and the fix. Probed once per process, said in the language spoken when it is read."""
 
     usable: bool
     path: str | None = None
-    why: str = ""
+    reason: Later = Later("")
     fix: str = ""
+
+    @property
+    def why(self) -> str:
+        """Why bwrap cannot start, in the language spoken now ('' when it can)."""
+        return self.reason.said() if self.reason.msgid else ""
 
     def explanation(self) -> str:
         """One sentence: why bwrap cannot start and how to fix it ('' when it can)."""
@@ -61,23 +67,30 @@ def probe_command(path: str) -> list[str]:
             "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", true]
 
 
+NOT_INSTALLED = N_("bubblewrap (`bwrap`) is not installed")
+NOT_RUNNABLE = N_("`{path}` could not be run ({error})")
+NO_USER_NAMESPACE = N_("`{path}` cannot create a user namespace here ({said}): AppArmor restricts them on Ubuntu 24.04")
+FAILS_TO_START = N_("`{path}` fails to start ({said})")
+EXIT_STATUS = N_("exit status {code}")
+
+
 def check_bwrap(path: str | None) -> BwrapStatus:
     """Start bwrap once at `path` (None: not installed) and read how it failed, if it did."""
     if path is None:
-        return BwrapStatus(False, None, "bubblewrap (`bwrap`) is not installed", INSTALL_FIX)
+        return BwrapStatus(False, None, Later.of(NOT_INSTALLED), INSTALL_FIX)
     try:
         run = subprocess.run(probe_command(path), stdin=subprocess.DEVNULL, capture_output=True,
                              timeout=PROBE_TIMEOUT_S, check=False)
     except (OSError, subprocess.TimeoutExpired) as err:
-        return BwrapStatus(False, path, f"`{path}` could not be run ({err})", INSTALL_FIX)
+        return BwrapStatus(False, path, Later.of(NOT_RUNNABLE, path=path, error=str(err)), INSTALL_FIX)
     if run.returncode == 0:
         return BwrapStatus(True, path)
     said = run.stderr.decode(errors="replace").strip().splitlines()
-    said_line = said[-1][:200] if said else f"exit status {run.returncode}"
+    said_line = said[-1][:200] if said else _(EXIT_STATUS, code=run.returncode)
     if "uid map" in said_line or "namespace" in said_line or "Operation not permitted" in said_line:
-        why = f"`{path}` cannot create a user namespace here ({said_line}): AppArmor restricts them on Ubuntu 24.04"
-        return BwrapStatus(False, path, why, APPARMOR_FIX)
-    return BwrapStatus(False, path, f"`{path}` fails to start ({said_line})", APPARMOR_FIX + FIX_SEPARATOR + INSTALL_FIX)
+        return BwrapStatus(False, path, Later.of(NO_USER_NAMESPACE, path=path, said=said_line), APPARMOR_FIX)
+    return BwrapStatus(False, path, Later.of(FAILS_TO_START, path=path, said=said_line),
+                       APPARMOR_FIX + FIX_SEPARATOR + INSTALL_FIX)
 
 
 @lru_cache(maxsize=1)
@@ -124,10 +137,21 @@ READS_SECRETS = 3  # the probe's exit status when `nobody` can still read someth
 @dataclass(frozen=True)
 class PlainWorker:
     """As whom the plain worker runs: `ids` (uid, gid) of `nobody` with the reference withheld from it,
-    or None with `why` it cannot (then it runs as the grader's own user and can read the reference)."""
+    or None with the `reason` it cannot (then it runs as the grader's own user and can read the reference)."""
 
     ids: tuple[int, int] | None
-    why: str = ""
+    reason: Later = Later("")
+
+    @property
+    def why(self) -> str:
+        """Why it cannot run as `nobody`, in the language spoken now ('' when it can)."""
+        return self.reason.said() if self.reason.msgid else ""
+
+
+NOT_ROOT = N_("the grader does not run as root, so student code runs as the grader's own user")
+USER_NOT_STARTED = N_("`{user}` could not be started ({error})")
+USER_READS_SECRETS = N_("`{user}` can still read the reference or the data ({paths})")
+USER_CANNOT_RUN = N_("`{user}` cannot run {python} with torch and the kit")
 
 
 def kit_root() -> Path:
@@ -170,7 +194,7 @@ def plain_worker() -> PlainWorker:
     root, `nobody` cannot run this Python with torch and the kit (an interpreter under /root), or a
     withheld path stays readable to it."""
     if os.geteuid() != 0:
-        return PlainWorker(None, "the grader does not run as root, so student code runs as the grader's own user")
+        return PlainWorker(None, Later.of(NOT_ROOT))
     ids, secrets = nobody_ids(), withheld_paths()
     for path in secrets:
         withhold(path)
@@ -179,12 +203,12 @@ def plain_worker() -> PlainWorker:
                              preexec_fn=lambda: drop_privileges(ids), stdin=subprocess.DEVNULL, capture_output=True,
                              timeout=PROBE_TIMEOUT_S, check=False)
     except (OSError, subprocess.SubprocessError) as err:
-        return PlainWorker(None, f"`{PLAIN_USER}` could not be started ({err})")
+        return PlainWorker(None, Later.of(USER_NOT_STARTED, user=PLAIN_USER, error=str(err)))
     if run.returncode == READS_SECRETS:
         listed = ", ".join(map(str, secrets))
-        return PlainWorker(None, f"`{PLAIN_USER}` can still read the reference or the data ({listed})")
+        return PlainWorker(None, Later.of(USER_READS_SECRETS, user=PLAIN_USER, paths=listed))
     if run.returncode != 0:
-        return PlainWorker(None, f"`{PLAIN_USER}` cannot run {sys.executable} with torch and the kit")
+        return PlainWorker(None, Later.of(USER_CANNOT_RUN, user=PLAIN_USER, python=sys.executable))
     return PlainWorker(ids)
 
 

@@ -167,9 +167,9 @@ class Sandbox:
         self.threads = threads
         self.use_bwrap = bwrap_status().usable if use_bwrap is None else use_bwrap  # probed once (availability.py)
         self.run_as = None if self.use_bwrap else plain_worker_ids()  # root without bwrap: the worker is `nobody`
-        self.isolation = "bwrap sandbox" if self.use_bwrap else "plain subprocess, no bwrap: weaker isolation"
+        self.isolation = _("bwrap sandbox") if self.use_bwrap else _("plain subprocess, no bwrap: weaker isolation")
         if self.run_as is not None:
-            self.isolation = "plain subprocess as user nobody, no bwrap: weaker isolation"
+            self.isolation = _("plain subprocess as user nobody, no bwrap: weaker isolation")
         if not self.use_bwrap and self.run_as is None:  # student code will run as this user: see close()
             student_code_unsandboxed()
         self.slot = Path(tempfile.mkdtemp(prefix="logreg_kit_slot_"))
@@ -390,7 +390,9 @@ def copy_submission(src: Path, dest: Path) -> None:
             continue
         size = path.stat().st_size
         if path.suffix == ".py" and size > MAX_SOURCE_BYTES:
-            target.write_text(f"raise ImportError('{rel} is {size / 1e6:.1f} MB, over the {MAX_SOURCE_BYTES // 2**20} MB limit for a source file')\n")
+            too_big = _("{file} is {size:.1f} MB, over the {limit} MB limit for a source file", file=str(rel),
+                        size=size / 1e6, limit=MAX_SOURCE_BYTES // 2**20)
+            target.write_text(f"raise ImportError({ascii(too_big)})\n")
             continue
         if total + size > MAX_SUBMISSION_BYTES:
             continue
