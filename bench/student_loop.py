@@ -5,8 +5,10 @@ Each round, one after the other:
   1. a bare `python -c "import torch"` (the yardstick);
   2. a cold `pytest grader/` of a copy of the reference (sandboxed, as a student's folder is graded)
      on the kit as it was at `--before` (checked out into a temporary git worktree) and on this
-     checkout: the time to the first check's result and to the end, and the CPU time (user + sys
-     of the run and every process it waited for, the sandbox included);
+     checkout: the time to the first check's result and to the end, and the CPU time: user + sys
+     of the run and every process it waited for, plus the sandbox's processes (template and workers,
+     read from /proc by bench/first_result_probe.py just before the template is closed: the template
+     is killed, so its time never reaches the run's own);
   3. on a copy of the course notebook (the solution notebook): a cold `pytest grader/ --impl=NOTEBOOK`
      on this checkout and `nbgrader validate NOTEBOOK`.
 Then, once, in this process: `logreg-kit watch`'s Watcher on that notebook: its first grade (the
@@ -71,7 +73,8 @@ def self_check(kit: Path, impl: Path) -> dict[str, float]:
     if "passed" not in run.stdout or " failed" in run.stdout:
         raise SystemExit(f"the self-check in {kit} did not pass:\n{run.stdout[-2000:]}{run.stderr[-2000:]}")
     first = [float(line.split()[1]) for line in run.stderr.splitlines() if line.startswith("FIRST_RESULT ")]
-    return {"first": first[0] - start if first else float("nan"), "total": wall, "cpu": cpu}
+    sandbox = [float(line.split()[1]) for line in run.stderr.splitlines() if line.startswith("SANDBOX_CPU ")]
+    return {"first": first[0] - start if first else float("nan"), "total": wall, "cpu": cpu + sum(sandbox)}
 
 
 def nbgrader_validate(notebook: Path) -> dict[str, float]:

@@ -132,6 +132,14 @@ def static_violations(check: Check, backend: Backend) -> str:
     return in_cells(found, sources)  # a notebook's cells, not its converted modules
 
 
+def _warm_worker(backend: Backend) -> None:
+    """A sandboxed backend runs the check in a worker that has paid torch's first use of `meta`
+    (sandbox.remote.RemoteBackend.warm_worker); the others have nothing to do."""
+    warm = getattr(backend, "warm_worker", None)
+    if warm is not None:
+        warm()
+
+
 def run_check(check: Check, backend: Backend) -> Outcome:
     """Run one check; a failure in the student's code never escapes as an exception."""
     start = time.perf_counter()
@@ -143,6 +151,8 @@ def run_check(check: Check, backend: Backend) -> Outcome:
     broken = static_violations(check, backend)
     if broken:
         return Outcome(check, "failed", failure_message(check, broken, "scratch"), time.perf_counter() - start)
+    if check.needs == "meta":
+        _warm_worker(backend)
     token = REVEAL.set(check.visibility == "public")  # hidden checks never print expected values
     student = Student(backend, check.uses)
     try:

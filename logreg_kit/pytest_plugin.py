@@ -8,6 +8,7 @@ the sandbox template (bwrap, then torch) at once, and the checks and torch are i
 when pytest collects `grader/test_*.py`, side by side with the template's own imports (the
 `# heavy` imports inside functions are there for that reason only).
 """
+import gc
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 OUTCOMES = pytest.StashKey[list["Outcome"]]()
 BACKEND = pytest.StashKey["Backend"]()
 EARLY = pytest.StashKey[Sandbox]()  # the template started in pytest_configure
+COLLECTED = pytest.StashKey[dict[str, int]]()  # check name -> its place in the collected order
+GC_PAUSED = pytest.StashKey[bool]()  # pytest_configure paused the cyclic GC until pytest_collection_finish
 # torch threads of the self-check, in this process and in the sandbox's worker: the checks' tensors are
 # small (64 x 784 at most per step), and on a busy 2-core machine two threads spin-waiting for each
 # other cost about 9x the CPU time and 7x the wall time of one (5c and 5e, bench/RESULTS.md)
@@ -108,7 +111,33 @@ def pytest_configure(config: pytest.Config) -> None:
     refuse_weak_grading(config)
     _drop_hypothesis_plugin(config)
     if sandboxed(config) and not hasattr(config, "workerinput"):
-        config.stash[EARLY] = Sandbox(wait=False, threads=SELF_CHECK_THREADS, warm_template=False)  # one worker
+        config.stash[EARLY] = Sandbox(wait=False, threads=SELF_CHECK_THREADS)
+    config.stash[GC_PAUSED] = gc.isenabled()  # no cyclic collections while collection imports torch (0.2 s)
+    gc.disable()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The checks that run the student's code on `meta` (Check.needs) run last: the sandbox template
+    warms up for them (torch._dynamo, 1-2 s of CPU time) beside the other checks' calls, so none
+    waits for it (sandbox/template.py, _warm_up). The reports keep the order collected (COLLECTED)."""
+    config.stash[COLLECTED] = {check.name: n for n, check in enumerate(map(_check_of, items)) if check is not None}
+    items.sort(key=lambda item: getattr(_check_of(item), "needs", None) == "meta")
+
+
+def _check_of(item: pytest.Item) -> "Check | None":
+    """The check a grader test item runs (its `check` parameter); None for any other item."""
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("check") if callspec is not None else None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start-up deferral: what collection imported (torch, the checks), alive until the end, is moved
+    out of the cyclic GC's reach, so the full collections during the checks and at exit (pytest's
+    own, the interpreter's last) do not walk it again (about 0.3-0.5 s of CPU time a run); the
+    collector, paused while collection imported it (pytest_configure), runs again."""
+    gc.freeze()
+    if session.config.stash.get(GC_PAUSED, False):
+        gc.enable()
 
 
 def _drop_hypothesis_plugin(config: pytest.Config) -> None:
@@ -170,9 +199,12 @@ def grade_check(request: pytest.FixtureRequest) -> Any:
 
 
 def _report(config: pytest.Config) -> "Report | None":
+    """The outcomes in the order the checks were collected (not the order they ran in)."""
     outcomes = config.stash.get(OUTCOMES, [])
     if not outcomes:
         return None
+    collected = config.stash.get(COLLECTED, {})
+    outcomes = sorted(outcomes, key=lambda o: collected.get(o.check.name, len(collected)))
     from .harness import Report  # heavy (already imported when a check ran)
 
     backend = config.stash.get(BACKEND, None)

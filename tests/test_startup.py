@@ -1,15 +1,26 @@
-"""Start-up deferrals of the self-check (issue 20): the property checks' drawn cases kept on disk."""
+"""Start-up deferrals of the self-check (issue 20): the property checks' drawn cases kept on disk; the
+sandbox template's warm-up beside the checks (a worker forked warm for the checks on `meta`, which
+the self-check runs last); the cyclic GC kept off what the imports made."""
+import gc
+import inspect
 import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from logreg_kit.checks import properties
+from logreg_kit import pytest_plugin
+from logreg_kit.checks import CHECKS, properties
 from logreg_kit.checks.properties import EXAMPLES, Case, cases, drawn
+from logreg_kit.harness import run_check
+from logreg_kit.sandbox import Limits, Sandbox
+from logreg_kit.sandbox.remote import RemoteBackend
+
+from .conftest import ROOT, SANDBOX_TEST_TIMEOUT_S
 
 UNPATCHED_CACHE_TRUSTED = properties._cache_trusted
 
@@ -129,3 +140,63 @@ def test_no_case_cache_is_read_or_written_after_student_code_ran_unsandboxed(cas
     path.unlink()
     properties._write_drawn(cases(2), own)
     assert not path.exists()
+
+
+# --- the template's warm-up (torch._dynamo, which `meta` needs) beside the checks, not before them ---
+
+DYNAMO_PROBE = {"losses": [("    ### BEGIN SOLUTION\n    total = 0.0\n",
+                            "    ### BEGIN SOLUTION\n    import sys\n    return float('torch._dynamo' in sys.modules)\n    total = 0.0\n")]}
+
+
+def test_the_checks_on_meta_declare_it() -> None:
+    """Check.needs == "meta" is what sends a check to a warm worker (and last in the self-check)."""
+    for check in CHECKS:
+        assert ("on_meta(" in inspect.getsource(check.fn)) == (check.needs == "meta"), check.name
+
+
+def test_a_cold_worker_never_warms_up_and_meta_checks_get_a_warm_one(submission) -> None:
+    """The template's first worker is forked cold and stays so (it used to import torch._dynamo itself
+    after its first answer, on the path of every later check); the template warms up meanwhile, and a
+    check that needs `meta` runs in a worker forked after that."""
+    folder = submission(DYNAMO_PROBE)
+    box = Sandbox(Limits(timeout_s=SANDBOX_TEST_TIMEOUT_S))
+    backend = RemoteBackend(folder, sandbox=box)
+    try:
+        loaded = [backend.run(("1",), "call", "binary_loss_if", [1], [0.5]) for _call in range(3)]
+        assert loaded == [0.0, 0.0, 0.0] and not backend.warm
+        meta_check = next(c for c in CHECKS if c.needs == "meta")
+        assert run_check(meta_check, backend).status == "passed"
+        assert backend.warm and backend.run(("1",), "call", "binary_loss_if", [1], [0.5]) == 1.0
+    finally:
+        backend.close()
+        box.close()
+
+
+def test_the_self_check_runs_the_meta_checks_last(tmp_path) -> None:
+    """pytest grader/ runs the checks that need `meta` last (the template warms up for them beside the
+    others), the rest in the order collected; the reports (results.json here) keep the collected order."""
+    results = tmp_path / "results.json"
+    done = subprocess.run([sys.executable, "-m", "pytest", "grader/", "-v", "--impl=solutions", "-p", "no:cacheprovider",
+                           f"--results={results}"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    files = sorted(ROOT.glob("grader/test_*.py"))  # pytest's order, each file's checks from its module
+    declared = [param.values[0] for path in files for param in
+                pytest_plugin.checks_of_module(path.stem.split("_", 2)[2])]
+    ran = [line for line in done.stdout.splitlines() if line.startswith("grader/")]
+    ran = [next(c.name for c in declared if f"[{c.name}]" in line) for line in ran]
+    meta = [c.name for c in declared if c.needs == "meta"]
+    assert len(ran) == len(CHECKS) and meta, done.stdout[-2000:] + done.stderr[-2000:]
+    assert ran == [c.name for c in declared if c.needs != "meta"] + meta
+    assert [t["name"] for t in json.loads(results.read_text())["tests"]] == [c.name for c in declared]
+
+
+def test_collection_leaves_its_imports_out_of_the_cyclic_gc() -> None:
+    """The grading process pauses the collector while collection imports torch and the checks, then
+    freezes what they made (pytest_collection_finish) and collects again."""
+    config = SimpleNamespace(stash={pytest_plugin.GC_PAUSED: True})
+    gc.disable()
+    try:
+        pytest_plugin.pytest_collection_finish(SimpleNamespace(config=config))
+        assert gc.isenabled() and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.enable()

@@ -123,7 +123,7 @@ def logreg_gradients(student: Student) -> None:
 
 @check("4", "LogReg", N_("runs on any device (built on the CPU, moved with .to('meta'))"), 1,
        N_("forward should work wherever the model and its input are: look for a tensor it creates or moves to one fixed device"),
-       hint_for=("device",))
+       hint_for=("device",), needs="meta")
 def logreg_any_device(student: Student) -> None:
     got = on_meta(student, "logreg_meta")
     if got is not UNDECIDED:

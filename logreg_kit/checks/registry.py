@@ -94,7 +94,10 @@ class Check:
     hint: str
     fn: Callable[[Student], None]
     uses: tuple[str, ...] = ()  # exercises whose code the check runs (from-scratch rules apply)
-    needs: str | None = None  # "cuda": skipped with a reason where there is none
+    # "cuda": skipped with a reason where there is none; "meta": runs the student's code on the `meta`
+    # device, whose first use imports torch._dynamo: a sandboxed backend runs it in a worker forked
+    # after the template paid that (harness.run_check), and the self-check runs it last
+    needs: str | None = None
     visibility: str = "public"
     hint_for: tuple[str, ...] = ()  # the failure kinds (feedback.KINDS) the hint is about; () for every kind
     title_msgid: str = ""  # the title as declared, when it has {placeholders} (title_params fills them)

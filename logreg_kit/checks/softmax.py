@@ -72,7 +72,7 @@ def softmax_keeps_dtype(student: Student) -> None:
 
 @check("3", "softmax", N_("softmax and log_softmax both run on any device (checked on `meta`)"), 1,
        N_("a tensor moved or created on one fixed device (.cpu(), device='cpu') stops the code from running where x is"),
-       hint_for=("device",))
+       hint_for=("device",), needs="meta")
 def softmax_any_device(student: Student) -> None:
     for name in ("softmax", "log_softmax"):
         got = on_meta(student, "on_meta", name, (4, 10))

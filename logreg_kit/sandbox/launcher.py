@@ -92,7 +92,7 @@ def bwrap_command(slot: Path, limits: Limits) -> list[str]:
 
 
 def _template_args(fd: int, cfg: dict[str, Any]) -> list[str]:
-    code = (f"import sys; sys.path.insert(0, {str(KIT_ROOT)!r}); "
+    code = (f"import gc, sys; gc.disable(); sys.path.insert(0, {str(KIT_ROOT)!r}); "  # template.main enables it again
             f"from logreg_kit.sandbox.template import main; main({fd}, sys.argv[1])")
     return [sys.executable, "-I", "-c", code, json.dumps(cfg)]
 
@@ -156,17 +156,15 @@ class Sandbox:
     """One warm template process: workers for one submission at a time, forked in milliseconds."""
 
     def __init__(self, limits: Limits = Limits(), use_bwrap: bool | None = None, wait: bool = True,
-                 threads: int = 0, warm_template: bool = True) -> None:
+                 threads: int = 0) -> None:
         """Start the template; with wait=False return at once (it imports torch meanwhile) and
         let the first use wait for it, so the caller can do its own start-up side by side.
         `threads`: torch threads of the student's code (0: up to 4, as many as there are cores;
         a batch running several sandboxes gives each its share of the cores).
-        `warm_template`: the template pays torch's first-use costs (template._warm_up) once it has
-        forked its first worker, so that later workers start warm; False where one worker is all
-        there will be (the self-check), which then warms itself while idle."""
+        The template pays torch's first-use costs (template._warm_up) right after it forked its
+        first worker, beside that worker's calls; later workers start warm (`forked_warm`)."""
         self.limits = limits
         self.threads = threads
-        self.warm_template = warm_template
         self.use_bwrap = bwrap_status().usable if use_bwrap is None else use_bwrap  # probed once (availability.py)
         self.run_as = None if self.use_bwrap else plain_worker_ids()  # root without bwrap: the worker is `nobody`
         self.isolation = _("bwrap sandbox") if self.use_bwrap else _("plain subprocess, no bwrap: weaker isolation")
@@ -184,6 +182,8 @@ class Sandbox:
         self.starts = 0
         self.restarts_unclean = 0  # templates replaced because a worker's leftovers could not be cleaned
         self.pending = False
+        self.forked_warm = False  # whether the latest worker was forked after the template's warm-up
+        self.warming = False  # the template may still be warming up (its first worker was just forked)
         self._launch()
         if wait:
             self.ready()
@@ -193,7 +193,6 @@ class Sandbox:
         cfg["tmp"] = SANDBOX_TMP if self.use_bwrap else str(self.tmp)
         cfg["pid_namespace"] = self.use_bwrap
         cfg["threads"] = self.threads
-        cfg["warm_template"] = self.warm_template
         return cfg
 
     def _launch(self) -> None:
@@ -209,6 +208,7 @@ class Sandbox:
         self.launcher_pid = os.getpid()
         self.starts += 1
         self.pending = True
+        self.warming = False
 
     def _child_setup(self) -> None:
         """Between fork and exec: join the pids cgroup, then (root without bwrap) drop to `nobody`."""
@@ -276,7 +276,8 @@ class Sandbox:
     def cpu_seconds(self) -> float:
         """CPU seconds used so far by the sandbox's processes (the template, its workers and theirs,
         reaped children included), read from /proc by the grader; the template idles while a
-        worker computes, so a difference across one call is the worker's. 0.0 where unreadable."""
+        worker computes (but for its one warm-up, beside its first worker's first calls), so a
+        difference across one call is the worker's. 0.0 where unreadable."""
         return sum(_cpu_of(pid) for pid in _tree(self.process.pid)) if self.process is not None else 0.0
 
     def spawn(self, root: str, import_cpu_s: float = IMPORT_TIMEOUT_S) -> socket.socket:
@@ -290,6 +291,8 @@ class Sandbox:
                 self.control.settimeout(CONTROL_TIMEOUT_S)
                 msg, fds, _flags, _addr = socket.recv_fds(self.control, 1024, 1)
                 if fds and msg.startswith(b'{"ok"'):
+                    self.forked_warm = _said_warm(msg)
+                    self.warming = not self.forked_warm
                     return socket.socket(fileno=fds[0])
             except OSError:
                 pass
@@ -301,9 +304,11 @@ class Sandbox:
         """End the worker and everything it started; how it ended, in words (`ended`: the
         worker closed its connection, so wait for its exit status)."""
         self.ready()
+        wait = START_TIMEOUT_S if self.warming else CONTROL_TIMEOUT_S  # the answer may follow the warm-up
+        self.warming = False
         try:
             self.control.sendall(json.dumps({"op": "reap", "ended": ended}).encode() + b"\n")
-            reply = json.loads(self._readline(CONTROL_TIMEOUT_S))
+            reply = json.loads(self._readline(wait))
             status, clean = str(reply["status"]), reply.get("clean") is True
         except (OSError, EOFError, ValueError, KeyError, TypeError):
             self.restart()
@@ -321,6 +326,14 @@ class Sandbox:
         shutil.rmtree(self.slot, ignore_errors=True)
         if self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _said_warm(msg: bytes) -> bool:
+    """Whether the template's spawn answer says the worker was forked after its warm-up."""
+    try:
+        return json.loads(msg).get("warm") is True
+    except (ValueError, AttributeError):
+        return False
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100

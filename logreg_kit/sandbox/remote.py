@@ -48,6 +48,8 @@ class RemoteBackend:
         self.sock: socket.socket | None = None
         self.root = ""
         self.broken = ""
+        self.warm = False  # the worker was forked after the template's warm-up
+        self.need_warm = False  # see warm_worker
 
     def _worker(self) -> socket.socket:
         if self.sandbox.owner is not self:
@@ -55,10 +57,27 @@ class RemoteBackend:
             self.sock = None
         if self.broken:
             raise StudentError(self.broken)
+        if self.sock is not None and self.need_warm and not self.warm:
+            self._drop()  # forked cold: the template has warmed up since (or the reap waits for it)
         if self.sock is None:
-            self.sock = self.sandbox.spawn(self.root, min(self.timeout, IMPORT_TIMEOUT_S))
-            self._await_import()
+            self._spawn()
+            if self.need_warm and not self.warm:  # the template's first worker: its warm-up comes next
+                self._drop()
+                self._spawn()
         return self.sock
+
+    def _spawn(self) -> None:
+        self.sock = self.sandbox.spawn(self.root, min(self.timeout, IMPORT_TIMEOUT_S))
+        self.warm = self.sandbox.forked_warm
+        self._await_import()
+
+    def warm_worker(self) -> None:
+        """From now on, run the probes in a worker forked after the template's warm-up: called before
+        a check that runs the student's code on `meta` (Check.needs), so that torch._dynamo, which
+        `meta` needs, is imported neither inside a probe's CPU budget nor on the path of the checks
+        (the template imports it beside its first worker's calls; that worker, forked cold, is
+        replaced once)."""
+        self.need_warm = True
 
     def _await_import(self) -> None:
         """The worker imports the submission first; a hang or crash there fails every check

@@ -3,13 +3,15 @@ one worker per request of the grader. Never imports `solutions` or the checks.
 
 Control channel (fd given on the command line), one JSON line each way:
   {"op": "spawn", "root": DIR} -> forks a worker for the submission in DIR and sends the
-                                  grader its end of a fresh socket (SCM_RIGHTS)
+                                  grader its end of a fresh socket (SCM_RIGHTS), saying
+                                  whether the worker was forked warm (see _warm_up)
   {"op": "reap"}               -> kills the worker and every process it left behind,
                                   empties the private tmp, says how the worker ended and
                                   whether tmp is verified back to its state at start
                                   ("clean": false: the grader restarts the template)
 """
 import ctypes
+import gc
 import json
 import math
 import os
@@ -40,7 +42,6 @@ EXIT_GRACE_S = 2.0
 MAX_TMP_ENTRIES = 100_000  # more left in tmp than this is not cleaned here: the template is restarted
 TMP_RESIDUE_BYTES = 64 * 1024  # bytes tmp may hold after a cleanup beyond what it held at start
 INDUCTOR_CACHE = "torchinductor"  # in tmp, beside the work folder: see _place_inductor_cache
-WARM_UP_CPU_S = 20.0  # CPU seconds a worker's own warm-up may take (honest: about 2 s)
 
 
 def _prctl(option: int, value: int) -> None:
@@ -135,10 +136,10 @@ def _cpu_budget(seconds: float | None, cfg: dict[str, Any]) -> None:
         pass
 
 
-def _worker(sock: socket.socket, root: str, cfg: dict[str, Any], import_cpu_s: float, warm: bool) -> None:
+def _worker(sock: socket.socket, root: str, cfg: dict[str, Any], import_cpu_s: float) -> None:
     """Child side: limits, bounded output, then serve run requests until the socket closes. A worker
-    forked before the template warmed up (`warm` False) warms itself up after its first answer, while
-    the grader works on that answer, instead of at its first `meta` probe."""
+    never pays the template's warm-up itself (see _warm_up): the grader sends `meta` probes to a
+    worker forked warm."""
     os.setsid()
     tmp = Path(cfg["tmp"]) / "work"
     tmp.mkdir(parents=True, exist_ok=True)
@@ -176,11 +177,6 @@ def _worker(sock: socket.socket, root: str, cfg: dict[str, Any], import_cpu_s: f
             wire.send(sock, reply)
         except Exception as err:  # noqa: BLE001 - a result that cannot be sent is a failed check
             wire.send(sock, ("error", _("your code returned something that is not plain data ({error})", error=type(err).__name__)))
-        if not warm:  # the submission is loaded: its code may run here, so under a CPU budget
-            warm = True
-            _cpu_budget(WARM_UP_CPU_S, cfg)
-            _warm_up_quietly()
-            _cpu_budget(None, cfg)
 
 
 def _serve(impl: PackageImplementation, exercises: tuple[str, ...], probe: str, args: tuple[Any, ...]) -> tuple[str, Any]:
@@ -297,8 +293,8 @@ def _used_bytes(tmp: Path) -> int:
 def _place_inductor_cache(tmp: Path) -> None:
     """Fix the folder the deferred warm-up's torch._dynamo import creates (torchinductor_USER under
     TMPDIR, which in a worker is the submission's own work folder) in tmp, before tmp's inventory is
-    taken: the warm-up, in the template or in a worker after its first answer, then leaves nothing a
-    submission could see or the cleanup would count as a leftover."""
+    taken: the warm-up (in the template), or a cold worker's first `meta` operation, then leaves nothing
+    a submission could see or the cleanup would count as a leftover."""
     folder = tmp / INDUCTOR_CACHE
     folder.mkdir(exist_ok=True)
     os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(folder)
@@ -328,16 +324,19 @@ class Template:
             try:
                 ours.close()
                 self.control.close()
-                _worker(theirs, root, self.cfg, import_cpu_s, self.warm)
+                _worker(theirs, root, self.cfg, import_cpu_s)
             finally:
                 os._exit(70)
         theirs.close()
         self.worker = pid
-        socket.send_fds(self.control, [json.dumps({"ok": True}).encode() + b"\n"], [ours.fileno()])
+        socket.send_fds(self.control, [json.dumps({"ok": True, "warm": self.warm}).encode() + b"\n"], [ours.fileno()])
         ours.close()
-        if not self.warm and self.cfg.get("warm_template", True):  # idle now: later workers start warm
+        if not self.warm:  # idle now, beside the worker's first calls: later workers start warm
             self.warm = True
+            gc.disable()  # what the warm-up imports is kept for good, like torch (see main)
             _warm_up_quietly()
+            gc.freeze()
+            gc.enable()
 
     def reap(self, ended_itself: bool = False) -> str:
         """Kill the worker and all it left behind; say how the worker ended. When it closed
@@ -392,12 +391,14 @@ def _speak(lang: object) -> None:
 
 def _warm_up() -> None:
     """Pay torch's lazy first-use costs once (the first elementwise `meta` operation imports
-    torch._dynamo: about 2 s of CPU time). Meta tensors only: no CPU kernels run before fork, so no
+    torch._dynamo: about 1-2 s of CPU time). Meta tensors only: no CPU kernels run before fork, so no
     thread pool is started in the template.
 
     Start-up deferral: not before the template says it is ready (the first checks need no `meta`),
-    but after it forked its first worker (the template is idle then; Sandbox(warm_template=False),
-    one submission only, skips it), and in a worker forked cold, after its first answer."""
+    but right after it forked its first worker, which it tells the grader was forked cold: the
+    template is otherwise idle then, so the import runs beside that worker's calls (on another core)
+    instead of before or between them. The checks that need `meta` (Check.needs) go to a worker
+    forked warm (RemoteBackend.warm_worker); the self-check runs them last."""
     x = torch.empty((4, 3), device="meta", requires_grad=True)
     y = (x.exp() / x.exp().sum(dim=1)[:, None]) - x.max(dim=1, keepdim=True).values
     (torch.empty((4, 784), device="meta") @ torch.empty((784, 3), device="meta") + y.log()).mean()
@@ -420,6 +421,12 @@ def main(fd: int, cfg_json: str) -> None:
     stub_patterns()  # every catalogue's stub message read here, before a worker's code can hold every file descriptor
     cfg = json.loads(cfg_json)
     torch.set_num_threads(int(cfg.get("threads") or max(1, min(4, os.cpu_count() or 1))))
+    # No cyclic collections while torch and the kit were imported (the launcher's command disabled
+    # them: about 0.2 s of CPU time); now their objects, alive for good, go out of the collector's
+    # reach, so each worker's full collections skip them (about 0.3 s of CPU time in a self-check's
+    # worker) and a fork leaves their pages shared.
+    gc.freeze()
+    gc.enable()
     control = socket.socket(fileno=fd)
     control.sendall(b'{"ready": true}\n')
     Template(control, cfg).serve()
