@@ -75,6 +75,12 @@ mutant("categorical: int labels as float",
 SOFTMAX_BODY = "    e = torch.exp(x)\n    return e / e.sum(dim=1)[:, None]"
 LOG_SOFTMAX_RETURN = "return shifted - shifted.exp().sum(dim=1, keepdim=True).log()"
 
+# review F2: a device fixed by the first call passed the device check when that check got a fresh worker
+mutant("softmax: a ones tensor made once, on the device of the first call",
+       {"softmax": [("import torch\n", "import torch\n\n_ONE: list = []\n"),
+                    (SOFTMAX_BODY, "    if not _ONE:\n        _ONE.append(torch.ones(1, device=x.device))\n"
+                                   "    e = torch.exp(x)\n    return e / e.sum(dim=1)[:, None] * _ONE[0]")]},
+       {"3"}, "on the meta device", points={"3": 1})
 mutant("softmax: over dim 0", {"softmax": [("e.sum(dim=1)[:, None]", "e.sum(dim=0)[None, :]")]},
        {"3"}, "rows sum to one")
 mutant("softmax: sums the whole tensor", {"softmax": [("e.sum(dim=1)[:, None]", "e.sum()")]},

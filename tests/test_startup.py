@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from logreg_kit import pytest_plugin
+from logreg_kit.backend import LocalBackend
 from logreg_kit.checks import CHECKS, properties
 from logreg_kit.checks.properties import EXAMPLES, Case, cases, drawn
 from logreg_kit.harness import run_check
@@ -21,6 +22,7 @@ from logreg_kit.sandbox import Limits, Sandbox
 from logreg_kit.sandbox.remote import RemoteBackend
 
 from .conftest import ROOT, SANDBOX_TEST_TIMEOUT_S
+from .mutants import MUTANTS
 
 UNPATCHED_CACHE_TRUSTED = properties._cache_trusted
 
@@ -200,3 +202,13 @@ def test_collection_leaves_its_imports_out_of_the_cyclic_gc() -> None:
     finally:
         gc.unfreeze()
         gc.enable()
+
+
+def test_a_meta_check_sees_the_code_after_a_cpu_call_whatever_runs_first(submission) -> None:
+    """Review F2: a softmax that keeps a tensor made on its first call's device passed the device check
+    when that check was the first call of its worker (a fresh warm worker, the meta checks run last) and
+    failed it otherwise; the probe now calls the code on the CPU first, so every order gives one verdict."""
+    edits = next(m.edits for m in MUTANTS if m.name == "softmax: a ones tensor made once, on the device of the first call")
+    check = next(c for c in CHECKS if c.needs == "meta" and c.exercise == "3")
+    result = run_check(check, LocalBackend(str(submission(edits))))  # the first call this submission sees
+    assert result.status == "failed" and "meta" in result.message, result.message
