@@ -348,3 +348,10 @@ mutant("SGD weight decay: the start's parameters decayed when the gradient is no
        "(5f graded against the student's own step)",
        {"sgd": [KEEP_START, (DECAY, STALE_WHEN_GRAD), (STEP, "p -= 1.5 * self.lr * p.grad")]},
        {"5b", "5f"}, "steps with gradients: weights after step 2", points={"5b": 4, "5f": 2})
+# review (not a mistake of 5f): a plain step that accumulates every gradient so far (momentum 1, wrong for 5b)
+# with a correct decay term; 5b loses its points, 5f must keep its 5 (it did before 7a10aec/d253028)
+KEEP_SUM = ("        self.weight_decay = weight_decay\n", "        self.weight_decay = weight_decay\n        self._sum = {}\n")
+mutant("SGD: plain step accumulates every gradient so far, the decay term right (5f keeps its points)",
+       {"sgd": [KEEP_SUM, (STEP, "self._sum[id(p)] = self._sum.get(id(p), 0) + p.grad\n"
+                                 "                    p -= self.lr * self._sum[id(p)]")]},
+       {"5b"}, "matches torch.optim.SGD step for step", points={"5b": 4})
