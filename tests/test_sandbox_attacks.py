@@ -497,3 +497,15 @@ def test_tmp_that_cannot_be_cleaned_restarts_the_template(sandbox, next_submissi
     assert "syntax error" not in failures(graded(sandbox, attack, {"1"}))
     next_submission()
     assert sandbox.restarts_unclean == restarts + 1
+
+
+@pytest.mark.parametrize("swap", ["os.rmdir(cache)\nos.mkdir(cache)", "os.rename(cache, '/tmp/elsewhere')\nos.symlink('/tmp/work', cache)"])
+def test_swapped_inductor_cache_restarts_the_template(swap, sandbox, next_submission, tmp_path) -> None:
+    """The inductor cache folder must stay the folder the template made (F1): a fresh folder in its place
+    looks the same to the tmp inventory, but the template is replaced all the same."""
+    restarts = sandbox.restarts_unclean
+    payload = "import os\ncache = os.environ['TORCHINDUCTOR_CACHE_DIR']\n" + swap + "\nreturn 0.0"
+    attack = with_payload(tmp_path / "attack", "losses", payload)
+    assert "syntax error" not in failures(graded(sandbox, attack, {"1"}))
+    next_submission()
+    assert sandbox.restarts_unclean == restarts + 1

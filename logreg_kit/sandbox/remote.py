@@ -50,6 +50,7 @@ class RemoteBackend:
         self.broken = ""
         self.warm = False  # the worker was forked after the template's warm-up
         self.need_warm = False  # see warm_worker
+        self.cold_ok = False  # a worker forked again for warmth came cold: the template was replaced, keep it
 
     def _worker(self) -> socket.socket:
         if self.sandbox.owner is not self:
@@ -57,13 +58,16 @@ class RemoteBackend:
             self.sock = None
         if self.broken:
             raise StudentError(self.broken)
-        if self.sock is not None and self.need_warm and not self.warm:
+        wants_warm = self.need_warm and not self.cold_ok
+        if self.sock is not None and wants_warm and not self.warm:
             self._drop()  # forked cold: the template has warmed up since (or the reap waits for it)
-        if self.sock is None:
             self._spawn()
-            if self.need_warm and not self.warm:  # the template's first worker: its warm-up comes next
-                self._drop()
-                self._spawn()
+        elif self.sock is None:
+            self._spawn()
+        if wants_warm and not self.warm:  # the template's first worker: its warm-up comes next
+            self._drop()
+            self._spawn()
+            self.cold_ok = not self.warm  # its warm-up failed (it was replaced): no template restart per check
         return self.sock
 
     def _spawn(self) -> None:

@@ -290,14 +290,28 @@ def _used_bytes(tmp: Path) -> int:
     return (info.f_blocks - info.f_bfree) * info.f_frsize
 
 
-def _place_inductor_cache(tmp: Path) -> None:
+def _place_inductor_cache(tmp: Path) -> tuple[int, int]:
     """Fix the folder the deferred warm-up's torch._dynamo import creates (torchinductor_USER under
     TMPDIR, which in a worker is the submission's own work folder) in tmp, before tmp's inventory is
     taken: the warm-up (in the template), or a cold worker's first `meta` operation, then leaves nothing
-    a submission could see or the cleanup would count as a leftover."""
+    a submission could see or the cleanup would count as a leftover. Returns the folder's identity
+    (st_dev, st_ino): see cache_is_intact."""
     folder = tmp / INDUCTOR_CACHE
     folder.mkdir(exist_ok=True)
     os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(folder)
+    info = os.lstat(folder)
+    return info.st_dev, info.st_ino
+
+
+def cache_is_intact(tmp: Path, identity: tuple[int, int]) -> bool:
+    """Whether the inductor cache in tmp is still the very folder _place_inductor_cache made (a real
+    folder, not a link, same st_dev and st_ino): a worker that swapped it for a file or another folder,
+    even one put back before the reap, may have broken the template's warm-up (or a later one's)."""
+    try:
+        info = os.lstat(tmp / INDUCTOR_CACHE)
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and (info.st_dev, info.st_ino) == identity
 
 
 class Template:
@@ -307,11 +321,12 @@ class Template:
         self.worker: int | None = None
         self.reader = control.makefile("r")
         self.tmp = Path(cfg["tmp"])
-        _place_inductor_cache(self.tmp)
+        self.cache = _place_inductor_cache(self.tmp)
         self.keep = tmp_inventory(self.tmp) or {}
         self.keep_bytes = _used_bytes(self.tmp) if cfg["pid_namespace"] else None  # bwrap: tmp is its own tmpfs
         self.clean = bool(self.keep)
         self.warm = False  # torch's first-use costs paid here (see _warm_up)
+        self.warm_failed = False  # the warm-up raised: it cannot be retried, the grader replaces this template
 
     def spawn(self, root: str, import_cpu_s: float) -> None:
         self.reap()
@@ -331,10 +346,10 @@ class Template:
         self.worker = pid
         socket.send_fds(self.control, [json.dumps({"ok": True, "warm": self.warm}).encode() + b"\n"], [ours.fileno()])
         ours.close()
-        if not self.warm:  # idle now, beside the worker's first calls: later workers start warm
-            self.warm = True
+        if not self.warm and not self.warm_failed:  # idle now, beside the worker's first calls: later workers start warm
             gc.disable()  # what the warm-up imports is kept for good, like torch (see main)
-            _warm_up_quietly()
+            self.warm = _warm_up_quietly()
+            self.warm_failed = not self.warm
             gc.freeze()
             gc.enable()
 
@@ -359,8 +374,9 @@ class Template:
         return describe_status(status)
 
     def _cleanup(self) -> bool:
-        """Put tmp back as it was at start; whether that is verified."""
-        if not self.keep:
+        """Put tmp back as it was at start; whether that is verified, and whether this template is still
+        fit to fork the next submission's workers (its warm-up worked, its inductor cache is untouched)."""
+        if not self.keep or self.warm_failed or not cache_is_intact(self.tmp, self.cache):
             return False
         try:
             scrub_tmp(self.tmp, self.keep)
@@ -404,12 +420,16 @@ def _warm_up() -> None:
     (torch.empty((4, 784), device="meta") @ torch.empty((784, 3), device="meta") + y.log()).mean()
 
 
-def _warm_up_quietly() -> None:
-    """_warm_up, where a failure is left for the check that needs `meta` to meet and report."""
+def _warm_up_quietly() -> bool:
+    """_warm_up; whether it worked. A failure (the first worker, running beside it, may have broken
+    the inductor cache folder) is fatal for this template: a failed torch._dynamo import cannot be
+    retried in-process, so the template never says it is warm and reports unclean at the next reap
+    (Template._cleanup), and the grader replaces it before the next submission."""
     try:
         _warm_up()
     except BaseException:  # noqa: BLE001 - in a worker, the student's code may have patched torch
-        pass
+        return False
+    return True
 
 
 def main(fd: int, cfg_json: str) -> None:
