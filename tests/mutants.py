@@ -75,12 +75,6 @@ mutant("categorical: int labels as float",
 SOFTMAX_BODY = "    e = torch.exp(x)\n    return e / e.sum(dim=1)[:, None]"
 LOG_SOFTMAX_RETURN = "return shifted - shifted.exp().sum(dim=1, keepdim=True).log()"
 
-# review F2: a device fixed by the first call passed the device check when that check got a fresh worker
-mutant("softmax: a ones tensor made once, on the device of the first call",
-       {"softmax": [("import torch\n", "import torch\n\n_ONE: list = []\n"),
-                    (SOFTMAX_BODY, "    if not _ONE:\n        _ONE.append(torch.ones(1, device=x.device))\n"
-                                   "    e = torch.exp(x)\n    return e / e.sum(dim=1)[:, None] * _ONE[0]")]},
-       {"3"}, "on the meta device", points={"3": 1})
 mutant("softmax: over dim 0", {"softmax": [("e.sum(dim=1)[:, None]", "e.sum(dim=0)[None, :]")]},
        {"3"}, "rows sum to one")
 mutant("softmax: sums the whole tensor", {"softmax": [("e.sum(dim=1)[:, None]", "e.sum()")]},
@@ -361,3 +355,12 @@ mutant("SGD: plain step accumulates every gradient so far, the decay term right 
        {"sgd": [KEEP_SUM, (STEP, "self._sum[id(p)] = self._sum.get(id(p), 0) + p.grad\n"
                                  "                    p -= self.lr * self._sum[id(p)]")]},
        {"5b"}, "matches torch.optim.SGD step for step", points={"5b": 4})
+
+
+# --- appended last, so that the class of tests/insight_class.py (chosen in this order) keeps its members ---
+# review F2: a device fixed by the first call passed the device check when that check got a fresh worker
+mutant("softmax: a ones tensor made once, on the device of the first call",
+       {"softmax": [("import torch\n", "import torch\n\n_ONE: list = []\n"),
+                    (SOFTMAX_BODY, "    if not _ONE:\n        _ONE.append(torch.ones(1, device=x.device))\n"
+                                   "    e = torch.exp(x)\n    return e / e.sum(dim=1)[:, None] * _ONE[0]")]},
+       {"3"}, "on the meta device", points={"3": 1})
