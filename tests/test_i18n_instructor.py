@@ -22,24 +22,14 @@ from logreg_kit.i18n import speaking
 from logreg_kit.sandbox.availability import check_bwrap
 
 from .conftest import ROOT
-from .test_weak_sandbox import APPARMOR_ERROR, env_with, kit
+from .test_weak_sandbox import apparmor_bin, env_with, kit  # noqa: F401 - apparmor_bin is a fixture
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-@pytest.fixture(scope="module")
-def apparmor_bwrap(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder whose `bwrap` fails the way AppArmor's restriction makes the real one fail."""
-    folder = tmp_path_factory.mktemp("apparmor-bwrap")
-    fake = folder / "bwrap"
-    fake.write_text(f"#!/bin/sh\necho '{APPARMOR_ERROR}' >&2\nexit 1\n")
-    fake.chmod(0o755)
-    return folder
-
-
-def test_the_apparmor_explanation_is_said_in_the_readers_language(apparmor_bwrap: Path) -> None:
+def test_the_apparmor_explanation_is_said_in_the_readers_language(apparmor_bin: Path) -> None:
     """Probed once, said when read: bwrap's own line stays as bwrap said it, the rest is Chinese."""
-    status = check_bwrap(str(apparmor_bwrap / "bwrap"))
+    status = check_bwrap(str(apparmor_bin / "bwrap"))
     with speaking("zh_CN"):
         line = status.weak_line()
     assert "无法创建用户命名空间" in line and "AppArmor" in line and "setting up uid map: Permission denied" in line
@@ -50,10 +40,10 @@ def test_the_apparmor_explanation_is_said_in_the_readers_language(apparmor_bwrap
         assert check_bwrap(None).why == "未安装 bubblewrap（`bwrap`）"
 
 
-def test_grade_refuses_in_chinese_without_bwrap(apparmor_bwrap: Path, tmp_path: Path) -> None:
+def test_grade_refuses_in_chinese_without_bwrap(apparmor_bin: Path, tmp_path: Path) -> None:
     """`logreg-kit grade --lang zh_CN` where bwrap cannot start: the refusal, with bwrap's words, in Chinese."""
     run = kit("-m", "logreg_kit", "grade", str(ROOT / "assignments"), "--out", str(tmp_path / "out"), "--lang", "zh_CN",
-              env=env_with(apparmor_bwrap))
+              env=env_with(apparmor_bin))
     assert run.returncode == 2, run.stdout[-2000:] + run.stderr[-2000:]
     assert "拒绝评分" in run.stderr and "无法创建用户命名空间" in run.stderr and "setting up uid map" in run.stderr
 
