@@ -131,18 +131,20 @@ def expect_tensor(
     mistakes: known mistakes to recognise in `got` when it differs (see `recognised`)."""
     if not isinstance(got, torch.Tensor):
         fail(where(_("expected a torch.Tensor, got {got}", got=describe(got)), case), "type")
-    diagnosis = recognised(got, mistakes, rtol, atol) if mistakes else ""
+    def diagnosis() -> str:  # worked out only for a failure: a passing check pays nothing for its known mistakes
+        return recognised(got, mistakes, rtol, atol) if mistakes else ""
+
     for what, message, want, have in (
         ("shape", N_("shape: expected {expected}, got {got}"), tuple(expected.shape), tuple(got.shape)),
         ("dtype", N_("dtype: expected {expected}, got {got}"), expected.dtype, got.dtype),
         ("device", N_("device: expected {expected}, got {got}"), expected.device.type, got.device.type),
     ):
         if want != have:
-            fail(where(_(message, expected=want, got=have), case), what, diagnosis if what == "shape" else "")
+            fail(where(_(message, expected=want, got=have), case), what, diagnosis() if what == "shape" else "")
     try:
         _expect_values(got.detach().double().cpu(), expected.detach().double().cpu(), rtol, atol, case, reveal)
     except CheckFailure as err:
-        raise CheckFailure(str(err), err.kind, diagnosis) from None
+        raise CheckFailure(str(err), err.kind, diagnosis()) from None
 
 
 def expect_array(got: Any, expected: np.ndarray, *, rtol: float, atol: float, case: str = "") -> None:

