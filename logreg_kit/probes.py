@@ -114,27 +114,37 @@ class TrustedSGD:
             param.grad = None
 
 
+class _Minibatch(list):
+    """The samples of one minibatch, (x_i, y_i) tuples as TensorDataset gives them (what any DataLoader
+    over the dataset collates), holding the minibatch already stacked (`stacked`, for _stacked)."""
+
+    def __init__(self, stacked: list[torch.Tensor]) -> None:
+        super().__init__(zip(*(t.unbind(0) for t in stacked)))
+        self.stacked = stacked
+
+
 class BatchedTensorDataset(torch.utils.data.TensorDataset):
-    """A TensorDataset whose DataLoader takes a minibatch with one indexing per tensor (`__getitems__`,
-    then `_whole` as the collate function) instead of one `__getitem__` per example and a stack: the
-    same minibatches, bit for bit and of the same types, from a loader with the lesson's shuffle,
-    generator, batch_size, len and dataset, in a tenth of the torch calls a training run makes under
-    the tripwire's function mode (5e: 40,000 of its 50,000 calls were __getitem__)."""
+    """A TensorDataset that takes a minibatch with one indexing per tensor (`__getitems__`, which a
+    DataLoader calls) instead of one `__getitem__` per example. Any loader over it gets the same
+    samples as over a TensorDataset; the pipeline's own loader (_loader) collates with _stacked and
+    skips the per-example stack: the same minibatches, bit for bit, in a fifth of the torch calls a
+    training run makes under the tripwire's function mode (5e: 40,000 of its 50,000 were __getitem__)."""
 
-    def __getitems__(self, indices: list[int]) -> list[list[torch.Tensor]]:
-        return [[t[indices] for t in self.tensors]]
+    def __getitems__(self, indices: list[int]) -> list[tuple[torch.Tensor, ...]]:
+        return _Minibatch([t[indices] for t in self.tensors])
 
 
-def _whole(samples: list[list[torch.Tensor]]) -> list[torch.Tensor]:
-    """The minibatch BatchedTensorDataset.__getitems__ took whole ([x, y], like default_collate's)."""
-    return samples[0]
+def _stacked(samples: list[tuple[torch.Tensor, ...]]) -> Any:
+    """The minibatch [x, y] as default_collate stacks it: taken whole from a _Minibatch."""
+    stacked = getattr(samples, "stacked", None)
+    return stacked if stacked is not None else torch.utils.data.default_collate(samples)
 
 
 def _loader(x: torch.Tensor, y: torch.Tensor, batch: int, seed: int) -> torch.utils.data.DataLoader:
     """The lesson's shuffling loader: minibatches of `batch` examples, in an order drawn from `seed`."""
     generator = torch.Generator().manual_seed(seed)
     data = BatchedTensorDataset(x, y)
-    return torch.utils.data.DataLoader(data, batch_size=batch, shuffle=True, generator=generator, collate_fn=_whole)
+    return torch.utils.data.DataLoader(data, batch_size=batch, shuffle=True, generator=generator, collate_fn=_stacked)
 
 
 class OrderedLoader:

@@ -43,6 +43,18 @@ def test_the_pipeline_loader_gives_the_lessons_minibatches_bit_for_bit(n: int, d
                 assert torch.equal(got, want) and got.dtype == want.dtype and got.stride() == want.stride()
 
 
+def test_a_loader_a_student_builds_over_the_dataset_gets_what_a_tensordataset_gives() -> None:
+    """fit may build its own DataLoader (or a Subset) over train_dl.dataset: default collation, the
+    same minibatches as over the lesson's TensorDataset."""
+    x, y = torch.randn(150, 784), torch.randint(0, 10, (150,))
+    data, plain = _loader(x, y, BATCH, 0).dataset, torch.utils.data.TensorDataset(x, y)
+    for wrap in (lambda d: d, lambda d: torch.utils.data.Subset(d, list(range(3, 120, 2)))):
+        for mine, theirs in zip(torch.utils.data.DataLoader(wrap(data), batch_size=32),
+                                torch.utils.data.DataLoader(wrap(plain), batch_size=32), strict=True):
+            assert type(mine) is type(theirs) and all(torch.equal(a, b) for a, b in zip(mine, theirs, strict=True))
+            assert mine[0].shape == theirs[0].shape
+
+
 def test_the_pipeline_loader_dataset_still_answers_one_example() -> None:
     x, y = torch.arange(20.0).reshape(10, 2), torch.arange(10)
     data = _loader(x, y, 4, 0).dataset
