@@ -312,6 +312,7 @@ logreg_kit = ["expected/*.json", "expected/*.npz", "locale/bundle_language", "lo
 
 [tool.pytest.ini_options]
 testpaths = ["grader"]
+minversion = "8.4"
 addopts = "-ra --disable-plugin-autoload"
 """
 

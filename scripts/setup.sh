@@ -15,5 +15,5 @@ fi
 # The kit's bytecode, written now as pip writes an installed package's: where PYTHONDONTWRITEBYTECODE is
 # set (CI, this kind of machine) Python would otherwise compile the kit's modules again in every process
 # (the grader, the sandbox's template; about 0.1 s each). A changed module is still read from its source.
-.venv/bin/python -m compileall -q logreg_kit >/dev/null
+.venv/bin/python -m compileall -q logreg_kit
 echo "logreg-kit is set up in .venv"

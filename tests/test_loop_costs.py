@@ -111,7 +111,35 @@ def _replace_module(name: str) -> object:
     return lambda: sys.modules.__setitem__(name, saved)
 
 
+class _ListingTable(dict):
+    """A table that answers every lookup with a forged probe but lists the real entries."""
+
+    def __iter__(self):  # noqa: ANN204
+        return dict.__iter__(self)
+
+    def __getitem__(self, key: object) -> object:
+        return lambda *args: "forged"
+
+
+class _LyingTable(dict):
+    """A table whose lookups and get answer with a forged probe, its listing left alone: the walk over
+    every module, which reads a table through dict() (a copy of the real entries), cannot tell."""
+
+    def __getitem__(self, key: object) -> object:
+        return lambda *args: "forged"
+
+    def get(self, key: object, default: object = None) -> object:
+        return lambda *args: "forged"
+
+
+def _swap_table(cls: type) -> object:
+    template = sys.modules["logreg_kit.sandbox.template"]  # the worker's loop calls its PROBES[probe]
+    return _set(template, "PROBES", cls(template.PROBES))
+
+
 TAMPERINGS = {
+    "a table swapped for a dict that lies on lookups": lambda: _swap_table(_ListingTable),
+    "a module renamed": lambda: _set(probes, "__name__", "elsewhere"),
     "a probe in the table": lambda: _set_item(probes.PROBES, "weights", lambda *args: None),
     "a function's code": lambda: _swap_code(probes.plain),
     "a function's defaults": lambda: _set(probes.probe, "__defaults__", (1,)),
@@ -126,10 +154,20 @@ def test_the_quick_integrity_look_finds_what_the_walk_finds(before: integrity.Sn
     undo = TAMPERINGS[tampering]()
     try:
         found = integrity.changed(before)
-        assert found and found == _slow_changes(before)
+        assert found and set(_slow_changes(before)) <= set(found)
     finally:
         undo()
     assert integrity.changed(before) == []
+
+
+def test_a_table_that_lies_to_the_walk_too_is_a_change(before: integrity.Snapshot) -> None:
+    """The walk alone misses _LyingTable; the quick look takes only plain dicts and counts every entry changed."""
+    undo = _swap_table(_LyingTable)
+    try:
+        assert _slow_changes(before) == []
+        assert "logreg_kit.sandbox.template.PROBES['weights']" in integrity.changed(before)
+    finally:
+        undo()
 
 
 def test_a_new_member_is_not_a_change(before: integrity.Snapshot) -> None:
@@ -172,3 +210,24 @@ def test_pytest_loads_only_the_plugins_it_is_asked_for() -> None:
     bundle = BUNDLE_PYPROJECT.format(version="0", packages="[]", dependencies="[]", notebook_dependencies="[]")
     for pyproject in ((ROOT / "pyproject.toml").read_text(), bundle):
         assert "--disable-plugin-autoload" in _addopts(pyproject).split()
+
+
+def test_a_prefetch_that_cannot_read_the_data_leaves_the_error_to_the_checks(monkeypatch) -> None:
+    raised = []
+    monkeypatch.setattr(threading, "excepthook", raised.append)
+
+    def unreadable(source: str) -> object:
+        raise FileNotFoundError(source)
+
+    monkeypatch.setattr(registry, "load_split", unreadable)
+    registry._split.cache_clear()
+    try:
+        registry.prefetch_grader_data()
+        for thread in threading.enumerate():
+            if thread.name == "logreg-kit-data":
+                thread.join()
+        assert raised == []
+        with pytest.raises(FileNotFoundError):
+            registry.grader_data()
+    finally:
+        registry._split.cache_clear()

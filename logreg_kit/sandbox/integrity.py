@@ -50,17 +50,18 @@ def _loaded() -> dict[str, tuple[Any, Place]]:
 
 
 class Snapshot:
-    """Fingerprints of every kit member loaded at one moment. It holds the members, their code and
-    defaults (so no id is reused while it lives) and where each was found, so that `changed` can look
-    each one up again directly; only when one differs does it walk every kit module as at the start."""
+    """Fingerprints of every kit member loaded at one moment. It also holds the members, their code and
+    defaults (so no id is reused while it lives), where each was found, and how many names each kit
+    module, and each class or table a member was found in, held: see `changed`."""
 
     def __init__(self) -> None:
         loaded = _loaded()
         self.prints: Fingerprints = {name: _fingerprint(value) for name, (value, _place) in loaded.items()}
-        self.kept = [(value, getattr(value, "__code__", None), getattr(value, "__defaults__", None),
-                      getattr(value, "__kwdefaults__", None)) for value, _place in loaded.values()]
-        self.places = [(place, self.prints[name], value) for name, (value, place) in loaded.items()]
-        self.modules = {place[0]: sys.modules[place[0]] for place, _print, _value in self.places}
+        self.places = [(name, place, value, _internals(value)) for name, (value, place) in loaded.items()]
+        self.modules = {name: module for name, module in list(sys.modules.items())
+                        if isinstance(module, types.ModuleType) and (name == PACKAGE or name.startswith(PACKAGE + "."))}
+        self.containers = sorted({place[:2] for _name, place, _value, _inner in self.places if place[2] != "member"})
+        self.sizes = _sizes(self.modules, self.containers)
 
 
 def snapshot() -> Snapshot:
@@ -68,32 +69,58 @@ def snapshot() -> Snapshot:
     return Snapshot()
 
 
-def _unchanged(before: Snapshot) -> bool:
-    """The quick look: every kit module still in sys.modules and every member where it was, the same
-    object with the same code and defaults (what `changed` would find equal, looked up directly)."""
+def _internals(value: Any) -> tuple[Any, ...] | None:
+    """A function's code, defaults and keyword defaults (the objects); None for anything else."""
+    if type(value) is not types.FunctionType:
+        return None
+    return value.__code__, value.__defaults__, value.__kwdefaults__
+
+
+def _sizes(modules: dict[str, Any], containers: list[tuple[str, str]]) -> list[int]:
+    """How many names each kit module holds, and each class or table (module, attribute) a member was
+    found in (-1 where that is no longer a class or a plain dict)."""
+    found = [vars(modules[module]).get(attr) for module, attr in containers]
+    return [len(vars(module)) for module in modules.values()] + [
+        len(vars(v)) if isinstance(v, type) else dict.__len__(v) if isinstance(v, dict) else -1 for v in found]
+
+
+def _moved(before: Snapshot) -> list[str] | None:
+    """The quick look. None when a kit module is no longer in sys.modules under its own name, or a kit
+    module, or a class or table a member was found in, holds more or fewer names (the full walk then
+    decides); else the members not found where they were as the same object (a function: with the same
+    code and defaults), a table that is no longer a plain dict counting as changed whole."""
     modules = before.modules
-    if any(sys.modules.get(name) is not module for name, module in modules.items()):
-        return False
+    if any(sys.modules.get(name) is not module or getattr(module, "__name__", None) != name
+           for name, module in modules.items()) or _sizes(modules, before.containers) != before.sizes:
+        return None
     spaces = {name: vars(module) for name, module in modules.items()}
-    for (module, attr, kind, key), print_, value in before.places:
+    moved = []
+    for name, (module, attr, kind, key), value, inner in before.places:
         found = spaces[module].get(attr)
         if kind == "method":
             found = vars(found).get(key) if isinstance(found, type) else None
         elif kind == "entry":
-            found = dict.get(found, key) if isinstance(found, dict) else None
+            found = dict.get(found, key) if type(found) is dict else None
         elif getattr(found, "__module__", "") != module:
-            return False
-        if found is not value or _fingerprint(found) != print_:
-            return False
-    return True
+            found = None
+        if found is not value or inner is not None and any(
+                now is not then for now, then in zip((found.__code__, found.__defaults__, found.__kwdefaults__), inner)):
+            moved.append(name)
+    return moved
 
 
 def changed(before: Snapshot) -> list[str]:
-    """Members of `before` that are gone or are other objects now (new members are not counted)."""
-    if _unchanged(before):
+    """Members of `before` that are gone or are other objects now (new members are not counted).
+
+    The quick look (_moved) finds each member again where it was, which is what a probe costs when
+    nothing changed; when it finds anything changed, or cannot tell, every kit module is walked again as
+    at the start (_loaded) and both findings are reported."""
+    moved = _moved(before)
+    if moved == []:
         return []
     now = {name: _fingerprint(value) for name, (value, _place) in _loaded().items()}
-    return sorted(name for name, print_ in before.prints.items() if now.get(name) != print_)
+    walked = [name for name, print_ in before.prints.items() if now.get(name) != print_]
+    return sorted(set(walked) | set(moved or ()))
 
 
 def message(names: list[str]) -> str:
