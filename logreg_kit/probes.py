@@ -8,6 +8,7 @@ the reference to get expected values, so "compare with the reference" is always
 only its plain result crosses back.
 """
 import copy
+import sys
 import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -114,30 +115,30 @@ class TrustedSGD:
             param.grad = None
 
 
-class _Minibatch(list):
-    """The samples of one minibatch, (x_i, y_i) tuples as TensorDataset gives them (what any DataLoader
-    over the dataset collates), holding the minibatch already stacked (`stacked`, for _stacked)."""
+class _Minibatch:
+    """One minibatch taken whole ([x, y], one indexing per tensor), for the pipeline's own collate."""
 
     def __init__(self, stacked: list[torch.Tensor]) -> None:
-        super().__init__(zip(*(t.unbind(0) for t in stacked)))
         self.stacked = stacked
 
 
 class BatchedTensorDataset(torch.utils.data.TensorDataset):
-    """A TensorDataset that takes a minibatch with one indexing per tensor (`__getitems__`, which a
-    DataLoader calls) instead of one `__getitem__` per example. Any loader over it gets the same
-    samples as over a TensorDataset; the pipeline's own loader (_loader) collates with _stacked and
-    skips the per-example stack: the same minibatches, bit for bit, in a fifth of the torch calls a
-    training run makes under the tripwire's function mode (5e: 40,000 of its 50,000 were __getitem__)."""
+    """A TensorDataset that hands the pipeline's own loader (_loader, collating with _stacked) a minibatch
+    taken whole: the same minibatches, bit for bit, in a fifth of the torch calls a training run makes
+    under the tripwire's function mode (5e: 40,000 of its 50,000 were per-example __getitem__). Any other
+    caller (a loader the student builds over the dataset, a Subset) gets what a TensorDataset gives: one
+    `self[i]` per example, views of the dataset's own tensors."""
 
-    def __getitems__(self, indices: list[int]) -> list[tuple[torch.Tensor, ...]]:
-        return _Minibatch([t[indices] for t in self.tensors])
+    def __getitems__(self, indices: list[int]) -> Any:
+        fetcher = sys._getframe(1).f_locals.get("self")  # DataLoader's fetcher, when one is calling
+        if getattr(fetcher, "collate_fn", None) is _stacked and getattr(fetcher, "dataset", None) is self:
+            return _Minibatch([t[indices] for t in self.tensors])
+        return [self[i] for i in indices]
 
 
-def _stacked(samples: list[tuple[torch.Tensor, ...]]) -> Any:
+def _stacked(samples: Any) -> Any:
     """The minibatch [x, y] as default_collate stacks it: taken whole from a _Minibatch."""
-    stacked = getattr(samples, "stacked", None)
-    return stacked if stacked is not None else torch.utils.data.default_collate(samples)
+    return samples.stacked if isinstance(samples, _Minibatch) else torch.utils.data.default_collate(samples)
 
 
 def _loader(x: torch.Tensor, y: torch.Tensor, batch: int, seed: int) -> torch.utils.data.DataLoader:

@@ -87,6 +87,55 @@ def test_init_rewriting_a_probe_is_noticed_by_the_worker(sandbox, tmp_path: Path
     assert "changed the grader's own code in the process running it" in text and "probes.PROBES['weights']" in text, text
 
 
+SKIP_EVAL = {"sgd": [("    model.train()\n", "    type(model).mro()[{}].training = property(lambda self: False, lambda self, mode: None)\n"
+                                                 "    model.train()\n"),
+                     ("    model.eval()\n", "")]}
+
+
+@needs_bwrap
+@pytest.mark.parametrize("base, changed", [(0, "logreg_kit.probes.TrustedLogReg.training"),
+                                           (1, "torch.nn.modules.module.Module.training")])
+def test_a_class_attribute_added_through_type_is_noticed_by_the_worker(sandbox, tmp_path: Path, base: int, changed: str) -> None:
+    """fit makes the grader's model class (or nn.Module, found through .mro()) report eval mode
+    forever, so a predict that never calls model.eval() would pass the eval-mode check (reviewer's
+    finding: 5d 3/3 with the tamper, 2/3 without). The static rule cannot see the class behind
+    type(model); the worker's integrity check guards the classes its own code relies on."""
+    edits = {"sgd": [(old, new.format(base)) for old, new in SKIP_EVAL["sgd"]]}
+    report = graded(sandbox, make_submission(tmp_path / "sub", edits), {"5c", "5d"})
+    assert points(report, "5d") < 2, failures(report)
+    text = failures(report)
+    assert "changed the grader's own code in the process running it" in text and changed in text, text
+
+
+def test_the_integrity_check_guards_the_classes_the_worker_relies_on() -> None:
+    """An attribute added to, replaced in or removed from a kit class, nn.Module or torch.Tensor is a
+    change (a dunder too); the cache copy writes on a class (__slotnames__) and a new subclass are not."""
+    import copy
+
+    from logreg_kit import probes
+    from logreg_kit.sandbox import integrity
+
+    if "__slotnames__" in vars(probes.TrustedSGD):
+        del probes.TrustedSGD.__slotnames__  # a cache: the copy below writes it again
+    before = integrity.snapshot()
+    copy.copy(probes.TrustedSGD([], 0.1))
+    assert "__slotnames__" in vars(probes.TrustedSGD)
+
+    class Mine(torch.nn.Module):
+        pass
+
+    assert integrity.changed(before) == []
+    for owner, name in [(probes.TrustedLogReg, "training"), (torch.nn.Module, "eval"), (torch.Tensor, "tolist"),
+                        (probes.TrustedLogReg, "__call__")]:  # a dunder the static rule allows
+        saved = vars(owner).get(name)
+        setattr(owner, name, property(lambda self: False))
+        try:
+            assert f"{owner.__qualname__}.{name}" in "".join(integrity.changed(before))
+        finally:
+            delattr(owner, name) if saved is None else setattr(owner, name, saved)
+    assert integrity.changed(before) == []
+
+
 def test_the_forger_would_score_without_both_layers(tmp_path: Path, monkeypatch) -> None:
     """In this process (no worker, no integrity check) and without the static layer, the rewritten probe
     earns the parameter check: the two layers above are what stop it."""

@@ -2,10 +2,12 @@
 
 The worker takes a snapshot of the kit's functions and classes (and of the probe table and the
 tripwire's tables) before it imports the submission, and compares after the import and after
-every probe. A submission that rewrites a probe, swaps a function's `__code__` or patches the
-tripwire is then told so, and none of its answers is graded. Code that searches the worker's
-memory for the snapshot itself can still get past this; the grading process never relies on it
-alone (it decides every fact from returned values, see README "Security model").
+every probe. A submission that rewrites a probe, swaps a function's `__code__`, patches the
+tripwire or sets an attribute on a class the worker's code relies on (a kit class, nn.Module,
+torch.Tensor, reached through `type(value)`) is then told so, and none of its answers is graded.
+Code that searches the worker's memory for the snapshot itself can still get past this; the grading
+process never relies on it alone (it decides every fact from returned values, see README
+"Security model").
 """
 import sys
 import types
@@ -62,6 +64,35 @@ class Snapshot:
                         if isinstance(module, types.ModuleType) and (name == PACKAGE or name.startswith(PACKAGE + "."))}
         self.containers = sorted({place[:2] for _name, place, _value, _inner in self.places if place[2] != "member"})
         self.sizes = _sizes(self.modules, self.containers)
+        self.classes = {cls: (f"{cls.__module__}.{cls.__qualname__}", dict(vars(cls)))
+                        for cls in _guarded_classes(value for value, _place in loaded.values())}
+
+
+_GONE = object()
+_CACHES = frozenset({"__slotnames__"})  # written by copy and pickle (copyreg) on a class's first copy
+_IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: a class whose attributes cannot be set (object, C types)
+
+
+def _guarded_classes(members: Any) -> list[type]:
+    """The kit's classes, the classes they are built on (nn.Module) and the tensor classes, leaving out
+    those whose attributes cannot be set: every class whose behaviour the worker's own code relies on and
+    that student code can reach through type(value) (and `.mro()`)."""
+    roots = [value for value in members if isinstance(value, type)]
+    torch = sys.modules.get("torch")
+    roots += [torch.Tensor, torch.nn.Parameter] if torch is not None else []
+    return list({cls: None for root in roots for cls in type.mro(root) if not cls.__flags__ & _IMMUTABLE_TYPE})
+
+
+def _altered_classes(before: Snapshot) -> list[str]:
+    """Attributes added to, removed from or replaced in a guarded class (`type(model).training = ...`),
+    but for the caches Python itself adds to a class when first asked (_CACHES)."""
+    altered = []
+    for cls, (name, saved) in before.classes.items():
+        now = vars(cls)
+        if len(now) != len(saved) or any(now.get(key, _GONE) is not value for key, value in saved.items()):
+            added = {key for key in now if key not in saved and key not in _CACHES}
+            altered += [f"{name}.{key}" for key in sorted(added) + [k for k, v in saved.items() if now.get(k, _GONE) is not v]]
+    return altered
 
 
 def snapshot() -> Snapshot:
@@ -114,13 +145,14 @@ def changed(before: Snapshot) -> list[str]:
 
     The quick look (_moved) finds each member again where it was, which is what a probe costs when
     nothing changed; when it finds anything changed, or cannot tell, every kit module is walked again as
-    at the start (_loaded) and both findings are reported."""
-    moved = _moved(before)
+    at the start (_loaded) and both findings are reported. Attributes changed in the guarded classes
+    (_altered_classes), new ones included, are reported too."""
+    altered, moved = _altered_classes(before), _moved(before)
     if moved == []:
-        return []
+        return sorted(altered)
     now = {name: _fingerprint(value) for name, (value, _place) in _loaded().items()}
     walked = [name for name, print_ in before.prints.items() if now.get(name) != print_]
-    return sorted(set(walked) | set(moved or ()))
+    return sorted(set(walked) | set(moved or ()) | set(altered))
 
 
 def message(names: list[str]) -> str:
