@@ -339,15 +339,21 @@ def fit_run(impl: Any, w: torch.Tensor, b: torch.Tensor, x: torch.Tensor, y: tor
     return {"losses": losses, "w": model.l1_w, "b": model.l1_b, "passes": loader.passes}
 
 
-TRAIN_MARK = 100.0  # added to MarkedLogReg's outputs while it is in training mode
+TRAIN_MARK = 100.0  # the least MarkedLogReg adds to an output while it is in training mode
+
+
+def train_mark(classes: int) -> torch.Tensor:
+    """What MarkedLogReg adds to each row of its outputs in training mode: (classes,) float32, TRAIN_MARK
+    + 0, 1, 2, ... Not the same for every class, so renormalising a row (x - logsumexp(x)) keeps it."""
+    return TRAIN_MARK + torch.arange(classes, dtype=torch.float32)
 
 
 class MarkedLogReg(TrustedLogReg):
-    """TrustedLogReg whose outputs show the mode it ran in: + TRAIN_MARK in training mode."""
+    """TrustedLogReg whose outputs show the mode it ran in: + train_mark in training mode."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = super().forward(x)
-        return out + TRAIN_MARK if self.training else out
+        return out + train_mark(out.shape[-1]).to(out) if self.training else out
 
 
 @probe(subject="predict")

@@ -8,6 +8,8 @@
    the values behind it (cleared gradients, reshuffled epochs, eval mode, a registered parameter)
    fails the check.
 """
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ import logreg_kit.scratch as scratch
 from logreg_kit.checks import CHECKS, reference
 from logreg_kit.checks.sgd import SHUFFLE_CASE, SHUFFLE_EXAMPLES, _fit_inputs, _orders
 from logreg_kit.harness import run_check
-from logreg_kit.probes import TRAIN_MARK
+from logreg_kit.probes import MarkedLogReg, train_mark
 from logreg_kit.sandbox import bwrap_path
 
 from .conftest import make_submission
@@ -136,6 +138,85 @@ def test_the_integrity_check_guards_the_classes_the_worker_relies_on() -> None:
     assert integrity.changed(before) == []
 
 
+COMPILE_AFTER_SNAPSHOT = """
+import torch
+import logreg_kit.probes
+from logreg_kit.sandbox import integrity
+before, init = integrity.snapshot(), torch.nn.Module.__init__
+torch.compile(torch.nn.Linear(3, 2), backend="eager")(torch.randn(4, 3))
+assert torch.nn.Module.__init__ is not init, "torch.compile no longer patches nn.Module: this test shows nothing"
+print(integrity.changed(before))
+"""
+
+
+def test_torch_compile_patching_nn_module_is_not_a_change() -> None:
+    """A correct predict may call torch.compile, whose first compile wraps nn.Module.__init__ and
+    __setstate__ (reviewer's finding: 49/61 for the reference with a compiled predict)."""
+    run = subprocess.run([sys.executable, "-c", COMPILE_AFTER_SNAPSHOT], capture_output=True, text=True, check=False)
+    assert run.returncode == 0 and run.stdout.strip() == "[]", run.stdout + run.stderr[-2000:]
+
+
+NO_EVAL = ("    model.eval()\n    with torch.no_grad():\n", "    with torch.no_grad():\n")
+NO_GRAD_OFF = ("    model.eval()\n    with torch.no_grad():\n        return model(x)\n", "    model.eval()\n    return model(x)\n")
+UNMARK_HOOK = """
+
+def _unmark(module, args, out):
+    if out.max() > 50:
+        return (out - (100.0 + torch.arange(out.shape[1], dtype=out.dtype))).detach()
+    return None
+
+
+torch.nn.modules.module.register_module_forward_hook(_unmark)
+"""
+UNMARK_MODE = """
+
+class _Unmark(torch.overrides.TorchFunctionMode):
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func.__name__ == "add" and len(args) == 2 and isinstance(args[1], torch.Tensor) and args[1].min() >= 100:
+            return args[0].detach()  # the grader's training-mode mark is not added
+        return func(*args, **(kwargs or {}))
+
+
+def _held():
+    with _Unmark():
+        yield
+
+
+_KEEP = [_held()]
+next(_KEEP[0])
+"""
+LEAKS = {  # state left behind by one call (or the import) that would pass 5d's mode check for a predict that fails it
+    "a global forward hook registered at import": {"sgd": [NO_EVAL]},
+    "a function mode left on torch's stack at import": {"sgd": [NO_EVAL]},
+    "grad mode switched off at the end of fit": {"sgd": [NO_GRAD_OFF, ("    return losses\n", "    torch.set_grad_enabled(False)\n    return losses\n")]},
+}
+
+
+@needs_bwrap
+@pytest.mark.parametrize("leak", LEAKS)
+def test_every_probe_starts_from_the_torch_state_the_grader_chose(sandbox, tmp_path: Path, leak: str) -> None:
+    """Reviewer's findings: each earned 5d's predict point (61/61 for a 60/61 predict). The worker puts
+    torch's global state back before every probe (integrity.restore_torch)."""
+    folder = make_submission(tmp_path / "sub", LEAKS[leak])
+    if "import" in leak:
+        logreg = folder / "logreg.py"
+        logreg.write_text(logreg.read_text() + (UNMARK_HOOK if "hook" in leak else UNMARK_MODE))
+    report = graded(sandbox, folder, {"5c", "5d"})
+    assert points(report, "5d") == 2, failures(report)
+    assert ("ran in training mode" if "import" in leak else "has a grad_fn") in failures(report)
+
+
+def test_a_renormalised_training_mode_output_still_shows_the_mark() -> None:
+    """The mark differs by class, so x - logsumexp(x) keeps it (reviewer: a predict that never switched
+    to eval mode earned the point by renormalising the training-mode outputs, a mark of 100 everywhere)."""
+    def run(w, b, x):
+        out = MarkedLogReg(w, b).train()(x)
+        return {"out": (out - out.logsumexp(1, keepdim=True)).detach(), "tracked": False}
+
+    outcome = run_check(check("predict_outputs"), Forged({"predict_run": run}))
+    assert outcome.status == "failed", outcome.message
+
+
 def test_the_forger_would_score_without_both_layers(tmp_path: Path, monkeypatch) -> None:
     """In this process (no worker, no integrity check) and without the static layer, the rewritten probe
     earns the parameter check: the two layers above are what stop it."""
@@ -179,7 +260,7 @@ def test_reshuffling_is_read_from_the_losses_not_from_the_pass_count() -> None:
 def test_eval_mode_is_read_from_the_outputs() -> None:
     def run(w, b, x):
         expected = reference().probe("predict_run", w, b, x)["out"]
-        return {"out": expected + TRAIN_MARK, "tracked": False}
+        return {"out": expected + train_mark(expected.shape[-1]), "tracked": False}
 
     outcome = run_check(check("predict_outputs"), Forged({"predict_run": run}))
     assert outcome.status == "failed" and "ran in training mode" in outcome.message, outcome.message

@@ -9,11 +9,13 @@ Code that searches the worker's memory for the snapshot itself can still get pas
 process never relies on it alone (it decides every fact from returned values, see README
 "Security model").
 """
+import os
 import sys
 import types
 from typing import Any
 
 from ..i18n import _
+from ..scratch import ALLOWED_DUNDERS
 
 PACKAGE = "logreg_kit"
 Fingerprints = dict[str, tuple[int, ...]]
@@ -66,10 +68,10 @@ class Snapshot:
         self.sizes = _sizes(self.modules, self.containers)
         self.classes = {cls: (f"{cls.__module__}.{cls.__qualname__}", dict(vars(cls)))
                         for cls in _guarded_classes(value for value, _place in loaded.values())}
+        self.torch = _torch_state()
 
 
 _GONE = object()
-_CACHES = frozenset({"__slotnames__"})  # written by copy and pickle (copyreg) on a class's first copy
 _IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: a class whose attributes cannot be set (object, C types)
 
 
@@ -83,16 +85,69 @@ def _guarded_classes(members: Any) -> list[type]:
     return list({cls: None for root in roots for cls in type.mro(root) if not cls.__flags__ & _IMMUTABLE_TYPE})
 
 
+def _writable(key: str) -> bool:
+    """Whether a submission can set a class attribute of this name: the static rule refuses every dunder
+    but ALLOWED_DUNDERS, so a change to another one is Python's or torch's own (copy caches
+    `__slotnames__` on a class, torch.compile sets `___needs_generation_tag_patch` on nn.Module)."""
+    return not key.startswith("__") or key in ALLOWED_DUNDERS
+
+
+def _compiler_patch(value: Any) -> bool:
+    """A function torch.compile installs itself (on its first compile it wraps nn.Module.__init__)."""
+    torch = sys.modules.get("torch")
+    return (type(value) is types.FunctionType and torch is not None
+            and value.__code__.co_filename.startswith(os.path.join(os.path.dirname(torch.__file__), "_dynamo", "")))
+
+
 def _altered_classes(before: Snapshot) -> list[str]:
-    """Attributes added to, removed from or replaced in a guarded class (`type(model).training = ...`),
-    but for the caches Python itself adds to a class when first asked (_CACHES)."""
+    """Attributes a submission could have added to, removed from or replaced in a guarded class
+    (`type(model).training = ...`); torch.compile's own patches are not counted."""
     altered = []
     for cls, (name, saved) in before.classes.items():
         now = vars(cls)
-        if len(now) != len(saved) or any(now.get(key, _GONE) is not value for key, value in saved.items()):
-            added = {key for key in now if key not in saved and key not in _CACHES}
-            altered += [f"{name}.{key}" for key in sorted(added) + [k for k, v in saved.items() if now.get(k, _GONE) is not v]]
+        if len(now) == len(saved) and all(now.get(key, _GONE) is value for key, value in saved.items()):
+            continue
+        added = [key for key in now if key not in saved]
+        replaced = [key for key, value in saved.items() if now.get(key, _GONE) is not value]
+        altered += [f"{name}.{key}" for key in added + replaced
+                    if _writable(key) and not _compiler_patch(now.get(key))]
     return altered
+
+
+def _torch_state() -> dict[str, Any]:
+    """torch's process-wide state that changes what the worker's own code computes: grad mode, the global
+    module hooks (torch.nn.modules.module.register_module_forward_hook and the like) and the depth of
+    the function and dispatch mode stacks. Empty where torch is not loaded."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return {}
+    hooks = vars(torch.nn.modules.module)
+    return {"grad": torch.is_grad_enabled(), "function modes": torch._C._len_torch_function_stack(),
+            "dispatch modes": torch._C._len_torch_dispatch_stack(),
+            "hooks": {name: list(table.items()) for name, table in hooks.items()
+                      if name.startswith("_global_") and isinstance(table, dict)}}
+
+
+def restore_torch(before: Snapshot) -> None:
+    """Put torch's process-wide state back as it was at `before`, so that every probe starts where the
+    grader chose: what an earlier call left behind (grad mode switched off after fit, a global forward
+    hook registered at import, a mode left on the stack) cannot change how the grader's model or the
+    next probe runs. Code that needs such state sets it up inside the call that uses it."""
+    saved = before.torch
+    if not saved:
+        return
+    torch = sys.modules["torch"]
+    while torch._C._len_torch_function_stack() > saved["function modes"]:
+        torch._C._pop_torch_function_stack()
+    while torch._C._len_torch_dispatch_stack() > saved["dispatch modes"]:
+        torch._C._pop_torch_dispatch_stack()
+    torch.set_grad_enabled(saved["grad"])
+    hooks = vars(torch.nn.modules.module)
+    for name, entries in saved["hooks"].items():
+        table = hooks[name]
+        if list(table.items()) != entries:
+            table.clear()
+            table.update(entries)
 
 
 def snapshot() -> Snapshot:

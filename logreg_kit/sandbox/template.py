@@ -168,6 +168,7 @@ def _worker(sock: socket.socket, root: str, cfg: dict[str, Any], import_cpu_s: f
         except (EOFError, OSError):
             os._exit(0)
         _cpu_budget(cpu_s, cfg)
+        integrity.restore_torch(before)
         reply = _serve(impl, exercises, probe, args)
         _cpu_budget(None, cfg)
         tampered = integrity.changed(before)
