@@ -24,7 +24,7 @@ from logreg_kit.probes import MarkedLogReg, train_mark
 from logreg_kit.sandbox import bwrap_path
 
 from .conftest import make_submission
-from .sandbox_support import failures, graded, points
+from .sandbox_support import failures, full, graded, points
 
 GET_WEIGHTS = "    return nn.Parameter(torch.randn(dims) / dims[0])\n"
 FORGER = '''
@@ -127,10 +127,15 @@ def test_the_integrity_check_guards_the_classes_the_worker_relies_on() -> None:
         pass
 
     assert integrity.changed(before) == []
-    for owner, name in [(probes.TrustedLogReg, "training"), (torch.nn.Module, "eval"), (torch.Tensor, "tolist"),
-                        (probes.TrustedLogReg, "__call__")]:  # a dunder the static rule allows
+    wrapped = torch.compiler.disable(lambda self, mode=True: self)  # a function from torch/_dynamo, not its nn.Module patch
+    for owner, name, value in [(probes.TrustedLogReg, "training", property(lambda self: False)),
+                               (torch.nn.Module, "eval", property(lambda self: False)),
+                               (torch.Tensor, "tolist", property(lambda self: False)),
+                               (probes.TrustedLogReg, "__call__", property(lambda self: False)),
+                               (torch.nn.Module, "__setattr__", lambda self, k, v: None),  # update_wrapper can write it
+                               (torch.nn.Module, "train", wrapped), (torch.nn.Module, "__init__", wrapped)]:
         saved = vars(owner).get(name)
-        setattr(owner, name, property(lambda self: False))
+        setattr(owner, name, value)
         try:
             assert f"{owner.__qualname__}.{name}" in "".join(integrity.changed(before))
         finally:
@@ -189,7 +194,18 @@ LEAKS = {  # state left behind by one call (or the import) that would pass 5d's 
     "a global forward hook registered at import": {"sgd": [NO_EVAL]},
     "a function mode left on torch's stack at import": {"sgd": [NO_EVAL]},
     "grad mode switched off at the end of fit": {"sgd": [NO_GRAD_OFF, ("    return losses\n", "    torch.set_grad_enabled(False)\n    return losses\n")]},
+    "inference mode left on at import": {"sgd": [NO_GRAD_OFF]},
 }
+INFERENCE_AT_IMPORT = """
+
+def _held():
+    with torch.inference_mode():
+        yield
+
+
+_KEEP = [_held()]
+next(_KEEP[0])
+"""
 
 
 @needs_bwrap
@@ -199,11 +215,20 @@ def test_every_probe_starts_from_the_torch_state_the_grader_chose(sandbox, tmp_p
     torch's global state back before every probe (integrity.restore_torch)."""
     folder = make_submission(tmp_path / "sub", LEAKS[leak])
     if "import" in leak:
-        logreg = folder / "logreg.py"
-        logreg.write_text(logreg.read_text() + (UNMARK_HOOK if "hook" in leak else UNMARK_MODE))
+        payload = UNMARK_HOOK if "hook" in leak else UNMARK_MODE if "function mode" in leak else INFERENCE_AT_IMPORT
+        (folder / "sgd.py").write_text((folder / "sgd.py").read_text() + payload)
     report = graded(sandbox, folder, {"5c", "5d"})
     assert points(report, "5d") == 2, failures(report)
-    assert ("ran in training mode" if "import" in leak else "has a grad_fn") in failures(report)
+    assert ("ran in training mode" if NO_EVAL in LEAKS[leak]["sgd"] else "has a grad_fn") in failures(report)
+
+
+@needs_bwrap
+def test_a_default_device_set_in_predict_survives_the_next_probe(sandbox, tmp_path: Path) -> None:
+    """restore_torch pops set_default_device's mode and makes torch forget it too: a correct predict that
+    sets it on every call keeps its points (reviewer: 'trying to pop from empty mode stack', 5e 0/3)."""
+    edits = {"sgd": [("    model.eval()\n    with torch.no_grad():\n", "    torch.set_default_device(\"cpu\")\n    model.eval()\n    with torch.no_grad():\n")]}
+    report = graded(sandbox, make_submission(tmp_path / "sub", edits), {"5d", "5e"})
+    assert full(report, "5d") and full(report, "5e"), failures(report)
 
 
 def test_a_renormalised_training_mode_output_still_shows_the_mark() -> None:

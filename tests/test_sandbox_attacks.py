@@ -127,9 +127,10 @@ ATTACKS = {
         exec(compile("import torch\\ndef sm(x):\\n    return torch.softmax(x, 1)\\n",
                      "/usr/lib/python3/dist-packages/numpy/_helper.py", "exec"), _ns)""", "return _ns['sm'](x)", {}),
 }
-# Attacks that change the grader's code inside the worker: every check of the submission fails then.
+# Attacks that change the grader's code inside the worker (torch.Tensor's methods included, which the
+# grader's own code in the worker uses): every check of the submission fails then.
 REWRITES_THE_WORKER = {"patch the worker's plain() and wire to send a subclass", "switch the tripwire off through a computed import",
-                       "swap the tripwire's code object", "empty the tripwire's table of originals"}
+                       "swap the tripwire's code object", "empty the tripwire's table of originals", "patch Tensor.__eq__"}
 BASELINE_PAYLOAD = {"losses": "return 0.0", "softmax": "return torch.full_like(x, 0.1)"}
 
 

@@ -276,10 +276,10 @@ def test_plain_results_cross_the_wire_unchanged() -> None:
     assert got["meta"].device.type == "meta" and got["meta"].shape == (784, 10) and got["losses"] == value["losses"]
 
 
-# A worker whose plain() no longer copies sends LogReg's forward back as a view of 2**22 columns
-# backed by one element; the check would compute exp() on all of it before looking at the shape.
-# A huge stride-0 view from LogReg.forward, sent as it is: torch's clone is patched in the worker (the
-# kit's own code is watched by the integrity check, torch's is not), so plain() passes the view on.
+# A worker whose plain() no longer copies would send LogReg's forward back as a view of 2**22 columns
+# backed by one element, and the check would compute exp() on all of it before looking at the shape
+# (wire.loads refuses such a view: test_unsafe_frames_are_refused_at_decode). Getting there takes
+# torch's clone patched in the worker, which the integrity check now sees (torch.Tensor is guarded).
 HUGE_VIEW_TOP = """
 _clone = torch.Tensor.clone
 torch.Tensor.clone = lambda self, *a, **k: self if 0 in self.stride() else _clone(self, *a, **k)
@@ -288,7 +288,7 @@ HUGE_VIEW_FORWARD = ("        return log_softmax(x @ self.l1_w + self.l1_b)\n",
                      "        return (x @ self.l1_w + self.l1_b)[:, :1].expand(len(x), 2**22)\n")
 
 
-def test_a_huge_view_is_refused_before_the_grader_computes_on_it(sandbox, tmp_path) -> None:
+def test_a_huge_view_through_a_patched_clone_is_refused_in_the_worker(sandbox, tmp_path) -> None:
     import resource
     import time
 
@@ -297,9 +297,8 @@ def test_a_huge_view_is_refused_before_the_grader_computes_on_it(sandbox, tmp_pa
     start = time.process_time()  # the grading process's own CPU time (load-independent)
     report = graded(sandbox, folder, {"4", "3"})
     assert time.process_time() - start < 30
-    assert re.search(r"LogReg returned a tensor view of [\d,]+ elements \(shape \d+x4194304, 2\*\*\d+\) backed by [\d,]+ "
-                     r"elements? \(strides \(10, 0\)\)", failures(report)), failures(report)
-    assert full(report, "3"), failures(report)  # only the checks that got the view fail
+    assert "changed the grader's own code in the process running it (torch.Tensor.clone)" in failures(report), failures(report)
+    assert points(report, "4") == 0
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak < 100 * 1024  # KiB: no 335 MB exp()
 
 

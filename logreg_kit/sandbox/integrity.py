@@ -15,7 +15,6 @@ import types
 from typing import Any
 
 from ..i18n import _
-from ..scratch import ALLOWED_DUNDERS
 
 PACKAGE = "logreg_kit"
 Fingerprints = dict[str, tuple[int, ...]]
@@ -85,23 +84,25 @@ def _guarded_classes(members: Any) -> list[type]:
     return list({cls: None for root in roots for cls in type.mro(root) if not cls.__flags__ & _IMMUTABLE_TYPE})
 
 
-def _writable(key: str) -> bool:
-    """Whether a submission can set a class attribute of this name: the static rule refuses every dunder
-    but ALLOWED_DUNDERS, so a change to another one is Python's or torch's own (copy caches
-    `__slotnames__` on a class, torch.compile sets `___needs_generation_tag_patch` on nn.Module)."""
-    return not key.startswith("__") or key in ALLOWED_DUNDERS
+# What Python and torch write on a class themselves: copy caches `__slotnames__` on a class's first copy;
+# torch.compile's first compile wraps nn.Module.__init__ and __setstate__ and sets a flag (_compiler_patch).
+_CACHES = frozenset({"__slotnames__", "___needs_generation_tag_patch"})
+_COMPILER_PATCHES = {"__init__": "install_generation_tagging_init.<locals>.patched_init",
+                     "__setstate__": "install_generation_tagging_init.<locals>.patched_setstate"}
 
 
-def _compiler_patch(value: Any) -> bool:
-    """A function torch.compile installs itself (on its first compile it wraps nn.Module.__init__)."""
+def _compiler_patch(key: str, value: Any) -> bool:
+    """torch.compile's own wrapper of nn.Module.__init__ / __setstate__ (torch/_dynamo/mutation_guard.py):
+    that function exactly, not any function torch.compile or torch.compiler.disable returns."""
     torch = sys.modules.get("torch")
-    return (type(value) is types.FunctionType and torch is not None
-            and value.__code__.co_filename.startswith(os.path.join(os.path.dirname(torch.__file__), "_dynamo", "")))
+    return (torch is not None and type(value) is types.FunctionType and value.__qualname__ == _COMPILER_PATCHES.get(key)
+            and value.__code__.co_filename == os.path.join(os.path.dirname(torch.__file__), "_dynamo", "mutation_guard.py"))
 
 
 def _altered_classes(before: Snapshot) -> list[str]:
-    """Attributes a submission could have added to, removed from or replaced in a guarded class
-    (`type(model).training = ...`); torch.compile's own patches are not counted."""
+    """Attributes added to, removed from or replaced in a guarded class (`type(model).training = ...`),
+    dunders included (functools.update_wrapper writes them without naming them); what Python and torch
+    write themselves (_CACHES, _compiler_patch) is not counted."""
     altered = []
     for cls, (name, saved) in before.classes.items():
         now = vars(cls)
@@ -110,7 +111,8 @@ def _altered_classes(before: Snapshot) -> list[str]:
         added = [key for key in now if key not in saved]
         replaced = [key for key, value in saved.items() if now.get(key, _GONE) is not value]
         altered += [f"{name}.{key}" for key in added + replaced
-                    if _writable(key) and not _compiler_patch(now.get(key))]
+                    if key not in _CACHES and not (cls is getattr(sys.modules.get("torch.nn"), "Module", None)
+                                                   and _compiler_patch(key, now.get(key)))]
     return altered
 
 
@@ -123,6 +125,7 @@ def _torch_state() -> dict[str, Any]:
         return {}
     hooks = vars(torch.nn.modules.module)
     return {"grad": torch.is_grad_enabled(), "function modes": torch._C._len_torch_function_stack(),
+            "default device": getattr(getattr(torch, "_GLOBAL_DEVICE_CONTEXT", None), "device_context", None),
             "dispatch modes": torch._C._len_torch_dispatch_stack(),
             "hooks": {name: list(table.items()) for name, table in hooks.items()
                       if name.startswith("_global_") and isinstance(table, dict)}}
@@ -137,6 +140,9 @@ def restore_torch(before: Snapshot) -> None:
     if not saved:
         return
     torch = sys.modules["torch"]
+    devices = getattr(torch, "_GLOBAL_DEVICE_CONTEXT", None)  # set_default_device's mode, popped below: forgotten
+    if devices is not None and getattr(devices, "device_context", None) is not saved["default device"]:
+        devices.device_context = saved["default device"]
     while torch._C._len_torch_function_stack() > saved["function modes"]:
         torch._C._pop_torch_function_stack()
     while torch._C._len_torch_dispatch_stack() > saved["dispatch modes"]:

@@ -163,21 +163,27 @@ def _worker(sock: socket.socket, root: str, cfg: dict[str, Any], import_cpu_s: f
     _cpu_budget(None, cfg)
     wire.send(sock, ("loaded", dict(impl.errors)))
     while True:
-        try:
-            exercises, probe, args, cpu_s = wire.recv(sock, REQUEST_LIMIT_BYTES)
-        except (EOFError, OSError):
-            os._exit(0)
-        _cpu_budget(cpu_s, cfg)
-        integrity.restore_torch(before)
-        reply = _serve(impl, exercises, probe, args)
-        _cpu_budget(None, cfg)
-        tampered = integrity.changed(before)
-        if tampered:
-            reply = ("error", integrity.message(tampered))
-        try:
-            wire.send(sock, reply)
-        except Exception as err:  # noqa: BLE001 - a result that cannot be sent is a failed check
-            wire.send(sock, ("error", _("your code returned something that is not plain data ({error})", error=type(err).__name__)))
+        with torch.inference_mode(False):  # the request's tensors too: not inference tensors, whatever the import left on
+            _answer(sock, impl, before, cfg)
+
+
+def _answer(sock: socket.socket, impl: PackageImplementation, before: integrity.Snapshot, cfg: dict[str, Any]) -> None:
+    """Read one request, run its probe from torch's state at `before`, send the reply (or the tampering found)."""
+    try:
+        exercises, probe, args, cpu_s = wire.recv(sock, REQUEST_LIMIT_BYTES)
+    except (EOFError, OSError):
+        os._exit(0)
+    _cpu_budget(cpu_s, cfg)
+    integrity.restore_torch(before)
+    reply = _serve(impl, exercises, probe, args)
+    _cpu_budget(None, cfg)
+    tampered = integrity.changed(before)
+    if tampered:
+        reply = ("error", integrity.message(tampered))
+    try:
+        wire.send(sock, reply)
+    except Exception as err:  # noqa: BLE001 - a result that cannot be sent is a failed check
+        wire.send(sock, ("error", _("your code returned something that is not plain data ({error})", error=type(err).__name__)))
 
 
 def _serve(impl: PackageImplementation, exercises: tuple[str, ...], probe: str, args: tuple[Any, ...]) -> tuple[str, Any]:
